@@ -1,0 +1,64 @@
+/* log.c - the logging voice of log.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include "libcare/log.h"
+
+static const char *log_prog = "libcare";
+static int log_level;
+
+void lc_log_init(const char *prog) { log_prog = prog; }
+void lc_log_set_level(int level) { log_level = level; }
+int lc_log_level(void) { return log_level; }
+
+static void log_emit(const char *kind, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", log_prog, kind);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int lc_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_emit("error: ", fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void lc_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_emit("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void lc_info(const char *fmt, ...)
+{
+	va_list ap;
+	if (log_level < 1)
+		return;
+	va_start(ap, fmt);
+	log_emit("", fmt, ap);
+	va_end(ap);
+}
+
+void lc_debug(const char *fmt, ...)
+{
+	va_list ap;
+	if (log_level < 2)
+		return;
+	va_start(ap, fmt);
+	log_emit("debug: ", fmt, ap);
+	va_end(ap);
+}
+
+void lc_die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_emit("error: ", fmt, ap);
+	va_end(ap);
+	exit(1);
+}

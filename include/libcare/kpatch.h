@@ -1,0 +1,65 @@
+/*
+ * kpatch.h - what the GCC plugin emits into a patched object and what
+ * libcare-mkpatch reads back out of the patched (-Wl,-q) link.
+ *
+ * Defined once here; the plugin's emitter, mkpatch and the runtime all take
+ * the names and the record layout from this file.
+ *
+ * Why the .kpatch.* sections are NOT allocated (flags ""): an allocated
+ * orphan section would be placed by ld among the original sections and move
+ * everything after it; a reference from it to a symbol the original never
+ * imported would add PLT/GOT/.dynsym entries.  Non-allocated sections sit
+ * after every allocated one, so the patched link keeps the original layout
+ * byte for byte, and -Wl,-q keeps their relocations for mkpatch.
+ *
+ * ld refuses (non-debug) non-alloc relocations against symbols of shared
+ * libraries and GOT relocations in non-alloc sections, so in patched code the
+ * plugin:
+ *   - renames every reference to a symbol not defined in the unit,
+ *     `puts` -> `puts.kpatch_ext`, and declares it `.weak` (ld leaves it
+ *     undefined, value 0; mkpatch resolves it against the binary, else by
+ *     name at run time);
+ *   - turns `sym@GOTPCREL(%rip)` into `.Lkpgot.sym(%rip)` with an 8-byte
+ *     slot `.Lkpgot.sym: .quad sym` in .kpatch.data.
+ */
+#ifndef LIBCARE_KPATCH_H
+#define LIBCARE_KPATCH_H
+
+#include <stdint.h>
+
+#define LC_SECTION_TEXT   ".kpatch.text"   /* changed and new functions */
+#define LC_SECTION_DATA   ".kpatch.data"   /* new data, literals, GOT slots */
+#define LC_SECTION_INFO   ".kpatch.info"   /* struct lc_info_record[] */
+#define LC_SECTION_STRTAB ".kpatch.strtab" /* NUL-terminated names */
+
+#define LC_PATCHED_SUFFIX ".kpatch"      /* foo's replacement: foo.kpatch */
+#define LC_EXTERN_SUFFIX  ".kpatch_ext"  /* unit-external reference */
+#define LC_GOT_PREFIX     ".Lkpgot."     /* plugin-made GOT slot */
+#define LC_LABEL_PREFIX   ".Lkp"         /* .L12 in patched code -> .Lkp.L12 */
+
+/*
+ * One record per replaced function.  In the plugin's assembly:
+ *
+ *	.section .kpatch.info,"",@progbits
+ *	.quad	foo			# daddr: R_X86_64_64 against foo
+ *	.quad	foo.kpatch		# saddr: R_X86_64_64 against foo.kpatch
+ *	.long	0, 0			# dlen, slen: mkpatch fills them in
+ *	.long	.Lkpname.3		# name: R_X86_64_32 into .kpatch.strtab
+ *	.long	0			# flags
+ *
+ * In the payload of a patch file, `name` and `dlen`/`slen` are plain values
+ * (mkpatch resolved them); daddr and saddr stay relocations that the
+ * runtime applies.
+ */
+struct lc_info_record {
+	uint64_t daddr;   /* the original function */
+	uint64_t saddr;   /* its replacement in .kpatch.text */
+	uint32_t dlen;    /* size of the original function */
+	uint32_t slen;    /* size of the replacement */
+	uint32_t name;    /* offset of the name in .kpatch.strtab */
+	uint32_t flags;   /* LC_INFO_*, none defined yet */
+};
+
+_Static_assert(sizeof(struct lc_info_record) == 32, "info record is 32 bytes");
+
+#endif
