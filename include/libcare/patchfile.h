@@ -21,6 +21,7 @@
 #ifndef LIBCARE_PATCHFILE_H
 #define LIBCARE_PATCHFILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define LC_PATCH_MAGIC     "LCPATCH1"   /* 8 bytes, no NUL */
@@ -47,5 +48,20 @@ struct lc_patch_header {
 };
 
 _Static_assert(sizeof(struct lc_patch_header) == 712, "patch header layout");
+
+/*
+ * Checks a whole patch file held in memory: magic, version, header size,
+ * payload length against the file length (truncation), SHA-256.  On success
+ * sets *hdr and *payload (pointers into `file`) and returns 0; otherwise
+ * writes a one-line reason naming what is wrong into why[why_len] and
+ * returns -1.  Does not log: the caller adds the file name.
+ */
+int lc_patchfile_check(const void *file, size_t len,
+		       const struct lc_patch_header **hdr, const void **payload,
+		       char *why, size_t why_len);
+
+/* Fills magic, version, header_size, payload_size and payload_sha256. */
+void lc_patchfile_seal(struct lc_patch_header *hdr, const void *payload,
+		       size_t payload_len);
 
 #endif
