@@ -1,0 +1,174 @@
+# lib.sh - what every scenario runner shares: finding the tools, building a
+# program through the real pipeline (plugin original build, source diff in
+# the same tree, plugin patched build, mkpatch), running the patient and
+# reading its output.  Sourced by run-scenario and run-bad-input.
+#
+# Conventions: $work is the test's fresh work directory; every command run
+# through `step` leaves its stdout/stderr in $work/log/, and `fail` prints
+# what was expected, what was seen, and the stderr of those commands.
+
+lc_steps=0
+pid=
+
+# fail WHAT [SEEN...] - report a failure and stop.  The EXIT trap kills the
+# patient.
+fail() {
+	local what=$1
+	shift
+	{
+		echo "FAIL: $what"
+		if (($# > 0)); then
+			echo "--- seen:"
+			printf '%s\n' "$@"
+		fi
+		if [[ -n ${work:-} && -d $work/log ]]; then
+			local f
+			for f in "$work"/log/*.err; do
+				[[ -s $f ]] || continue
+				echo "--- stderr of: $(cat "${f%.err}.cmd")"
+				cat "$f"
+			done
+		fi
+		if [[ -n ${out:-} && -f $out ]]; then
+			echo "--- last lines of the patient's output ($out):"
+			tail -n 8 "$out"
+		fi
+	} >&2
+	exit 1
+}
+
+# step CMD... - run a command of the pipeline, keep its output, stop on failure.
+step() {
+	lc_steps=$((lc_steps + 1))
+	local base
+	base=$work/log/$(printf '%02d' "$lc_steps")
+	printf '%s\n' "$*" >"$base.cmd"
+	echo "+ $*"
+	local rc=0
+	"$@" >"$base.out" 2>"$base.err" || rc=$?
+	((rc == 0)) || fail "command failed (exit $rc): $*" "$(cat "$base.out")"
+}
+
+# lc_tools BUILD - set $plugin $mkpatch $doctor (LIBCARE_PLUGIN etc. override,
+# the ctest registration passes the targets' real paths that way).
+lc_tools() {
+	local build=$1
+	plugin=${LIBCARE_PLUGIN:-$build/lib/libcare.so}
+	mkpatch=${LIBCARE_MKPATCH:-$build/bin/libcare-mkpatch}
+	doctor=${LIBCARE_DOCTOR:-$build/bin/libcare-doctor}
+	local t
+	for t in "$plugin" "$mkpatch" "$doctor"; do
+		[[ -e $t ]] || fail "not built: $t (cmake --build $build)"
+	done
+}
+
+# lc_flags VARIANT OPT - set the arrays $cflags and $ldflags.
+lc_flags() {
+	case $1 in
+	pie) cflags=(-fPIE) ldflags=(-pie) ;;
+	nopie) cflags=(-fno-pie) ldflags=(-no-pie) ;;
+	*) fail "unknown variant '$1' (pie | nopie)" ;;
+	esac
+	case $2 in
+	O0 | O2) cflags+=("-$2") ;;
+	*) fail "unknown optimisation '$2' (O0 | O2)" ;;
+	esac
+	cflags+=(-Wall ${LIBCARE_SCENARIO_CFLAGS:-})
+}
+
+# lc_pipeline SCENARIO_DIR - in $work: src/ (a copy of the scenario), the
+# original build kept as prog-original, the diff applied to the SAME tree,
+# the patched build prog-patched (-Wl,-q) and the patch prog.kpatch.
+lc_pipeline() {
+	local scen=$1
+	mkdir -p "$work/src" "$work/log"
+	cp "$scen/prog.c" "$scen/fix.diff" "$work/src/"
+	cd "$work/src"
+
+	# The plugin's original stage must not change the object (DESIGN.md).
+	step gcc "${cflags[@]}" -c prog.c -o plain.o
+	step gcc "${cflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=original \
+		-c prog.c -o prog.o
+	cmp -s plain.o prog.o ||
+		fail "original stage changed the object: prog.o differs from a plain build" \
+		     "$(cmp plain.o prog.o 2>&1)"
+	rm -f plain.o
+	step gcc "${ldflags[@]}" prog.o -o "$work/prog-original"
+
+	patch -p1 --quiet <fix.diff >"$work/log/patch.out" 2>&1 ||
+		fail "fix.diff does not apply" "$(cat "$work/log/patch.out")"
+
+	step gcc "${cflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=patched \
+		-c prog.c -o prog.o
+	step gcc "${ldflags[@]}" -Wl,-q prog.o -o "$work/prog-patched"
+	step "$mkpatch" -o "$work/prog.kpatch" "$work/prog-original" "$work/prog-patched"
+	[[ -s $work/prog.kpatch ]] || fail "mkpatch exited 0 but wrote no $work/prog.kpatch"
+	cd "$work"
+}
+
+# lc_start BINARY OUTFILE - start the patient, its output to OUTFILE; sets $pid.
+lc_start() {
+	out=$2
+	: >"$out"
+	"$1" >"$out" 2>&1 </dev/null &
+	pid=$!
+	trap lc_stop EXIT
+}
+
+# Kill the patient, whatever happened (EXIT trap).
+lc_stop() {
+	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+}
+
+# lc_lines - number of COMPLETE lines in $out (a line being written is not).
+lc_lines() {
+	wc -l <"$out"
+}
+
+# lc_wait_lines N [TIMEOUT_S] - wait until $out has N complete lines.
+lc_wait_lines() {
+	local n=$1 deadline=$((SECONDS + ${2:-5}))
+	while (($(lc_lines) < n)); do
+		lc_alive || fail "the patient (PID $pid) died while waiting for $n lines"
+		((SECONDS < deadline)) || fail "the patient printed $(lc_lines) lines, expected $n within ${2:-5} s"
+		sleep 0.02
+	done
+}
+
+# lc_alive - the patient exists, is no zombie and is not stopped.
+lc_alive() {
+	local state
+	kill -0 "$pid" 2>/dev/null || return 1
+	state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+	[[ $state != Z && $state != X ]]
+}
+
+# lc_state - one-character state of the patient (R, S, T, t, Z...).
+lc_state() {
+	awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo gone
+}
+
+# lc_head N - the first N complete lines of the output.
+lc_head() {
+	head -n "$1" "$out"
+}
+
+# lc_snapshot FILE - /proc/PID/maps and a hash of every file-backed r-x
+# mapping's bytes, to prove a refused patch changed nothing.
+lc_snapshot() {
+	local f=$1 start end perms rest
+	cp "/proc/$pid/maps" "$f.maps"
+	: >"$f.text"
+	while read -r range perms _ _ _ rest; do
+		[[ $perms == r-x? && $rest == /* ]] || continue
+		start=$((16#${range%-*}))
+		end=$((16#${range#*-}))
+		printf '%s %s ' "$range" "$rest" >>"$f.text"
+		dd if="/proc/$pid/mem" bs=4096 skip=$((start / 4096)) count=$(((end - start) / 4096)) \
+			status=none | sha256sum >>"$f.text"
+	done <"$f.maps"
+	[[ -s $f.text ]] || fail "no r-x mapping found in /proc/$pid/maps" "$(cat "$f.maps")"
+}
