@@ -1,0 +1,41 @@
+/*
+ * layout.c - where the parts of a patch go inside its region:
+ *
+ *   [region header | hunks | names]   r--   page aligned
+ *   [.kpatch.text | far-call stubs]   r-x   page aligned
+ *   [.kpatch.data]                    rw-   page aligned (absent if empty)
+ *
+ * Stubs are reserved here (one per distinct call target outside the patch,
+ * see load.c) because the region's address, hence which calls reach their
+ * target, is only known at link time.
+ */
+#include <elf.h>
+#include "libcare/log.h"
+#include "patch.h"
+
+static size_t align_up(size_t v, size_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+int lc_layout_compute(struct lc_patch *p)
+{
+	struct lc_layout *l = &p->layout;
+	size_t strtab = p->parts[LC_PART_STRTAB].size;
+
+	l->header_size = align_up(sizeof(struct lc_region_header) +
+				  p->nrecs * sizeof(struct lc_region_hunk) + strtab, LC_PAGE_SIZE);
+	l->text_offset = l->header_size;
+	l->stubs_offset = align_up(p->parts[LC_PART_TEXT].size, LC_STUB_SIZE);
+	l->nstubs = p->nstubs;
+	l->text_size = l->stubs_offset + p->nstubs * LC_STUB_SIZE;
+	l->stubs_offset += l->text_offset;
+	l->data_offset = l->text_offset + align_up(l->text_size, LC_PAGE_SIZE);
+	l->data_size = p->parts[LC_PART_DATA].size;
+	l->size = l->data_offset + align_up(l->data_size, LC_PAGE_SIZE);
+	l->needs_low = 0;
+	for (size_t i = 0; i < p->nrelas; i++)
+		if (p->relas[i].type == R_X86_64_32 || p->relas[i].type == R_X86_64_32S)
+			l->needs_low = 1;
+	return 0;
+}

@@ -1,0 +1,55 @@
+/*
+ * region.c - reading back a region header from the patient's memory: what a
+ * later doctor run (info, unpatch) trusts only after these bounds checks.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "runtime.h"
+
+const struct lc_region_header *lc_region_parse(const void *buf, size_t len,
+					       char *why, size_t why_len)
+{
+	const struct lc_region_header *h = buf;
+
+	if (len < sizeof(*h) || memcmp(h->magic, LC_REGION_MAGIC, sizeof(h->magic)) != 0) {
+		snprintf(why, why_len, "no region magic");
+		return NULL;
+	}
+	if (h->version != LC_REGION_VERSION) {
+		snprintf(why, why_len, "region format version %u (this LibCare reads %u)",
+			 h->version, LC_REGION_VERSION);
+		return NULL;
+	}
+	uint64_t hunks_end = sizeof(*h) + (uint64_t)h->nhunks * sizeof(struct lc_region_hunk);
+	if (h->nhunks == 0 || hunks_end > len || h->strtab_offset < hunks_end ||
+	    h->strtab_offset > len || h->strtab_size > len - h->strtab_offset ||
+	    h->size % LC_PAGE_SIZE || h->text_offset + h->text_size > h->size ||
+	    h->data_offset + h->data_size > h->size) {
+		snprintf(why, why_len, "region header out of bounds");
+		return NULL;
+	}
+	for (uint32_t i = 0; i < h->nhunks; i++) {
+		const struct lc_region_hunk *hk = lc_region_hunk(h, i);
+		if (hk->len == 0 || hk->len > LC_HUNK_MAX_BYTES || hk->name >= h->strtab_size) {
+			snprintf(why, why_len, "region hunk %u is malformed", i);
+			return NULL;
+		}
+	}
+	if (h->strtab_size && ((const char *)buf)[h->strtab_offset + h->strtab_size - 1] != '\0') {
+		snprintf(why, why_len, "region names are not terminated");
+		return NULL;
+	}
+	return h;
+}
+
+const struct lc_region_hunk *lc_region_hunk(const struct lc_region_header *h, uint32_t i)
+{
+	return (const struct lc_region_hunk *)(h + 1) + i;
+}
+
+const char *lc_region_name(const struct lc_region_header *h, uint32_t off)
+{
+	if (off >= h->strtab_size)
+		return "?";
+	return (const char *)h + h->strtab_offset + off;
+}
