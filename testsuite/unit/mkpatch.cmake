@@ -1,0 +1,5 @@
+# libcare-mkpatch's pure parts (linker/lc_mkpatch) on hand-made inputs.
+# The end-to-end test with real gcc/ld links is unit.mkpatch_e2e (linker/).
+lc_unit_test(test_mkpatch_layout test_mkpatch_layout.c LIBS lc_mkpatch)
+lc_unit_test(test_mkpatch_reloc test_mkpatch_reloc.c LIBS lc_mkpatch)
+lc_unit_test(test_mkpatch_payload test_mkpatch_payload.c LIBS lc_mkpatch)
