@@ -1,0 +1,203 @@
+/*
+ * asm.h - the plugin's C core: GCC assembly text of one translation unit,
+ * parsed into function slices, data objects and literals; compared with
+ * the unit's original build; emitted as .kpatch.* sections.
+ *
+ * No GCC header here: the core is shared by the plugin shim (plugin.cc)
+ * and the libcare-gensrc command, and unit-tested on plain text.
+ */
+#ifndef LIBCARE_GCC_PLUGIN_ASM_H
+#define LIBCARE_GCC_PLUGIN_ASM_H
+
+#include <stddef.h>
+#if defined(__cplusplus) && !defined(_Noreturn)
+#define _Noreturn __attribute__((noreturn))   /* log.h is C11 */
+#endif
+#ifdef __cplusplus
+extern "C" {
+#endif
+#include "libcare/buf.h"
+
+/* Comment lines that keep function boundaries in the stored text. */
+#define LC_MARK_BEGIN "# libcare:fn-begin "
+#define LC_MARK_END   "# libcare:fn-end "
+
+/* ---- strmap.c: string -> int map (names are not copied) -------------- */
+struct lc_strmap {
+	const char **keys;
+	size_t *lens;
+	int *vals;
+	size_t cap, count;
+};
+void lc_strmap_put(struct lc_strmap *m, const char *key, size_t len, int val);
+/* Returns the value, or -1 when the key is absent. */
+int lc_strmap_get(const struct lc_strmap *m, const char *key, size_t len);
+void lc_strmap_free(struct lc_strmap *m);
+
+/* ---- asm_line.c: one line of GCC's x86-64 AT&T output ----------------- */
+enum lc_line_kind { LC_LINE_BLANK, LC_LINE_COMMENT, LC_LINE_LABEL,
+		    LC_LINE_DIRECTIVE, LC_LINE_INSN };
+
+struct lc_line_info {
+	enum lc_line_kind kind;
+	const char *word;   /* label name, directive (".long") or mnemonic */
+	size_t word_len;
+	const char *args;   /* what follows the directive, trimmed */
+	size_t args_len;
+};
+void lc_line_classify(const char *s, size_t len, struct lc_line_info *li);
+int lc_line_is(const struct lc_line_info *li, const char *word);
+/* A directive that only lays down data (.long, .string, .zero ...). */
+int lc_line_is_data(const struct lc_line_info *li);
+/* A label that only exists for debug info and unwinding (.LVL3, .LFB0 ...). */
+int lc_label_is_debug(const char *s, size_t len);
+/* `.LC<digits>`: a constant literal of the unit. */
+int lc_label_is_literal(const char *s, size_t len);
+
+/* A symbol reference found in a line.  `reloc` is what follows '@'
+ * (PLT, GOTPCREL, tpoff ...), empty if none. */
+struct lc_sym_ref {
+	const char *s;
+	size_t len;
+	const char *reloc;
+	size_t reloc_len;
+	int is_def;         /* the label of a label line */
+};
+/*
+ * Rewrites one line into `out`, calling `fn` for every symbol in it; fn
+ * appends the replacement and returns 1 if it also consumed "@reloc",
+ * else 0 (the walker then copies "@reloc" itself).  Registers, mnemonics,
+ * numbers, strings and @specifiers are copied as they are.
+ */
+typedef int (*lc_sym_fn)(void *ctx, const struct lc_sym_ref *ref, struct lc_buf *out);
+void lc_line_rewrite(const char *s, size_t len, lc_sym_fn fn, void *ctx, struct lc_buf *out);
+
+/* ---- asm_unit.c: a parsed unit ------------------------------------------ */
+enum lc_sec_kind { LC_SEC_TEXT, LC_SEC_DATA, LC_SEC_OTHER };
+
+struct lc_asm_line {
+	const char *s;          /* into the unit's text, not NUL-terminated */
+	size_t len;
+	const char *section;    /* section in effect (interned name) */
+	enum lc_sec_kind sec_kind;
+	int func;               /* index of the function slice, or -1 */
+	int object;             /* index of the data object it belongs to, or -1 */
+	int literal;            /* index of the literal it belongs to, or -1 */
+};
+
+struct lc_asm_func {
+	char *name;
+	size_t first, end;      /* lines [first, end) */
+};
+
+/* A data object (.type x,@object / .comm) or a literal (.LC3, CSWTCH.8). */
+struct lc_asm_object {
+	char *name;
+	const char *section;
+	long size;              /* from .size / .comm, -1 when unknown */
+	long comm_align;        /* .comm alignment, 0 if not common */
+	int tls;
+	long align_line;        /* alignment directive just before, or -1 */
+	long label;             /* the "name:" line, -1 for .comm */
+	size_t first, end;      /* data lines after the label */
+	int func;               /* slice it sits in, or -1 */
+};
+
+struct lc_asm_unit {
+	const char *text;
+	size_t text_len;
+	struct lc_asm_line *lines;
+	size_t nlines;
+	struct lc_asm_func *funcs;
+	size_t nfuncs;
+	struct lc_asm_object *objs;
+	size_t nobjs;
+	struct lc_asm_object *lits;
+	size_t nlits;
+	char **sections;        /* interned section names */
+	size_t nsections;
+	int has_markers;
+	struct lc_strmap func_map, obj_map, lit_map;
+	struct lc_strmap defs;  /* every non-.L symbol the unit defines */
+};
+
+/* Parses text (kept by reference: it must outlive the unit). */
+int lc_unit_parse(struct lc_asm_unit *u, const char *text, size_t len, struct lc_buf *err);
+void lc_unit_free(struct lc_asm_unit *u);
+int lc_unit_find_func(const struct lc_asm_unit *u, const char *name, size_t len);
+int lc_unit_find_obj(const struct lc_asm_unit *u, const char *name, size_t len);
+int lc_unit_find_lit(const struct lc_asm_unit *u, const char *name, size_t len);
+int lc_unit_defines(const struct lc_asm_unit *u, const char *name, size_t len);
+/* Literal-like names: .LC<n> and GCC's switch tables CSWTCH.<n>. */
+int lc_name_is_literal(const char *s, size_t len);
+
+/* ---- asm_symmap.c: patched-unit names -> the original's ------------------ */
+/*
+ * Static locals and clones get per-unit counters: count.0 in the original
+ * may be count.1 in the patched unit.  The map holds patched -> original
+ * for every `base.N` whose base is unambiguous.
+ */
+struct lc_symmap {
+	struct lc_strmap map;   /* key: patched name, value: index in names */
+	char **names;           /* original names */
+	size_t n;
+};
+void lc_symmap_build(struct lc_symmap *m, const struct lc_asm_unit *orig,
+		     const struct lc_asm_unit *patched, struct lc_buf *report);
+/* The original's name for a patched-unit symbol (the name itself if none);
+ * *len is updated. */
+const char *lc_symmap_lookup(const struct lc_symmap *m, const char *s, size_t *len);
+void lc_symmap_free(struct lc_symmap *m);
+
+/* ---- asm_norm.c: text that differs only where meaning differs ----------- */
+/* Normalised text of function slice `fi` (map: NULL for the original). */
+void lc_norm_func(const struct lc_asm_unit *u, size_t fi, const struct lc_symmap *map,
+		  struct lc_buf *out);
+void lc_norm_object(const struct lc_asm_unit *u, const struct lc_asm_object *o,
+		    const struct lc_symmap *map, struct lc_buf *out);
+
+/* ---- asm_match.c: what changed ------------------------------------------ */
+enum lc_change { LC_SAME, LC_CHANGED, LC_NEW };
+struct lc_match {
+	enum lc_change *func;   /* per patched function */
+	int *func_orig;         /* its index in the original, or -1 */
+	enum lc_change *obj;    /* per patched object: SAME or NEW */
+	size_t nchanged, nnew, nnewobj;
+};
+/* Returns -1 (with err) when the change cannot be live-patched. */
+int lc_match_units(struct lc_match *m, const struct lc_asm_unit *orig,
+		   const struct lc_asm_unit *patched, const struct lc_symmap *map,
+		   struct lc_buf *report, struct lc_buf *err);
+void lc_match_free(struct lc_match *m);
+
+/* ---- asm_emit.c: the .kpatch.* sections ---------------------------------- */
+int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *patched,
+		   const struct lc_symmap *map, const struct lc_match *m,
+		   struct lc_buf *out, struct lc_buf *err);
+
+/* ---- gensrc.c: the whole comparison ------------------------------------- */
+/*
+ * Appends to `out` the original text followed by the .kpatch sections for
+ * what changed in `patched`.  One line per function in `report`
+ * ("changed: foo (code)", "new: bar").  Returns 0, or -1 with a one-line
+ * reason in `err`.
+ */
+int lc_gensrc(const char *orig, size_t orig_len, const char *patched, size_t patched_len,
+	      struct lc_buf *out, struct lc_buf *report, struct lc_buf *err);
+
+/* ---- producer.c: the DWARF producer string ------------------------------ */
+/* Removes -fplugin=<plugin> and -fplugin-arg-libcare-* from the producer
+ * string(s) in text; returns how many options were removed. */
+int lc_producer_clean(struct lc_buf *text, const char *plugin_path);
+
+/* ---- store.c: where the original assembly of a unit is kept -------------- */
+/* dir NULL/"": "<aux>.libcare.s"; else "DIR/<abs aux, '/' -> '%'>.s". */
+void lc_store_path(struct lc_buf *path, const char *dir, const char *aux_base);
+/* tmp + rename; returns -1 with err. */
+int lc_store_write(const char *path, const char *text, size_t len, struct lc_buf *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,345 @@
+/*
+ * asm_emit.c - the .kpatch.* sections for what changed in a unit (layout
+ * and naming contract: include/libcare/kpatch.h).
+ *
+ * The patched slices of changed and new functions are copied into
+ * .kpatch.text (text-like sections) and .kpatch.data (literals, jump
+ * tables, new objects); unwind, debug and note content is dropped, since it
+ * would land in allocated sections.  Names are rewritten:
+ *
+ *	foo:                     ->  foo.kpatch:        (defined in the copy)
+ *	jne .L7                  ->  jne .Lkp.L7        (local label)
+ *	leaq .LC2(%rip), %rdi    ->  leaq .Lkp.LC2(%rip), %rdi   (+ a copy of .LC2)
+ *	movl count.1(%rip), %eax ->  movl count.0(%rip), %eax    (original's static)
+ *	call puts@PLT            ->  call puts.kpatch_ext@PLT    (+ .weak)
+ *	movq stdout@GOTPCREL(%rip), %rax -> movq .Lkpgot.stdout(%rip), %rax
+ *	                             (+ slot: .Lkpgot.stdout: .quad stdout.kpatch_ext)
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "asm.h"
+#include "libcare/kpatch.h"
+
+struct name_list {
+	struct lc_strmap set;
+	const char **s;
+	size_t *len;
+	size_t n;
+};
+
+struct emit_ctx {
+	const struct lc_asm_unit *orig, *p;
+	const struct lc_symmap *map;
+	const struct lc_match *m;
+	struct lc_strmap emitted;       /* non-.L symbols defined by emitted code */
+	struct name_list lit_needed;    /* literals referenced by emitted code */
+	struct lc_strmap labels_def;    /* .L labels defined by emitted code */
+	struct name_list labels_ref;    /* .L labels referenced by it */
+	struct name_list ext, got;
+	struct lc_buf got_text;
+	char section;                   /* 0, 't' or 'd' */
+};
+
+/* Adds a name once; returns 1 if it was new. */
+static int name_list_add(struct name_list *l, const char *s, size_t len)
+{
+	if (lc_strmap_get(&l->set, s, len) >= 0)
+		return 0;
+	lc_strmap_put(&l->set, s, len, (int)l->n);
+	l->s = lc_xrealloc(l->s, (l->n + 1) * sizeof(*l->s));
+	l->len = lc_xrealloc(l->len, (l->n + 1) * sizeof(*l->len));
+	l->s[l->n] = s;
+	l->len[l->n++] = len;
+	return 1;
+}
+
+static void name_list_free(struct name_list *l)
+{
+	lc_strmap_free(&l->set);
+	free(l->s);
+	free(l->len);
+}
+
+static int is_local_label(const char *s, size_t len)
+{
+	return len >= 2 && s[0] == '.' && s[1] == 'L';
+}
+
+/* What emitted code calls a patched-unit symbol (see the file comment). */
+static void emit_resolve(struct emit_ctx *c, const char *s, size_t len, int is_def,
+			 struct lc_buf *out)
+{
+	if (lc_name_is_literal(s, len) && !is_def)
+		name_list_add(&c->lit_needed, s, len);
+	if (is_local_label(s, len)) {
+		if (is_def)
+			lc_strmap_put(&c->labels_def, s, len, 1);
+		else if (!lc_name_is_literal(s, len))
+			name_list_add(&c->labels_ref, s, len);
+		lc_buf_addf(out, "%s%.*s", LC_LABEL_PREFIX, (int)len, s);
+		return;
+	}
+	if (lc_name_is_literal(s, len)) {       /* CSWTCH.3 */
+		lc_buf_addf(out, "%s.%.*s", LC_LABEL_PREFIX, (int)len, s);
+		return;
+	}
+	size_t mlen = len;
+	const char *ms = lc_symmap_lookup(c->map, s, &mlen);
+	if (lc_strmap_get(&c->emitted, s, len) >= 0)
+		lc_buf_addf(out, "%.*s%s", (int)mlen, ms, LC_PATCHED_SUFFIX);
+	else if (lc_unit_defines(c->p, s, len))
+		lc_buf_add(out, ms, mlen);
+	else {
+		name_list_add(&c->ext, s, len);
+		lc_buf_addf(out, "%.*s%s", (int)len, s, LC_EXTERN_SUFFIX);
+	}
+}
+
+static int reloc_is(const struct lc_sym_ref *r, const char *name)
+{
+	return r->reloc_len == strlen(name) && strncasecmp(r->reloc, name, r->reloc_len) == 0;
+}
+
+static int emit_sym(void *vctx, const struct lc_sym_ref *r, struct lc_buf *out)
+{
+	struct emit_ctx *c = vctx;
+	if (reloc_is(r, "GOTPCREL") && !is_local_label(r->s, r->len)) {
+		size_t mlen = r->len;
+		const char *ms = lc_symmap_lookup(c->map, r->s, &mlen);
+		if (name_list_add(&c->got, r->s, r->len)) {
+			lc_buf_addf(&c->got_text, "\t.p2align 3\n%s%.*s:\n\t.quad\t", LC_GOT_PREFIX,
+				    (int)mlen, ms);
+			emit_resolve(c, r->s, r->len, 0, &c->got_text);
+			lc_buf_adds(&c->got_text, "\n");
+		}
+		lc_buf_addf(out, "%s%.*s", LC_GOT_PREFIX, (int)mlen, ms);
+		return 1;
+	}
+	if (reloc_is(r, "tpoff") || reloc_is(r, "gottpoff") || reloc_is(r, "tlsgd") ||
+	    reloc_is(r, "tlsld") || reloc_is(r, "dtpoff") || reloc_is(r, "tlsdesc") ||
+	    reloc_is(r, "tlscall")) {
+		/* TLS: not supported by the patch runtime yet; keep the name. */
+		size_t mlen = r->len;
+		const char *ms = lc_symmap_lookup(c->map, r->s, &mlen);
+		lc_buf_add(out, ms, mlen);
+		return 0;
+	}
+	emit_resolve(c, r->s, r->len, r->is_def, out);
+	return 0;
+}
+
+static void emit_section(struct emit_ctx *c, char which, struct lc_buf *out)
+{
+	if (c->section == which)
+		return;
+	c->section = which;
+	lc_buf_addf(out, "\t.section\t%s,\"\",@progbits\n",
+		    which == 't' ? LC_SECTION_TEXT : LC_SECTION_DATA);
+}
+
+static int directive_dropped(const struct lc_line_info *li)
+{
+	static const char *const drop[] = {
+		".section", ".text", ".data", ".bss", ".pushsection", ".popsection",
+		".previous", ".subsection", ".loc", ".file", ".globl", ".global",
+		".hidden", ".protected", ".internal", ".weak", ".ident", ".symver",
+		".loc_mark_labels", ".local", NULL
+	};
+	for (int i = 0; drop[i]; i++)
+		if (lc_line_is(li, drop[i]))
+			return 1;
+	return li->word_len > 5 && memcmp(li->word, ".cfi_", 5) == 0;
+}
+
+/* `.comm x,4,4` of a new object -> a zeroed object in .kpatch.data. */
+static void emit_comm(struct emit_ctx *c, const struct lc_asm_object *o, struct lc_buf *out)
+{
+	emit_section(c, 'd', out);
+	lc_buf_addf(out, "\t.balign %ld\n", o->comm_align > 0 ? o->comm_align : 1);
+	lc_buf_adds(out, "\t.type\t");
+	emit_resolve(c, o->name, strlen(o->name), 1, out);
+	lc_buf_adds(out, ", @object\n");
+	emit_resolve(c, o->name, strlen(o->name), 1, out);
+	lc_buf_addf(out, ":\n\t.zero\t%ld\n", o->size > 0 ? o->size : 1);
+}
+
+static void emit_line(struct emit_ctx *c, const struct lc_asm_line *l, char force,
+		      struct lc_buf *out)
+{
+	struct lc_line_info li;
+	char which = force ? force : l->sec_kind == LC_SEC_TEXT ? 't' :
+		     l->sec_kind == LC_SEC_DATA ? 'd' : 0;
+	if (!which)
+		return;
+	lc_line_classify(l->s, l->len, &li);
+	if (li.kind == LC_LINE_BLANK || li.kind == LC_LINE_COMMENT)
+		return;
+	if (li.kind == LC_LINE_DIRECTIVE && lc_line_is(&li, ".comm")) {
+		if (l->object >= 0)
+			emit_comm(c, &c->p->objs[l->object], out);
+		return;
+	}
+	if (li.kind == LC_LINE_DIRECTIVE && directive_dropped(&li))
+		return;
+	if (li.kind == LC_LINE_DIRECTIVE && (lc_line_is(&li, ".type") || lc_line_is(&li, ".size"))) {
+		const char *n = li.args;
+		size_t len = 0;
+		while (len < li.args_len && n[len] != ',' && n[len] != ' ' && n[len] != '\t')
+			len++;
+		if (!is_local_label(n, len) && !lc_name_is_literal(n, len) &&
+		    lc_strmap_get(&c->emitted, n, len) < 0)
+			return;   /* an existing object's, defined by the original */
+	}
+	emit_section(c, which, out);
+	lc_line_rewrite(l->s, l->len, emit_sym, c, out);
+	lc_buf_adds(out, "\n");
+}
+
+static int slice_emitted(const struct emit_ctx *c, int func)
+{
+	return func >= 0 && c->m->func[func] != LC_SAME;
+}
+
+/* Which symbols the emitted code defines: those get the .kpatch suffix. */
+static void emit_collect_defs(struct emit_ctx *c)
+{
+	const struct lc_asm_unit *p = c->p;
+	for (size_t i = 0; i < p->nfuncs; i++) {
+		if (c->m->func[i] == LC_SAME)
+			continue;
+		for (size_t k = p->funcs[i].first; k < p->funcs[i].end; k++) {
+			struct lc_line_info li;
+			const struct lc_asm_line *l = &p->lines[k];
+			if (l->object >= 0 && c->m->obj[l->object] == LC_SAME)
+				continue;
+			lc_line_classify(l->s, l->len, &li);
+			if (li.kind == LC_LINE_LABEL && !is_local_label(li.word, li.word_len) &&
+			    !lc_name_is_literal(li.word, li.word_len))
+				lc_strmap_put(&c->emitted, li.word, li.word_len, 1);
+		}
+		lc_strmap_put(&c->emitted, p->funcs[i].name, strlen(p->funcs[i].name), 1);
+	}
+	for (size_t i = 0; i < p->nobjs; i++)
+		if (c->m->obj[i] == LC_NEW)
+			lc_strmap_put(&c->emitted, p->objs[i].name, strlen(p->objs[i].name), 1);
+}
+
+static void emit_object(struct emit_ctx *c, const struct lc_asm_object *o, struct lc_buf *out)
+{
+	if (o->label < 0) {
+		emit_comm(c, o, out);
+		return;
+	}
+	emit_section(c, 'd', out);
+	if (o->align_line >= 0)
+		emit_line(c, &c->p->lines[o->align_line], 'd', out);
+	if (!lc_name_is_literal(o->name, strlen(o->name)) || o->name[0] != '.') {
+		lc_buf_adds(out, "\t.type\t");
+		emit_resolve(c, o->name, strlen(o->name), 1, out);
+		lc_buf_adds(out, ", @object\n");
+		if (o->size >= 0) {
+			lc_buf_adds(out, "\t.size\t");
+			emit_resolve(c, o->name, strlen(o->name), 1, out);
+			lc_buf_addf(out, ", %ld\n", o->size);
+		}
+	}
+	emit_line(c, &c->p->lines[o->label], 'd', out);
+	for (size_t k = o->first; k < o->end; k++)
+		emit_line(c, &c->p->lines[k], 'd', out);
+}
+
+/* Literals the emitted code uses but that sit outside it: one copy each. */
+static int emit_literals(struct emit_ctx *c, struct lc_buf *out, struct lc_buf *err)
+{
+	for (size_t i = 0; i < c->lit_needed.n; i++) {   /* the list grows as we go */
+		const char *s = c->lit_needed.s[i];
+		size_t len = c->lit_needed.len[i];
+		if (lc_strmap_get(&c->labels_def, s, len) >= 0)
+			continue;
+		int li = lc_unit_find_lit(c->p, s, len);
+		if (li < 0) {
+			lc_buf_addf(err, "literal '%.*s' used by patched code is not defined in the unit",
+				    (int)len, s);
+			return -1;
+		}
+		const struct lc_asm_object *o = &c->p->lits[li];
+		if (o->func >= 0 && slice_emitted(c, o->func))
+			continue;   /* copied with its slice */
+		emit_object(c, o, out);
+		lc_strmap_put(&c->labels_def, s, len, 1);
+	}
+	return 0;
+}
+
+static void emit_info(struct emit_ctx *c, struct lc_buf *out)
+{
+	struct lc_buf strtab = LC_BUF_INIT;
+	int k = 0;
+	lc_buf_addf(out, "\t.section\t%s,\"\",@progbits\n", LC_SECTION_INFO);
+	for (size_t i = 0; i < c->p->nfuncs; i++) {
+		if (c->m->func[i] != LC_CHANGED)
+			continue;
+		const char *name = c->orig->funcs[c->m->func_orig[i]].name;
+		lc_buf_addf(out, "\t.quad\t%s\n\t.quad\t%s%s\n\t.long\t0, 0\n"
+			    "\t.long\t.Lkpname.%d\n\t.long\t0\n", name, name, LC_PATCHED_SUFFIX, k);
+		lc_buf_addf(&strtab, ".Lkpname.%d:\n\t.string\t\"%s\"\n", k, name);
+		k++;
+	}
+	lc_buf_addf(out, "\t.section\t%s,\"\",@progbits\n", LC_SECTION_STRTAB);
+	lc_buf_add(out, strtab.data ? strtab.data : "", strtab.len);
+	lc_buf_free(&strtab);
+}
+
+int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *patched,
+		   const struct lc_symmap *map, const struct lc_match *m,
+		   struct lc_buf *out, struct lc_buf *err)
+{
+	struct emit_ctx c;
+	int ret = -1;
+	memset(&c, 0, sizeof(c));
+	c.orig = orig;
+	c.p = patched;
+	c.map = map;
+	c.m = m;
+	emit_collect_defs(&c);
+	lc_buf_adds(out, "# libcare: .kpatch sections\n");
+	for (size_t i = 0; i < patched->nfuncs; i++) {
+		if (m->func[i] == LC_SAME)
+			continue;
+		for (size_t k = patched->funcs[i].first; k < patched->funcs[i].end; k++) {
+			const struct lc_asm_line *l = &patched->lines[k];
+			if (l->object >= 0 && m->obj[l->object] == LC_SAME)
+				continue;
+			emit_line(&c, l, 0, out);
+		}
+	}
+	for (size_t i = 0; i < patched->nobjs; i++)
+		if (m->obj[i] == LC_NEW && !slice_emitted(&c, patched->objs[i].func))
+			emit_object(&c, &patched->objs[i], out);
+	if (emit_literals(&c, out, err) < 0)
+		goto out;
+	for (size_t i = 0; i < c.labels_ref.n; i++)
+		if (lc_strmap_get(&c.labels_def, c.labels_ref.s[i], c.labels_ref.len[i]) < 0) {
+			lc_buf_addf(err, "local label '%.*s' used by patched code is outside its function",
+				    (int)c.labels_ref.len[i], c.labels_ref.s[i]);
+			goto out;
+		}
+	if (c.got_text.len) {
+		emit_section(&c, 'd', out);
+		lc_buf_add(out, c.got_text.data, c.got_text.len);
+	}
+	emit_info(&c, out);
+	for (size_t i = 0; i < c.ext.n; i++)
+		lc_buf_addf(out, "\t.weak\t%.*s%s\n", (int)c.ext.len[i], c.ext.s[i], LC_EXTERN_SUFFIX);
+	ret = 0;
+out:
+	lc_strmap_free(&c.emitted);
+	lc_strmap_free(&c.labels_def);
+	name_list_free(&c.lit_needed);
+	name_list_free(&c.labels_ref);
+	name_list_free(&c.ext);
+	name_list_free(&c.got);
+	lc_buf_free(&c.got_text);
+	return ret;
+}

@@ -1,0 +1,239 @@
+/*
+ * asm_line.c - one line of GCC's x86-64 AT&T assembly: what kind of line
+ * it is, and a walker that finds the symbols in it so that normalisation
+ * and emission can rename them without knowing instruction syntax.
+ */
+#include <ctype.h>
+#include <string.h>
+#include "asm.h"
+
+static int is_ident_start(char c)
+{
+	return isalpha((unsigned char)c) || c == '_' || c == '.';
+}
+
+static int is_ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '$';
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static size_t ident_len(const char *s, const char *end)
+{
+	const char *p = s;
+	while (p < end && is_ident_char(*p))
+		p++;
+	return (size_t)(p - s);
+}
+
+void lc_line_classify(const char *s, size_t len, struct lc_line_info *li)
+{
+	const char *p = s, *end = s + len;
+	memset(li, 0, sizeof(*li));
+	while (p < end && is_space(*p))
+		p++;
+	if (p == end) {
+		li->kind = LC_LINE_BLANK;
+		return;
+	}
+	if (*p == '#') {
+		li->kind = LC_LINE_COMMENT;
+		li->word = p;
+		li->word_len = (size_t)(end - p);
+		return;
+	}
+	size_t n = ident_len(p, end);
+	li->word = p;
+	li->word_len = n ? n : 1;
+	const char *q = p + li->word_len;
+	if (n && q < end && *q == ':') {
+		li->kind = LC_LINE_LABEL;
+		q++;
+	} else {
+		li->kind = *p == '.' ? LC_LINE_DIRECTIVE : LC_LINE_INSN;
+		if (!n) {   /* something we do not know: keep it as an instruction */
+			li->word_len = 0;
+			q = p;
+		}
+	}
+	while (q < end && is_space(*q))
+		q++;
+	while (end > q && is_space(end[-1]))
+		end--;
+	li->args = q;
+	li->args_len = (size_t)(end - q);
+}
+
+int lc_line_is(const struct lc_line_info *li, const char *word)
+{
+	size_t n = strlen(word);
+	return li->word_len == n && memcmp(li->word, word, n) == 0;
+}
+
+int lc_line_is_data(const struct lc_line_info *li)
+{
+	static const char *const data[] = {
+		".string", ".ascii", ".asciz", ".byte", ".short", ".value", ".word",
+		".hword", ".long", ".int", ".quad", ".octa", ".8byte", ".4byte",
+		".2byte", ".zero", ".skip", ".space", ".uleb128", ".sleb128",
+		".float", ".single", ".double", ".dc.a", NULL
+	};
+	if (li->kind != LC_LINE_DIRECTIVE)
+		return 0;
+	for (int i = 0; data[i]; i++)
+		if (lc_line_is(li, data[i]))
+			return 1;
+	return 0;
+}
+
+static int label_has_prefix_digits(const char *s, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (len <= n || memcmp(s, prefix, n) != 0)
+		return 0;
+	for (size_t i = n; i < len; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+int lc_label_is_debug(const char *s, size_t len)
+{
+	static const char *const debug[] = {
+		".LVL", ".LBB", ".LBE", ".LBI", ".LVU", ".LFB", ".LFE", ".LFSB",
+		".LCFI", ".LCOLDB", ".LCOLDE", ".LHOTB", ".LHOTE", ".LEHB", ".LEHE",
+		".Ltext", ".Letext", NULL
+	};
+	for (int i = 0; debug[i]; i++)
+		if (label_has_prefix_digits(s, len, debug[i]))
+			return 1;
+	return 0;
+}
+
+int lc_label_is_literal(const char *s, size_t len)
+{
+	return label_has_prefix_digits(s, len, ".LC");
+}
+
+/* Directives whose arguments hold no symbol we must rename. */
+static int directive_is_opaque(const struct lc_line_info *li)
+{
+	static const char *const opaque[] = {
+		".string", ".ascii", ".asciz", ".file", ".ident", ".section",
+		".pushsection", ".loc", ".loc_mark_labels", NULL
+	};
+	for (int i = 0; opaque[i]; i++)
+		if (lc_line_is(li, opaque[i]))
+			return 1;
+	return li->word_len > 5 && memcmp(li->word, ".cfi_", 5) == 0;
+}
+
+static int mnemonic_is_prefix(const char *s, size_t len)
+{
+	static const char *const prefix[] = {
+		"rep", "repe", "repz", "repne", "repnz", "lock", "data16", "data32",
+		"addr32", "rex64", "notrack", "bnd", "cs", "ds", "es", "ss", NULL
+	};
+	for (int i = 0; prefix[i]; i++)
+		if (strlen(prefix[i]) == len && memcmp(prefix[i], s, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Copies operands, calling fn on every symbol.
+ * Before: "leaq .LC0(%rip), %rdi"  symbols: ".LC0"
+ * Before: "call *foo@GOTPCREL(%rip)"  symbols: "foo" (reloc "GOTPCREL") */
+static void operands_rewrite(const char *p, const char *end, lc_sym_fn fn, void *ctx,
+			     struct lc_buf *out)
+{
+	while (p < end) {
+		const char *start = p;
+		char c = *p;
+		if (c == '"') {
+			p++;
+			while (p < end && *p != '"') {
+				if (*p == '\\' && p + 1 < end)
+					p++;
+				p++;
+			}
+			if (p < end)
+				p++;
+			lc_buf_add(out, start, (size_t)(p - start));
+		} else if (c == '%' || c == '@') {
+			p++;
+			while (p < end && (isalnum((unsigned char)*p) || *p == '_'))
+				p++;
+			lc_buf_add(out, start, (size_t)(p - start));
+		} else if (isdigit((unsigned char)c)) {
+			p += ident_len(p, end);
+			lc_buf_add(out, start, (size_t)(p - start));
+		} else if (is_ident_start(c)) {
+			size_t n = ident_len(p, end);
+			p += n;
+			if (n == 1 && c == '.') {
+				lc_buf_add(out, start, 1);
+				continue;
+			}
+			struct lc_sym_ref ref = { start, n, "", 0, 0 };
+			const char *r = p;
+			if (r < end && *r == '@') {
+				r++;
+				while (r < end && (isalnum((unsigned char)*r) || *r == '_'))
+					r++;
+				ref.reloc = p + 1;
+				ref.reloc_len = (size_t)(r - p - 1);
+			}
+			if (fn(ctx, &ref, out))
+				p = r;
+		} else {
+			lc_buf_add(out, p, 1);
+			p++;
+		}
+	}
+}
+
+void lc_line_rewrite(const char *s, size_t len, lc_sym_fn fn, void *ctx, struct lc_buf *out)
+{
+	struct lc_line_info li;
+	const char *end = s + len;
+	lc_line_classify(s, len, &li);
+	switch (li.kind) {
+	case LC_LINE_BLANK:
+	case LC_LINE_COMMENT:
+		lc_buf_add(out, s, len);
+		return;
+	case LC_LINE_LABEL: {
+		struct lc_sym_ref ref = { li.word, li.word_len, "", 0, 1 };
+		lc_buf_add(out, s, (size_t)(li.word - s));
+		fn(ctx, &ref, out);
+		lc_buf_adds(out, ":");
+		if (li.args_len) {
+			lc_buf_adds(out, "\t");
+			lc_line_rewrite(li.args, (size_t)(end - li.args), fn, ctx, out);
+		}
+		return;
+	}
+	case LC_LINE_DIRECTIVE:
+		lc_buf_add(out, s, (size_t)(li.args - s));
+		if (directive_is_opaque(&li))
+			lc_buf_add(out, li.args, (size_t)(end - li.args));
+		else
+			operands_rewrite(li.args, end, fn, ctx, out);
+		return;
+	case LC_LINE_INSN: {
+		const char *p = li.args;
+		if (li.word_len && mnemonic_is_prefix(li.word, li.word_len)) {
+			p += ident_len(p, end);
+			while (p < end && is_space(*p))
+				p++;
+		}
+		lc_buf_add(out, s, (size_t)(p - s));
+		operands_rewrite(p, end, fn, ctx, out);
+		return;
+	}
+	}
+}

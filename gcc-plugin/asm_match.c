@@ -1,0 +1,99 @@
+/*
+ * asm_match.c - which functions of a unit changed between its original and
+ * patched builds, which are new, and whether its data can stay as it is.
+ *
+ * Functions and data objects pair up by name (through the symmap).  A
+ * function whose normalised text differs is changed; one only in the
+ * patched unit is new.  A data object that exists in both must be equal:
+ * the running process keeps the original's storage, so a new size or
+ * initial value cannot be live-patched and is refused.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "asm.h"
+
+static int match_objects(struct lc_match *m, const struct lc_asm_unit *orig,
+			 const struct lc_asm_unit *patched, const struct lc_symmap *map,
+			 struct lc_buf *report, struct lc_buf *err)
+{
+	m->obj = lc_xcalloc(patched->nobjs, sizeof(*m->obj));
+	for (size_t i = 0; i < patched->nobjs; i++) {
+		const struct lc_asm_object *o = &patched->objs[i];
+		size_t len = strlen(o->name);
+		const char *name = lc_symmap_lookup(map, o->name, &len);
+		int j = lc_unit_find_obj(orig, name, len);
+		if (j < 0) {
+			if (o->tls) {
+				lc_buf_addf(err, "new thread-local object '%s': cannot be live-patched",
+					    o->name);
+				return -1;
+			}
+			m->obj[i] = LC_NEW;
+			m->nnewobj++;
+			lc_buf_addf(report, "new data: %s\n", o->name);
+			continue;
+		}
+		struct lc_buf a = LC_BUF_INIT, b = LC_BUF_INIT;
+		lc_norm_object(orig, &orig->objs[j], NULL, &a);
+		lc_norm_object(patched, o, map, &b);
+		int same = a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
+		lc_buf_free(&a);
+		lc_buf_free(&b);
+		if (!same) {
+			lc_buf_addf(err, "data object '%.*s' changed (size or initial value): "
+				    "cannot be live-patched", (int)len, name);
+			return -1;
+		}
+		m->obj[i] = LC_SAME;
+	}
+	return 0;
+}
+
+int lc_match_units(struct lc_match *m, const struct lc_asm_unit *orig,
+		   const struct lc_asm_unit *patched, const struct lc_symmap *map,
+		   struct lc_buf *report, struct lc_buf *err)
+{
+	struct lc_strmap seen = { 0 };
+	memset(m, 0, sizeof(*m));
+	m->func = lc_xcalloc(patched->nfuncs, sizeof(*m->func));
+	m->func_orig = lc_xcalloc(patched->nfuncs, sizeof(*m->func_orig));
+	for (size_t i = 0; i < patched->nfuncs; i++) {
+		const char *pname = patched->funcs[i].name;
+		size_t len = strlen(pname);
+		const char *name = lc_symmap_lookup(map, pname, &len);
+		int j = lc_unit_find_func(orig, name, len);
+		lc_strmap_put(&seen, name, len, 1);
+		m->func_orig[i] = j;
+		if (j < 0) {
+			m->func[i] = LC_NEW;
+			m->nnew++;
+			lc_buf_addf(report, "new: %s\n", pname);
+			continue;
+		}
+		struct lc_buf a = LC_BUF_INIT, b = LC_BUF_INIT;
+		lc_norm_func(orig, (size_t)j, NULL, &a);
+		lc_norm_func(patched, i, map, &b);
+		if (a.len == b.len && memcmp(a.data, b.data, a.len) == 0) {
+			m->func[i] = LC_SAME;
+		} else {
+			m->func[i] = LC_CHANGED;
+			m->nchanged++;
+			lc_buf_addf(report, "changed: %.*s (code)\n", (int)len, name);
+		}
+		lc_buf_free(&a);
+		lc_buf_free(&b);
+	}
+	for (size_t j = 0; j < orig->nfuncs; j++)
+		if (lc_strmap_get(&seen, orig->funcs[j].name, strlen(orig->funcs[j].name)) < 0)
+			lc_buf_addf(report, "removed: %s (stays as it is)\n", orig->funcs[j].name);
+	lc_strmap_free(&seen);
+	return match_objects(m, orig, patched, map, report, err);
+}
+
+void lc_match_free(struct lc_match *m)
+{
+	free(m->func);
+	free(m->func_orig);
+	free(m->obj);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,138 @@
+/*
+ * asm_norm.c - the text of a function slice or data object with what drifts
+ * between two builds of a unit taken out, so that equal text means equal
+ * code.  Each rule, with an example (original -> normalised):
+ *
+ *  - local labels are numbered by first appearance in the slice:
+ *	jne .L17 / .L17:            ->  jne .L#0 / .L#0:
+ *  - a literal is replaced by its content, wherever it is defined:
+ *	leaq .LC4(%rip), %rdi       ->  leaq {.string "hi\n"}(%rip), %rdi
+ *    (CSWTCH.N switch tables alike);
+ *  - static-local and clone counters take the original's name (symmap):
+ *	movl count.1(%rip), %eax    ->  movl count.0(%rip), %eax
+ *  - debug and unwind lines go: .loc, .file, .cfi_*, .LVL/.LBB/.LFB labels;
+ *  - section switches go; the section each line lands in is written
+ *    instead when it changes ("[.text.unlikely]"), so a slice compares the
+ *    same whether or not GCC had to repeat a switch at its start;
+ *  - literal and data-object definitions inside a slice are skipped
+ *    (compared through references / separately);
+ *  - runs of blanks become one space.
+ */
+#include <string.h>
+#include "asm.h"
+
+struct norm_ctx {
+	const struct lc_asm_unit *u;
+	const struct lc_symmap *map;
+	struct lc_strmap labels;
+	int nlabels;
+	int in_literal;
+};
+
+static void norm_line(struct norm_ctx *c, const struct lc_asm_line *l, struct lc_buf *out);
+
+static int norm_sym(void *vctx, const struct lc_sym_ref *r, struct lc_buf *out)
+{
+	struct norm_ctx *c = vctx;
+	if (!c->in_literal && lc_name_is_literal(r->s, r->len)) {
+		int li = lc_unit_find_lit(c->u, r->s, r->len);
+		if (li >= 0) {
+			const struct lc_asm_object *o = &c->u->lits[li];
+			c->in_literal = 1;
+			lc_buf_adds(out, "{");
+			for (size_t i = o->first; i < o->end; i++)
+				norm_line(c, &c->u->lines[i], out);
+			lc_buf_adds(out, "}");
+			c->in_literal = 0;
+			return 0;
+		}
+	}
+	if (r->len >= 2 && r->s[0] == '.' && r->s[1] == 'L') {
+		int n = lc_strmap_get(&c->labels, r->s, r->len);
+		if (n < 0) {
+			n = c->nlabels++;
+			lc_strmap_put(&c->labels, r->s, r->len, n);
+		}
+		lc_buf_addf(out, ".L#%d", n);
+		return 0;
+	}
+	size_t len = r->len;
+	const char *s = lc_symmap_lookup(c->map, r->s, &len);
+	lc_buf_add(out, s, len);
+	return 0;
+}
+
+static int directive_is_noise(const struct lc_line_info *li)
+{
+	static const char *const noise[] = {
+		".loc", ".file", ".section", ".text", ".data", ".bss", ".pushsection",
+		".popsection", ".previous", ".loc_mark_labels", ".ident", NULL
+	};
+	for (int i = 0; noise[i]; i++)
+		if (lc_line_is(li, noise[i]))
+			return 1;
+	return li->word_len > 5 && memcmp(li->word, ".cfi_", 5) == 0;
+}
+
+/* One line, rewritten, blanks collapsed, newline-terminated (or ';'
+ * inside a literal). */
+static void norm_line(struct norm_ctx *c, const struct lc_asm_line *l, struct lc_buf *out)
+{
+	struct lc_buf tmp = LC_BUF_INIT;
+	lc_line_rewrite(l->s, l->len, norm_sym, c, &tmp);
+	int blank = 1;
+	for (size_t i = 0; i < tmp.len; i++) {
+		char ch = tmp.data[i];
+		if (ch == ' ' || ch == '\t' || ch == '\r') {
+			blank = 1;
+			continue;
+		}
+		if (blank && out->len && out->data[out->len - 1] != '\n' &&
+		    out->data[out->len - 1] != '{' && out->data[out->len - 1] != ';')
+			lc_buf_adds(out, " ");
+		blank = 0;
+		lc_buf_add(out, &ch, 1);
+	}
+	lc_buf_adds(out, c->in_literal ? ";" : "\n");
+	lc_buf_free(&tmp);
+}
+
+void lc_norm_func(const struct lc_asm_unit *u, size_t fi, const struct lc_symmap *map,
+		  struct lc_buf *out)
+{
+	struct norm_ctx c = { u, map, { 0 }, 0, 0 };
+	const struct lc_asm_func *f = &u->funcs[fi];
+	const char *section = NULL;
+	for (size_t i = f->first; i < f->end; i++) {
+		const struct lc_asm_line *l = &u->lines[i];
+		struct lc_line_info li;
+		if (l->literal >= 0 || l->object >= 0)
+			continue;
+		lc_line_classify(l->s, l->len, &li);
+		if (li.kind == LC_LINE_BLANK || li.kind == LC_LINE_COMMENT)
+			continue;
+		if (li.kind == LC_LINE_LABEL && !li.args_len && lc_label_is_debug(li.word, li.word_len))
+			continue;
+		if (li.kind == LC_LINE_DIRECTIVE && directive_is_noise(&li))
+			continue;
+		if (l->section != section) {
+			lc_buf_addf(out, "[%s]\n", l->section);
+			section = l->section;
+		}
+		norm_line(&c, l, out);
+	}
+	lc_strmap_free(&c.labels);
+}
+
+void lc_norm_object(const struct lc_asm_unit *u, const struct lc_asm_object *o,
+		    const struct lc_symmap *map, struct lc_buf *out)
+{
+	struct norm_ctx c = { u, map, { 0 }, 0, 0 };
+	lc_buf_addf(out, "[%s] size %ld common %ld\n", o->label < 0 ? "common" : o->section,
+		    o->size, o->comm_align);
+	if (o->align_line >= 0)
+		norm_line(&c, &u->lines[o->align_line], out);
+	for (size_t i = o->first; i < o->end; i++)
+		norm_line(&c, &u->lines[i], out);
+	lc_strmap_free(&c.labels);
+}

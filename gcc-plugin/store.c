@@ -1,0 +1,61 @@
+/*
+ * store.c - where the original stage keeps a unit's assembly so that the
+ * patched stage, compiling the same unit in the same tree after the source
+ * patch, finds it.  The key is GCC's aux_base_name ("out/x" for
+ * `-c x.c -o out/x.o`).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "asm.h"
+
+void lc_store_path(struct lc_buf *path, const char *dir, const char *aux_base)
+{
+	if (!dir || !*dir) {
+		lc_buf_addf(path, "%s.libcare.s", aux_base);
+		return;
+	}
+	struct lc_buf key = LC_BUF_INIT;
+	if (aux_base[0] != '/') {
+		char *cwd = getcwd(NULL, 0);
+		lc_buf_adds(&key, cwd ? cwd : ".");
+		lc_buf_adds(&key, "/");
+		free(cwd);
+	}
+	lc_buf_adds(&key, aux_base);
+	for (size_t i = 0; i < key.len; i++)
+		if (key.data[i] == '/')
+			key.data[i] = '%';
+	lc_buf_addf(path, "%s/%s.s", dir, key.data);
+	lc_buf_free(&key);
+}
+
+int lc_store_write(const char *path, const char *text, size_t len, struct lc_buf *err)
+{
+	struct lc_buf tmp = LC_BUF_INIT;
+	lc_buf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	FILE *f = fopen(tmp.data, "w");
+	if (!f) {
+		lc_buf_addf(err, "cannot create %s: %s", tmp.data, strerror(errno));
+		lc_buf_free(&tmp);
+		return -1;
+	}
+	size_t n = fwrite(text, 1, len, f);
+	int werr = n != len || ferror(f);
+	if (fclose(f) != 0 || werr) {
+		lc_buf_addf(err, "cannot write %s: %s", tmp.data, strerror(errno ? errno : EIO));
+		unlink(tmp.data);
+		lc_buf_free(&tmp);
+		return -1;
+	}
+	if (rename(tmp.data, path) != 0) {
+		lc_buf_addf(err, "cannot rename %s to %s: %s", tmp.data, path, strerror(errno));
+		unlink(tmp.data);
+		lc_buf_free(&tmp);
+		return -1;
+	}
+	lc_buf_free(&tmp);
+	return 0;
+}
