@@ -98,7 +98,7 @@ static int mkpatch_write(const char *path, const struct lc_patch_header *h,
 	lc_buf_addf(&tmp, "%s.XXXXXX", path);
 	int fd = mkstemp(tmp.data), ret = -1;
 	if (fd < 0) {
-		lc_error("cannot create '%s': %s", tmp.data, strerror(errno));
+		lc_error("cannot create a file beside '%s': %s", path, strerror(errno));
 		goto out;
 	}
 	FILE *f = fdopen(fd, "wb");

@@ -36,6 +36,7 @@ cat "$DATA/orig.s" "$DATA/kpatch.s" > "$WORK/patched.s"
 sed 's/^helper:$/helper:\n\tnop/' "$DATA/orig.s" > "$WORK/moved.s"
 cat "$DATA/kpatch.s" >> "$WORK/moved.s"
 cat "$DATA/orig.s" "$DATA/kpatch-tiny.s" > "$WORK/tiny.s"
+cat "$DATA/orig.s" "$DATA/kpatch-tls.s" > "$WORK/tls.s"
 
 for mode in pie no-pie; do
 	W=$WORK/$mode
@@ -127,6 +128,8 @@ for mode in pie no-pie; do
 		refuse noq-$mode "no relocations for them: link it with -Wl,-q" "$W/orig" "$W/no-q"
 	gcc -$mode -Wl,-q -o "$W/tiny" "$WORK/tiny.s" "$DATA/other.s" &&
 		refuse tiny-$mode "function 'tiny' is too small to patch \(1 bytes\)" "$W/orig" "$W/tiny"
+	gcc -$mode -Wl,-q -o "$W/tls" "$WORK/tls.s" "$DATA/other.s" &&
+		refuse tls-$mode "R_X86_64_TPOFF32 relocation in main\.kpatch\+0x4: not supported" "$W/orig" "$W/tls"
 	gcc -$mode -Wl,--build-id=none -o "$W/orig-noid" "$DATA/orig.s" "$DATA/other.s" &&
 		refuse noid-$mode "ORIGINAL '.*orig-noid' has no GNU BuildID" "$W/orig-noid" "$W/patched"
 	refuse notelf-$mode "ORIGINAL '.*orig.s' is not an ELF file" "$DATA/orig.s" "$W/patched"

@@ -32,4 +32,9 @@ tiny:
 	.size counter,4
 counter:	.long 1
 	.long 0
+	.section .tbss,"awT",@nobits
+	.p2align 2
+	.type tls_counter,@object
+	.size tls_counter,4
+tls_counter:	.zero 4
 	.section .note.GNU-stack,"",@progbits

@@ -1,8 +1,10 @@
-# A GOT relocation in patch code (the plugin must rewrite these): refused.
+# Thread-local access in patch code (R_X86_64_TPOFF32): the plugin does not
+# handle TLS yet (tls_counter is defined in orig.s), so mkpatch refuses it,
+# naming the type and the function.
 	.section .kpatch.text,"",@progbits
 	.type main.kpatch,@function
 main.kpatch:
-	movq environ.kpatch_ext@GOTPCREL(%rip),%rax
+	movl %fs:tls_counter@tpoff,%eax
 	ret
 	.size main.kpatch,.-main.kpatch
 	.section .kpatch.info,"",@progbits
@@ -13,4 +15,3 @@ main.kpatch:
 	.long 0
 	.section .kpatch.strtab,"",@progbits
 .Lkpname.0: .string "main"
-	.weak environ.kpatch_ext
