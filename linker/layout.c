@@ -23,14 +23,16 @@ struct layout_key {
 /* The difference found so far at the lowest address. */
 struct layout_diff {
 	int found;
-	uint64_t addr;
+	uint64_t addr;          /* where it starts to differ */
+	uint64_t paddr;         /* the thing's address in PATCHED (or addr) */
 	struct lc_buf *why;
 };
 
-static void layout_note(struct layout_diff *d, uint64_t addr)
+static void layout_note(struct layout_diff *d, uint64_t addr, uint64_t paddr)
 {
 	d->found = 1;
 	d->addr = addr;
+	d->paddr = paddr;
 	lc_buf_reset(d->why);
 }
 
@@ -69,7 +71,7 @@ static void layout_sections(const struct lc_obj *o, const struct lc_obj *p,
 		}
 		if (!ps) {
 			if (layout_earlier(d, os->addr)) {
-				layout_note(d, os->addr);
+				layout_note(d, os->addr, os->addr);
 				lc_buf_addf(d->why, "section '%s' (0x%" PRIx64 ") of ORIGINAL is missing "
 					    "from PATCHED", os->name, os->addr);
 			}
@@ -81,7 +83,7 @@ static void layout_sections(const struct lc_obj *o, const struct lc_obj *p,
 		uint64_t at = ps->addr == os->addr ? os->addr + min64(os->size, ps->size)
 						   : min64(os->addr, ps->addr);
 		if (layout_earlier(d, at)) {
-			layout_note(d, at);
+			layout_note(d, at, ps->addr);
 			lc_buf_addf(d->why, "section '%s' moved: 0x%" PRIx64 " (%" PRIu64 " bytes) "
 				    "in ORIGINAL, 0x%" PRIx64 " (%" PRIu64 " bytes) in PATCHED",
 				    os->name, os->addr, os->size, ps->addr, ps->size);
@@ -155,7 +157,7 @@ static void layout_symbols(const struct lc_obj *o, const struct lc_obj *p,
 		uint64_t at = b ? min64(a->value, b->value) : a->value;
 		if (!layout_earlier(d, at))
 			continue;
-		layout_note(d, at);
+		layout_note(d, at, b ? b->value : a->value);
 		if (b)
 			lc_buf_addf(d->why, "symbol '%s' moved: 0x%" PRIx64 " (%" PRIu64 " bytes) in "
 				    "ORIGINAL, 0x%" PRIx64 " (%" PRIu64 " bytes) in PATCHED",
@@ -167,13 +169,14 @@ static void layout_symbols(const struct lc_obj *o, const struct lc_obj *p,
 	for (size_t j = 0; j < np; j++) {
 		const struct layout_key *b = &pk[j];
 		int paired = 0;
-		if (b->matched || layout_extra_empty(o, p, b->shndx))
+		/* -q also keeps assembler-local labels that relocations name (.LC0). */
+		if (b->matched || layout_extra_empty(o, p, b->shndx) || strncmp(b->name, ".L", 2) == 0)
 			continue;
 		for (size_t i = 0; i < no && !paired; i++)
 			paired = !ok[i].matched && strcmp(ok[i].name, b->name) == 0;
 		if (paired || !layout_earlier(d, b->value))
 			continue;
-		layout_note(d, b->value);
+		layout_note(d, b->value, b->value);
 		lc_buf_addf(d->why, "symbol '%s' (0x%" PRIx64 ", %" PRIu64 " bytes) exists only in "
 			    "PATCHED, outside the .kpatch sections", b->name, b->value, b->size);
 	}
@@ -190,7 +193,7 @@ static void layout_symbols(const struct lc_obj *o, const struct lc_obj *p,
 		if (s->bind == STB_WEAK)
 			continue;
 		if (!layout_undefined_in(o, s->name)) {
-			layout_note(d, UINT64_MAX);
+			layout_note(d, UINT64_MAX, UINT64_MAX);
 			lc_buf_addf(d->why, "PATCHED references symbol '%s' that ORIGINAL does not "
 				    "(outside the .kpatch sections)", s->name);
 		}
@@ -208,9 +211,27 @@ static void layout_extra_sections(const struct lc_obj *o, const struct lc_obj *p
 		if (!(ps->flags & SHF_ALLOC) || !ps->size || lc_obj_section_index(o, ps->name))
 			continue;
 		if (layout_earlier(d, ps->addr)) {
-			layout_note(d, ps->addr);
+			layout_note(d, ps->addr, ps->addr);
 			lc_buf_addf(d->why, "section '%s' (0x%" PRIx64 ", %" PRIu64 " bytes) exists "
 				    "only in PATCHED", ps->name, ps->addr, ps->size);
+		}
+	}
+}
+
+/*
+ * ld -q keeps an empty section that a plain link drops when relocations name
+ * it (crtend's .tm_clone_table, via the hidden __TMC_END__); its alignment
+ * can push .bss.  Say so: the fix is in how PATCHED is linked.
+ */
+static void layout_hint(const struct lc_obj *o, const struct lc_obj *p, struct layout_diff *d)
+{
+	for (size_t j = 1; j < p->nsec; j++) {
+		const struct lc_obj_section *ps = &p->sec[j];
+		if ((ps->flags & SHF_ALLOC) && !ps->size && !lc_obj_section_index(o, ps->name) &&
+		    ps->addr > d->addr && ps->addr <= d->paddr && d->paddr - ps->addr < 64) {
+			lc_buf_addf(d->why, " (PATCHED has an empty section '%s' at 0x%" PRIx64
+				    " that ORIGINAL's link dropped)", ps->name, ps->addr);
+			return;
 		}
 	}
 }
@@ -218,11 +239,13 @@ static void layout_extra_sections(const struct lc_obj *o, const struct lc_obj *p
 int lc_layout_check(const struct lc_obj *orig, const struct lc_obj *patched,
 		    struct lc_buf *why)
 {
-	struct layout_diff d = { 0, 0, why };
+	struct layout_diff d = { 0, 0, 0, why };
 	lc_buf_reset(why);
 	if (orig->nsym)
 		layout_symbols(orig, patched, &d);
 	layout_sections(orig, patched, &d);
 	layout_extra_sections(orig, patched, &d);
+	if (d.found)
+		layout_hint(orig, patched, &d);
 	return d.found ? -1 : 0;
 }

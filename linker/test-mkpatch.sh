@@ -37,6 +37,9 @@ sed 's/^helper:$/helper:\n\tnop/' "$DATA/orig.s" > "$WORK/moved.s"
 cat "$DATA/kpatch.s" >> "$WORK/moved.s"
 cat "$DATA/orig.s" "$DATA/kpatch-tiny.s" > "$WORK/tiny.s"
 cat "$DATA/orig.s" "$DATA/kpatch-tls.s" > "$WORK/tls.s"
+# .data of 20 bytes: ld -q keeps crtend's empty .tm_clone_table (8-aligned), .bss moves.
+grep -v '^	.long 0$' "$DATA/orig.s" > "$WORK/odd.s"
+cat "$WORK/odd.s" "$DATA/kpatch.s" > "$WORK/odd-patched.s"
 
 for mode in pie no-pie; do
 	W=$WORK/$mode
@@ -130,6 +133,9 @@ for mode in pie no-pie; do
 		refuse tiny-$mode "function 'tiny' is too small to patch \(1 bytes\)" "$W/orig" "$W/tiny"
 	gcc -$mode -Wl,-q -o "$W/tls" "$WORK/tls.s" "$DATA/other.s" &&
 		refuse tls-$mode "R_X86_64_TPOFF32 relocation in main\.kpatch\+0x4: not supported" "$W/orig" "$W/tls"
+	gcc -$mode -o "$W/odd" "$WORK/odd.s" "$DATA/other.s" &&
+	gcc -$mode -Wl,-q -o "$W/odd-patched" "$WORK/odd-patched.s" "$DATA/other.s" &&
+		refuse tmclone-$mode "moved: 0x[0-9a-f]*401c \(0 bytes\) in ORIGINAL, 0x[0-9a-f]*4020 \(0 bytes\) in PATCHED \(PATCHED has an empty section '\.tm_clone_table'" "$W/odd" "$W/odd-patched"
 	gcc -$mode -Wl,--build-id=none -o "$W/orig-noid" "$DATA/orig.s" "$DATA/other.s" &&
 		refuse noid-$mode "ORIGINAL '.*orig-noid' has no GNU BuildID" "$W/orig-noid" "$W/patched"
 	refuse notelf-$mode "ORIGINAL '.*orig.s' is not an ELF file" "$DATA/orig.s" "$W/patched"

@@ -137,6 +137,21 @@ int main(void)
 	CHECK_STR(why.data, "symbol 'sneaky' (0x1160, 4 bytes) exists only in PATCHED, outside "
 			    "the .kpatch sections");
 
+	/* Assembler-local labels that ld -q keeps (.LC0 named by a relocation) are no layout. */
+	pair_init(&t);
+	add_psym(&t, (struct lc_obj_symbol)SYM(".LC0", 0x1160, 0, STB_LOCAL, STT_NOTYPE, S_TEXT));
+	CHECK(check(&t, &why) == 0);
+
+	/* The -q artefact: an empty .tm_clone_table kept, .bss pushed; the cause is hinted. */
+	pair_init(&t);
+	t.psec[S_TMC].addr = 0x4028;
+	t.psec[S_BSS].addr = 0x4028;
+	t.psym[8].value = 0x4028;
+	CHECK(check(&t, &why) == -1);
+	CHECK_STR(why.data, "symbol 'stderr@GLIBC_2.2.5' moved: 0x4020 (8 bytes) in ORIGINAL, "
+			    "0x4028 (8 bytes) in PATCHED (PATCHED has an empty section "
+			    "'.tm_clone_table' at 0x4028 that ORIGINAL's link dropped)");
+
 	/* A new strong undefined symbol (outside .kpatch code). */
 	pair_init(&t);
 	add_psym(&t, (struct lc_obj_symbol)SYM("getpid", 0, 0, STB_GLOBAL, STT_FUNC, SHN_UNDEF));
