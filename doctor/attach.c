@@ -1,0 +1,229 @@
+/*
+ * attach.c - the patient's threads under ptrace.
+ *
+ * PTRACE_SEIZE attaches without stopping anything; threads are stopped only
+ * when the doctor needs them (PTRACE_INTERRUPT, then a wait for that
+ * thread's stop), so the patient runs while the patch is prepared and
+ * stops for as short a time as possible.  A signal that arrives meanwhile
+ * shows up as a signal-delivery-stop: it is remembered and delivered when
+ * the thread resumes.  A thread that exits meanwhile is marked gone.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include "libcare/buf.h"
+#include "libcare/log.h"
+#include "doctor.h"
+
+uint64_t lc_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static struct lc_thread *thread_find(struct lc_threads *ts, pid_t tid)
+{
+	for (size_t i = 0; i < ts->n; i++)
+		if (ts->t[i].tid == tid)
+			return &ts->t[i];
+	return NULL;
+}
+
+/* Seizes the tids of /proc/PID/task not seized yet; returns how many were
+ * new, or -1.  New threads are stopped too if `stop` (world stopped). */
+static int threads_scan(struct lc_threads *ts, int stop)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)ts->pid);
+	DIR *d = opendir(path);
+	if (!d) {
+		if (errno == ENOENT)
+			return lc_error("no process with PID %d (no such process)", (int)ts->pid);
+		return lc_error("cannot read %s: %s", path, strerror(errno));
+	}
+	int added = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		if (tid <= 0 || thread_find(ts, tid))
+			continue;
+		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) != 0) {
+			if (errno == ESRCH)
+				continue;        /* exited meanwhile */
+			int err = errno;
+			closedir(d);
+			return lc_error("cannot attach to process %d thread %d: %s", (int)ts->pid,
+					(int)tid, strerror(err));
+		}
+		ts->t = lc_xrealloc(ts->t, (ts->n + 1) * sizeof(*ts->t));
+		ts->t[ts->n++] = (struct lc_thread){ tid, 0, 0, 0 };
+		lc_debug("process %d: seized thread %d", (int)ts->pid, (int)tid);
+		added++;
+		if (stop && lc_thread_stop(ts, &ts->t[ts->n - 1]) != 0) {
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	return added;
+}
+
+int lc_threads_seize(struct lc_threads *ts, pid_t pid)
+{
+	memset(ts, 0, sizeof(*ts));
+	ts->pid = pid;
+	ts->seized = 1;
+	int n;
+	while ((n = threads_scan(ts, 0)) > 0)
+		;
+	if (n < 0) {
+		lc_threads_detach(ts);
+		return -1;
+	}
+	if (ts->n == 0)
+		return lc_error("process %d has no threads left", (int)pid);
+	return 0;
+}
+
+/* Waits for the stop of a thread we interrupted or single-stepped. */
+int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
+{
+	int st;
+	for (;;) {
+		pid_t r = waitpid(th->tid, &st, __WALL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || WIFEXITED(st) || WIFSIGNALED(st)) {
+			lc_debug("process %d: thread %d exited", (int)ts->pid, (int)th->tid);
+			th->gone = 1;
+			th->stopped = 0;
+			return -1;
+		}
+		if (WIFSTOPPED(st))
+			break;
+	}
+	th->stopped = 1;
+	if (status)
+		*status = st;
+	return 0;
+}
+
+static void thread_note_signal(struct lc_thread *th, int st)
+{
+	/* A signal-delivery-stop (no event): the signal would be lost if the
+	 * thread resumed without it. */
+	if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP)
+		th->sig = WSTOPSIG(st);
+}
+
+int lc_thread_stop(struct lc_threads *ts, struct lc_thread *th)
+{
+	int st;
+	if (th->stopped || th->gone)
+		return 0;
+	if (ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL) != 0) {
+		if (errno != ESRCH)
+			return lc_error("process %d: cannot interrupt thread %d: %s", (int)ts->pid,
+					(int)th->tid, strerror(errno));
+	}
+	if (lc_thread_wait(ts, th, &st) != 0)
+		return 0;                /* gone: nothing to stop */
+	thread_note_signal(th, st);
+	return 0;
+}
+
+int lc_thread_resume(struct lc_threads *ts, struct lc_thread *th)
+{
+	if (!th->stopped || th->gone)
+		return 0;
+	if (ptrace(PTRACE_CONT, th->tid, NULL, (void *)(long)th->sig) != 0) {
+		if (errno == ESRCH) {
+			th->gone = 1;
+			return 0;
+		}
+		return lc_error("process %d: cannot resume thread %d: %s", (int)ts->pid,
+				(int)th->tid, strerror(errno));
+	}
+	th->sig = 0;
+	th->stopped = 0;
+	return 0;
+}
+
+int lc_threads_stop_all(struct lc_threads *ts)
+{
+	ts->stop_us = lc_now_us();
+	for (size_t i = 0; i < ts->n; i++) {
+		struct lc_thread *th = &ts->t[i];
+		if (!th->stopped && !th->gone && ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL) != 0 &&
+		    errno != ESRCH)
+			return lc_error("process %d: cannot interrupt thread %d: %s", (int)ts->pid,
+					(int)th->tid, strerror(errno));
+	}
+	for (size_t i = 0; i < ts->n; i++) {
+		struct lc_thread *th = &ts->t[i];
+		int st;
+		if (th->stopped || th->gone)
+			continue;
+		if (lc_thread_wait(ts, th, &st) == 0)
+			thread_note_signal(th, st);
+	}
+	/* Threads born before their parent stopped are not seized yet. */
+	int n;
+	while ((n = threads_scan(ts, 1)) > 0)
+		;
+	if (n < 0)
+		return -1;
+	for (size_t i = 0; i < ts->n; i++)
+		if (!ts->t[i].gone)
+			return 0;
+	return lc_error("process %d exited", (int)ts->pid);
+}
+
+void lc_threads_resume_all(struct lc_threads *ts)
+{
+	for (size_t i = 0; i < ts->n; i++)
+		lc_thread_resume(ts, &ts->t[i]);
+}
+
+void lc_threads_detach(struct lc_threads *ts)
+{
+	if (!ts->seized)
+		return;
+	for (size_t i = 0; i < ts->n; i++) {
+		struct lc_thread *th = &ts->t[i];
+		if (th->gone)
+			continue;
+		if (!th->stopped)
+			lc_thread_stop(ts, th);
+		if (th->gone)
+			continue;
+		if (ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)th->sig) != 0 && errno != ESRCH)
+			lc_warn("process %d: cannot detach from thread %d: %s", (int)ts->pid,
+				(int)th->tid, strerror(errno));
+		th->stopped = 0;
+		th->sig = 0;
+	}
+	ts->resume_us = lc_now_us();
+	free(ts->t);
+	ts->t = NULL;
+	ts->n = 0;
+	ts->seized = 0;
+}
+
+struct lc_thread *lc_threads_pick(struct lc_threads *ts)
+{
+	struct lc_thread *main = thread_find(ts, ts->pid);
+	if (main && !main->gone)
+		return main;
+	for (size_t i = 0; i < ts->n; i++)
+		if (!ts->t[i].gone)
+			return &ts->t[i];
+	return NULL;
+}

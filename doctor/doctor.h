@@ -1,0 +1,167 @@
+/*
+ * doctor.h - what the files of libcare-doctor share: the patient's address
+ * space (proc.c, symbols.c, mem.c), its threads (attach.c), syscalls run in
+ * it (inject.c), patch regions (region.c), the busy check (stack.c) and the
+ * subcommands (patch.c, unpatch.c, info.c).
+ */
+#ifndef LIBCARE_DOCTOR_H
+#define LIBCARE_DOCTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+#include "libcare/patchfile.h"
+#include "libcare/region.h"
+#include "runtime.h"
+
+/* --- proc.c: mappings and objects of /proc/PID/maps ---------------------- */
+
+struct lc_map {
+	uint64_t start, end, offset;
+	char perms[5];
+	char *path;              /* NULL: anonymous; "[vdso]", "/usr/lib/..." */
+};
+
+struct lc_dynsym;
+
+struct lc_object {
+	char *path;              /* as in maps, without " (deleted)" */
+	char *file;              /* how the doctor opens it (/proc/PID/map_files/...) */
+	uint64_t bias;           /* load bias: 0 for ET_EXEC */
+	uint64_t lo, hi;         /* run-time extent of its PT_LOAD segments */
+	uint64_t first_map;      /* start of its lowest mapping: load order */
+	int is_exec;             /* the main program */
+	uint8_t build_id[LC_BUILD_ID_MAX];
+	int build_id_len;
+	char build_id_hex[2 * LC_BUILD_ID_MAX + 1];
+	struct lc_dynsym *syms;  /* symbols.c, loaded on first lookup */
+	size_t nsyms;
+	int syms_loaded;
+};
+
+struct lc_proc {
+	pid_t pid;
+	struct lc_map *maps;
+	size_t nmaps;
+	struct lc_object *objs;  /* in load order: the program first */
+	size_t nobjs;
+	int memfd;               /* /proc/PID/mem, -1 until lc_mem_open */
+};
+
+/* Opens the process: maps and ELF objects.  Errors name the PID. */
+int lc_proc_open(struct lc_proc *pr, pid_t pid);
+void lc_proc_close(struct lc_proc *pr);
+/* Rereads /proc/PID/maps (the objects stay). */
+int lc_proc_reload_maps(struct lc_proc *pr);
+struct lc_object *lc_proc_object_by_buildid(struct lc_proc *pr, const uint8_t *id, size_t len);
+/* The address of a `syscall` instruction (0f 05) in an executable mapping. */
+int lc_proc_syscall_insn(struct lc_proc *pr, uint64_t *addr);
+
+/* --- symbols.c: .dynsym of the loaded objects, with versions -------------- */
+
+int lc_symbols_lookup(struct lc_proc *pr, const char *name, const char *version,
+		      struct lc_import *out);
+void lc_symbols_free(struct lc_object *obj);
+
+/* --- mem.c: the patient's memory through /proc/PID/mem -------------------- */
+
+int lc_mem_open(struct lc_proc *pr);
+int lc_mem_read(struct lc_proc *pr, uint64_t addr, void *buf, size_t len);
+int lc_mem_write(struct lc_proc *pr, uint64_t addr, const void *buf, size_t len);
+/* The runtime's view of the patient: its reads, its symbol lookups. */
+void lc_mem_target(struct lc_proc *pr, const struct lc_object *obj, struct lc_target *t);
+
+/* --- attach.c: the patient's threads under ptrace ------------------------- */
+
+struct lc_thread {
+	pid_t tid;
+	int stopped;             /* in a ptrace-stop we waited for */
+	int gone;                /* exited meanwhile */
+	int sig;                 /* signal to deliver when it resumes */
+};
+
+struct lc_threads {
+	pid_t pid;
+	struct lc_thread *t;
+	size_t n;
+	int seized;
+	uint64_t stop_us;        /* CLOCK_MONOTONIC of the last stop_all */
+	uint64_t resume_us;      /* ... and of the end of the detach */
+};
+
+/* PTRACE_SEIZE every thread of /proc/PID/task, re-scanning until no new tid
+ * appears.  On failure nothing stays attached. */
+int lc_threads_seize(struct lc_threads *ts, pid_t pid);
+/* Interrupts one thread and waits for its stop. */
+int lc_thread_stop(struct lc_threads *ts, struct lc_thread *th);
+int lc_thread_resume(struct lc_threads *ts, struct lc_thread *th);
+/* Waits for the next stop of a thread; -1 if it exited (marked gone). */
+int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status);
+/* Stops every thread (seizing threads born meanwhile). */
+int lc_threads_stop_all(struct lc_threads *ts);
+void lc_threads_resume_all(struct lc_threads *ts);
+/* Resumes (with any pending signal) and detaches every thread. */
+void lc_threads_detach(struct lc_threads *ts);
+/* A stopped thread to run injected syscalls in: the main thread if it can. */
+struct lc_thread *lc_threads_pick(struct lc_threads *ts);
+
+/* --- inject.c: a syscall executed by a stopped thread of the patient ------ */
+
+/* Runs syscall `nr` in `th` at the `syscall` instruction `insn`; registers
+ * are restored exactly afterwards.  Returns 0 and sets *ret (the kernel's
+ * return value, -errno on failure), or -1 if the thread could not run it. */
+int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
+		      long nr, const long args[6], long *ret);
+
+/* --- region.c: patch regions in the patient ------------------------------- */
+
+/* A free, page-aligned gap of `size` bytes within ±2 GiB of the whole
+ * object (and ending below 2 GiB if `low`). */
+int lc_region_choose(struct lc_proc *pr, const struct lc_object *obj, size_t size,
+		     int low, uint64_t *addr);
+int lc_region_map(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
+		  uint64_t addr, size_t size);
+int lc_region_protect(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
+		      uint64_t addr, const struct lc_layout *l);
+int lc_region_unmap(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
+		    uint64_t addr, size_t size);
+
+/* A region found in the patient (scanned from /proc/PID/maps). */
+struct lc_applied {
+	uint64_t addr;
+	uint8_t *bytes;                          /* its header part */
+	const struct lc_region_header *hdr;      /* = bytes */
+	struct lc_object *obj;                   /* the object it patches, or NULL */
+};
+
+int lc_regions_scan(struct lc_proc *pr, struct lc_applied **out, size_t *n);
+void lc_regions_free(struct lc_applied *a, size_t n);
+
+/* --- stack.c: is any thread inside code about to change? ----------------- */
+
+struct lc_range {
+	uint64_t lo, hi;         /* busy if lo <= rip < hi */
+	const char *name;
+};
+
+/* 0: no stopped thread executes in any range; 1: one does (reported in
+ * `why`).  A later version unwinds the stacks; this one checks rip. */
+int lc_stack_check(struct lc_threads *ts, const struct lc_range *r, size_t n,
+		   char *why, size_t why_len);
+/* Stops the world until lc_stack_check passes, resuming 10 ms between
+ * tries, up to `timeout_ms`.  0 safe (world stopped), 1 gave up (world
+ * stopped, reason in why), -1 error. */
+int lc_stack_wait_safe(struct lc_threads *ts, const struct lc_range *r, size_t n,
+		       int timeout_ms, char *why, size_t why_len);
+
+/* --- subcommands ---------------------------------------------------------- */
+
+int lc_cmd_patch(int argc, char **argv);
+int lc_cmd_unpatch(int argc, char **argv);
+int lc_cmd_info(int argc, char **argv);
+/* "-p PID" parsing shared by the subcommands; -1 (logged) if bad. */
+int lc_parse_pid(const char *s, pid_t *pid);
+uint64_t lc_now_us(void);
+
+#endif

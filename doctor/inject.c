@@ -1,0 +1,71 @@
+/*
+ * inject.c - a system call executed by a stopped thread of the patient:
+ * the only way to change its address space (mmap, mprotect, munmap).
+ *
+ * The thread's registers are saved, rip is pointed at a `syscall`
+ * instruction with the arguments loaded, and the thread single-steps over
+ * it; then every register is restored.  orig_rax = -1 while it runs, so the
+ * kernel's syscall-restart logic leaves it alone; restoring the saved
+ * orig_rax and rax (e.g. -ERESTART_RESTARTBLOCK of an interrupted
+ * nanosleep) lets the kernel restart the interrupted call as if nothing had
+ * happened when the thread resumes.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include "libcare/log.h"
+#include "doctor.h"
+
+int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
+		      long nr, const long args[6], long *ret)
+{
+	struct user_regs_struct saved, r;
+
+	if (!th->stopped || th->gone)
+		return lc_error("process %d: thread %d is not stopped", (int)ts->pid, (int)th->tid);
+	if (ptrace(PTRACE_GETREGS, th->tid, NULL, &saved) != 0)
+		return lc_error("process %d: cannot read the registers of thread %d: %s",
+				(int)ts->pid, (int)th->tid, strerror(errno));
+	r = saved;
+	r.rip = insn;
+	r.rax = (unsigned long long)nr;
+	r.orig_rax = (unsigned long long)-1;
+	r.rdi = (unsigned long long)args[0];
+	r.rsi = (unsigned long long)args[1];
+	r.rdx = (unsigned long long)args[2];
+	r.r10 = (unsigned long long)args[3];
+	r.r8 = (unsigned long long)args[4];
+	r.r9 = (unsigned long long)args[5];
+	if (ptrace(PTRACE_SETREGS, th->tid, NULL, &r) != 0)
+		return lc_error("process %d: cannot set the registers of thread %d: %s",
+				(int)ts->pid, (int)th->tid, strerror(errno));
+
+	int done = 0;
+	for (int tries = 0; tries < 16 && !done; tries++) {
+		int st;
+		if (ptrace(PTRACE_SINGLESTEP, th->tid, NULL, NULL) != 0)
+			break;
+		th->stopped = 0;
+		if (lc_thread_wait(ts, th, &st) != 0)
+			return lc_error("process %d: thread %d exited while running a system call",
+					(int)ts->pid, (int)th->tid);
+		if (ptrace(PTRACE_GETREGS, th->tid, NULL, &r) != 0)
+			break;
+		if (r.rip == insn + 2)
+			done = 1;
+		else if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP)
+			th->sig = WSTOPSIG(st);  /* arrived first: deliver it later */
+	}
+	if (ptrace(PTRACE_SETREGS, th->tid, NULL, &saved) != 0)
+		return lc_error("process %d: cannot restore the registers of thread %d: %s",
+				(int)ts->pid, (int)th->tid, strerror(errno));
+	if (!done)
+		return lc_error("process %d: thread %d did not run system call %ld", (int)ts->pid,
+				(int)th->tid, nr);
+	*ret = (long)r.rax;
+	lc_debug("process %d: thread %d ran syscall %ld -> %ld", (int)ts->pid, (int)th->tid,
+		 nr, *ret);
+	return 0;
+}

@@ -1,0 +1,75 @@
+/*
+ * main.c - libcare-doctor: dispatch to the subcommands (patch, unpatch,
+ * info), each in its own file with one entry point.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "libcare/log.h"
+#include "doctor.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: libcare-doctor [-v] COMMAND [ARGS]\n"
+		"\n"
+		"Applies live patches to running processes.\n"
+		"\n"
+		"  patch -p PID FILE           apply FILE (<BuildID>.kpatch) to process PID\n"
+		"  unpatch -p PID [-b BUILDID] remove applied patches\n"
+		"  info -p PID                 objects, BuildIDs and applied patches\n"
+		"\n"
+		"Each command has --help.  Exit 0 on success, 1 with one line on stderr\n"
+		"otherwise.\n");
+}
+
+int lc_parse_pid(const char *s, pid_t *pid)
+{
+	char *end;
+	if (strcmp(s, "all") == 0)
+		return lc_error("-p all is not supported yet: give a PID");
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *s == '\0' || *end != '\0' || v <= 0 || v > 0x3fffffff)
+		return lc_error("'%s' is not a PID", s);
+	*pid = (pid_t)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1, verbose = 0;
+
+	lc_log_init("libcare-doctor");
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "-v") == 0) {
+			verbose++;
+		} else if (strcmp(argv[i], "-vv") == 0) {
+			verbose += 2;
+		} else {
+			lc_error("bad option '%s' (see libcare-doctor --help)", argv[i]);
+			return 1;
+		}
+	}
+	if (i >= argc) {
+		lc_error("no command given (see libcare-doctor --help)");
+		return 1;
+	}
+	lc_log_set_level(verbose);
+	const char *cmd = argv[i];
+	if (strcmp(cmd, "patch") == 0)
+		return lc_cmd_patch(argc - i, argv + i);
+	if (strcmp(cmd, "unpatch") == 0)
+		return lc_cmd_unpatch(argc - i, argv + i);
+	if (strcmp(cmd, "info") == 0)
+		return lc_cmd_info(argc - i, argv + i);
+	if (strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	lc_error("unknown command '%s' (see libcare-doctor --help)", cmd);
+	return 1;
+}

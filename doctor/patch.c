@@ -1,0 +1,276 @@
+/*
+ * patch.c - `libcare-doctor patch -p PID FILE`: apply a patch file to a
+ * running process.
+ *
+ * Everything that can be refused is checked before the patient is touched:
+ * the file (checksum, format), the process, the object with the patch's
+ * BuildID, an already applied patch, the imports, a free region, the link.
+ * Then: seize the threads; map and fill the region from one stopped thread
+ * and let it go; stop the world; wait until no thread executes a function
+ * to be replaced; write the jumps; detach.  Any failure before the jumps
+ * unmaps the region and restores the registers: the patient is as before.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "libcare/buf.h"
+#include "libcare/buildid.h"
+#include "libcare/log.h"
+#include "doctor.h"
+
+#define SAFE_TIMEOUT_MS 2000
+
+static void patch_usage(FILE *f)
+{
+	fprintf(f, "usage: libcare-doctor patch -p PID FILE [-v]\n"
+		"\n"
+		"Applies the patch FILE (<BuildID>.kpatch from libcare-mkpatch) to the object\n"
+		"with that BuildID in the running process PID.\n"
+		"\n"
+		"  -p PID       the process to patch\n"
+		"  -v           per-phase timing and details (-vv: debug)\n"
+		"  -h, --help   this text\n");
+}
+
+struct patch_run {
+	pid_t pid;
+	const char *file;
+	struct lc_patch *patch;
+	struct lc_proc pr;
+	struct lc_object *obj;
+	struct lc_threads ts;
+	uint64_t insn, addr;
+	uint8_t *image;
+	size_t size;
+	int mapped;
+};
+
+/* Refuses a patch for an object that already has one of this or a higher
+ * level; replacing a lower level is not implemented yet. */
+static int patch_check_applied(struct patch_run *r)
+{
+	struct lc_applied *a;
+	size_t n;
+	const struct lc_patch_header *h = lc_patch_header(r->patch);
+	if (lc_regions_scan(&r->pr, &a, &n) != 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct lc_patch_header *old = &a[i].hdr->patch;
+		if (old->build_id_len != h->build_id_len ||
+		    memcmp(old->build_id, h->build_id, h->build_id_len) != 0)
+			continue;
+		if (old->level >= h->level)
+			rc = lc_error("process %d: patch '%s' level %u is already applied to %s "
+				      "(this patch: '%s' level %u)", (int)r->pid, old->id, old->level,
+				      r->obj->path, h->id, h->level);
+		else
+			rc = lc_error("process %d: %s has patch '%s' level %u: replacing it with level "
+				      "%u is not supported yet; unpatch it first", (int)r->pid,
+				      r->obj->path, old->id, old->level, h->level);
+	}
+	lc_regions_free(a, n);
+	return rc;
+}
+
+/* Everything that needs no attach: file, process, object, region, link. */
+static int patch_prepare(struct patch_run *r)
+{
+	struct lc_buf file = LC_BUF_INIT;
+	char hex[2 * LC_BUILD_ID_MAX + 1];
+
+	if (lc_buf_read_file(&file, r->file) != 0)
+		return lc_error("cannot read %s: %s", r->file, strerror(errno));
+	r->patch = lc_patch_load(file.data, file.len, r->file);
+	lc_buf_free(&file);
+	if (!r->patch)
+		return -1;
+	const struct lc_patch_header *h = lc_patch_header(r->patch);
+	if (lc_proc_open(&r->pr, r->pid) != 0)
+		return -1;
+	r->obj = lc_proc_object_by_buildid(&r->pr, h->build_id, h->build_id_len);
+	if (!r->obj) {
+		lc_buildid_hex(h->build_id, h->build_id_len, hex);
+		return lc_error("process %d has no object with BuildID %s (patch for '%s')",
+				(int)r->pid, hex, h->target_name);
+	}
+	lc_info("process %d: target %s, BuildID %s, load bias 0x%llx", (int)r->pid,
+		r->obj->path, r->obj->build_id_hex, (unsigned long long)r->obj->bias);
+	if (patch_check_applied(r) != 0 || lc_proc_syscall_insn(&r->pr, &r->insn) != 0)
+		return -1;
+	const struct lc_layout *l = lc_patch_layout(r->patch);
+	if (lc_region_choose(&r->pr, r->obj, l->size, l->needs_low, &r->addr) != 0)
+		return -1;
+	struct lc_target t;
+	lc_mem_target(&r->pr, r->obj, &t);
+	if (lc_patch_link(r->patch, &t, r->addr) != 0)
+		return -1;
+	const uint8_t *img = lc_patch_image(r->patch, &r->size);
+	r->image = lc_xmalloc(r->size);
+	memcpy(r->image, img, r->size);
+	((struct lc_region_header *)r->image)->applied = (uint64_t)time(NULL);
+	lc_info("process %d: region 0x%llx-0x%llx (%zu bytes, %zu stub(s)), syscall at 0x%llx",
+		(int)r->pid, (unsigned long long)r->addr, (unsigned long long)(r->addr + r->size),
+		r->size, l->nstubs, (unsigned long long)r->insn);
+	return 0;
+}
+
+static const struct lc_region_hunk *patch_hunk(const struct patch_run *r, uint32_t i)
+{
+	return lc_region_hunk((const struct lc_region_header *)r->image, i);
+}
+
+/* Maps and fills the region from one stopped thread, which then runs on. */
+static int patch_region_install(struct patch_run *r)
+{
+	struct lc_thread *th = lc_threads_pick(&r->ts);
+	if (!th || lc_thread_stop(&r->ts, th) != 0 || th->gone)
+		return lc_error("process %d: no thread to allocate the patch region in", (int)r->pid);
+	if (lc_region_map(&r->ts, th, r->insn, r->addr, r->size) != 0)
+		return -1;
+	r->mapped = 1;
+	if (lc_mem_write(&r->pr, r->addr, r->image, r->size) != 0 ||
+	    lc_region_protect(&r->ts, th, r->insn, r->addr, lc_patch_layout(r->patch)) != 0)
+		return -1;
+	return lc_thread_resume(&r->ts, th);
+}
+
+/* With the world stopped: the functions still hold the bytes we read,
+ * then the jumps.  A failed write puts back what was written. */
+static int patch_write_jumps(struct patch_run *r, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lc_region_hunk *hk = patch_hunk(r, i);
+		uint8_t now[LC_HUNK_MAX_BYTES];
+		if (lc_mem_read(&r->pr, hk->addr, now, hk->len) != 0 ||
+		    memcmp(now, hk->old_bytes, hk->len) != 0)
+			return lc_error("process %d: function '%s' at 0x%llx changed while the patch "
+					"was prepared", (int)r->pid, lc_patch_func_name(r->patch, i),
+					(unsigned long long)hk->addr);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lc_region_hunk *hk = patch_hunk(r, i);
+		if (lc_mem_write(&r->pr, hk->addr, hk->new_bytes, hk->len) != 0) {
+			while (i-- > 0)
+				lc_mem_write(&r->pr, patch_hunk(r, i)->addr, patch_hunk(r, i)->old_bytes,
+					     patch_hunk(r, i)->len);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Undo after a failure: the region goes, the threads resume as they were. */
+static void patch_rollback(struct patch_run *r)
+{
+	if (r->mapped) {
+		struct lc_thread *th = lc_threads_pick(&r->ts);
+		if (th && lc_thread_stop(&r->ts, th) == 0 && !th->gone &&
+		    lc_region_unmap(&r->ts, th, r->insn, r->addr, r->size) == 0)
+			r->mapped = 0;
+		else
+			lc_warn("process %d: the patch region at 0x%llx could not be unmapped",
+				(int)r->pid, (unsigned long long)r->addr);
+	}
+	lc_threads_detach(&r->ts);
+}
+
+static int patch_run(struct patch_run *r)
+{
+	uint64_t t0 = lc_now_us();
+	if (patch_prepare(r) != 0)
+		return -1;
+	uint64_t t1 = lc_now_us();
+	const struct lc_region_header *h = (const struct lc_region_header *)r->image;
+	uint32_t n = h->nhunks;
+	struct lc_range *busy = lc_xcalloc(n, sizeof(*busy));
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lc_region_hunk *hk = patch_hunk(r, i);
+		/* rip at the first byte is safe: the thread will take the jump */
+		busy[i] = (struct lc_range){ hk->addr + 1, hk->addr + hk->old_size,
+					     lc_patch_func_name(r->patch, i) };
+	}
+	if (lc_threads_seize(&r->ts, r->pid) != 0) {
+		free(busy);
+		return -1;
+	}
+	uint64_t t2 = lc_now_us();
+	char why[256];
+	int rc = patch_region_install(r);
+	uint64_t t3 = lc_now_us();
+	if (rc == 0) {
+		rc = lc_stack_wait_safe(&r->ts, busy, n, SAFE_TIMEOUT_MS, why, sizeof(why));
+		if (rc > 0)
+			rc = lc_error("process %d: %s; gave up after %d ms", (int)r->pid, why,
+				      SAFE_TIMEOUT_MS);
+	}
+	uint64_t t4 = lc_now_us();
+	if (rc == 0)
+		rc = patch_write_jumps(r, n);
+	free(busy);
+	if (rc != 0) {
+		patch_rollback(r);
+		return -1;
+	}
+	lc_threads_detach(&r->ts);
+	uint64_t stopped = r->ts.resume_us - r->ts.stop_us;
+	lc_info("process %d: prepare %llu us, attach %llu us, region %llu us, safe point %llu us",
+		(int)r->pid, (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1),
+		(unsigned long long)(t3 - t2), (unsigned long long)(t4 - t3));
+	for (uint32_t i = 0; i < n; i++)
+		lc_info("process %d: %s at 0x%llx -> 0x%llx", (int)r->pid,
+			lc_patch_func_name(r->patch, i), (unsigned long long)patch_hunk(r, i)->addr,
+			(unsigned long long)patch_hunk(r, i)->new_addr);
+	printf("patched %d: %u function(s) replaced in %s, patient stopped for %llu us\n",
+	       (int)r->pid, n, r->obj->path, (unsigned long long)stopped);
+	return 0;
+}
+
+int lc_cmd_patch(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct patch_run r;
+	int c, verbose = lc_log_level(), have_pid = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.pr.memfd = -1;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hp:v", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': patch_usage(stdout); return 0;
+		case 'p':
+			if (lc_parse_pid(optarg, &r.pid) != 0)
+				return 1;
+			have_pid = 1;
+			break;
+		case 'v': verbose++; break;
+		default:
+			lc_error("patch: bad option '%s' (see libcare-doctor patch --help)",
+				 argv[optind - 1]);
+			return 1;
+		}
+	}
+	if (optind < argc)
+		r.file = argv[optind++];
+	if (!have_pid || !r.file || optind < argc) {
+		lc_error("patch: %s (see libcare-doctor patch --help)",
+			 !have_pid ? "-p PID is required" : !r.file ? "a patch FILE is required"
+								  : "too many arguments");
+		return 1;
+	}
+	lc_log_set_level(verbose);
+	int rc = patch_run(&r);
+	lc_patch_free(r.patch);
+	lc_proc_close(&r.pr);
+	free(r.image);
+	return rc == 0 ? 0 : 1;
+}

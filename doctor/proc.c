@@ -1,0 +1,232 @@
+/*
+ * proc.c - the patient's address space as /proc/PID/maps shows it, and the
+ * ELF objects mapped in it: path, BuildID, load bias, run-time extent.
+ *
+ * Objects are read from the files the patient really mapped, through
+ * /proc/PID/map_files (the same inode even if the path was replaced or
+ * deleted, and the right one inside a container), falling back to
+ * /proc/PID/root/PATH.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "libcare/buf.h"
+#include "libcare/buildid.h"
+#include "libcare/log.h"
+#include "doctor.h"
+
+static void maps_free(struct lc_proc *pr)
+{
+	for (size_t i = 0; i < pr->nmaps; i++)
+		free(pr->maps[i].path);
+	free(pr->maps);
+	pr->maps = NULL;
+	pr->nmaps = 0;
+}
+
+int lc_proc_reload_maps(struct lc_proc *pr)
+{
+	char path[64], line[4096];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pr->pid);
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT)
+			return lc_error("no process with PID %d (no such process)", (int)pr->pid);
+		return lc_error("cannot read %s: %s", path, strerror(errno));
+	}
+	maps_free(pr);
+	size_t cap = 0;
+	while (fgets(line, sizeof(line), f)) {
+		struct lc_map m = { 0 };
+		unsigned long long start, end, off;
+		int n = 0;
+		if (sscanf(line, "%llx-%llx %4s %llx %*s %*s %n", &start, &end, m.perms, &off, &n) < 4)
+			continue;
+		m.start = start;
+		m.end = end;
+		m.offset = off;
+		char *p = line + n;
+		p[strcspn(p, "\n")] = '\0';
+		if (*p) {
+			size_t len = strlen(p);
+			static const char deleted[] = " (deleted)";
+			if (len > sizeof(deleted) - 1 && strcmp(p + len - (sizeof(deleted) - 1), deleted) == 0)
+				p[len - (sizeof(deleted) - 1)] = '\0';
+			m.path = lc_xstrdup(p);
+		}
+		if (pr->nmaps == cap) {
+			cap = cap ? 2 * cap : 64;
+			pr->maps = lc_xrealloc(pr->maps, cap * sizeof(*pr->maps));
+		}
+		pr->maps[pr->nmaps++] = m;
+	}
+	fclose(f);
+	if (pr->nmaps == 0)
+		return lc_error("process %d has no mappings (a zombie or a kernel thread?)", (int)pr->pid);
+	return 0;
+}
+
+/* Bias, extent, BuildID of the object whose offset-0 mapping is m. */
+static int object_read(struct lc_proc *pr, struct lc_object *o, const struct lc_map *m)
+{
+	char file[128];
+	snprintf(file, sizeof(file), "/proc/%d/map_files/%llx-%llx", (int)pr->pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		struct lc_buf b = LC_BUF_INIT;
+		lc_buf_addf(&b, "/proc/%d/root%s", (int)pr->pid, m->path);
+		fd = open(b.data, O_RDONLY | O_CLOEXEC);
+		snprintf(file, sizeof(file), "%s", b.data);
+		if (strlen(b.data) >= sizeof(file))
+			fd = fd >= 0 ? (close(fd), -1) : -1;
+		lc_buf_free(&b);
+	}
+	if (fd < 0)
+		return -1;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	GElf_Ehdr eh;
+	size_t nph;
+	int rc = -1;
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
+	    (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) || elf_getphdrnum(elf, &nph) != 0)
+		goto out;
+	uint64_t first = UINT64_MAX, lo = UINT64_MAX, hi = 0;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (first == UINT64_MAX)
+			first = ph.p_vaddr & ~(uint64_t)(LC_PAGE_SIZE - 1);
+		if (ph.p_vaddr < lo)
+			lo = ph.p_vaddr;
+		if (ph.p_vaddr + ph.p_memsz > hi)
+			hi = ph.p_vaddr + ph.p_memsz;
+	}
+	if (first == UINT64_MAX)
+		goto out;
+	o->bias = eh.e_type == ET_EXEC ? 0 : m->start - first;
+	o->lo = o->bias + (lo & ~(uint64_t)(LC_PAGE_SIZE - 1));
+	o->hi = o->bias + ((hi + LC_PAGE_SIZE - 1) & ~(uint64_t)(LC_PAGE_SIZE - 1));
+	o->build_id_len = lc_buildid_from_elf(elf, o->build_id);
+	if (o->build_id_len < 0)
+		o->build_id_len = 0;
+	lc_buildid_hex(o->build_id, (size_t)o->build_id_len, o->build_id_hex);
+	o->file = lc_xstrdup(file);
+	o->path = lc_xstrdup(m->path);
+	o->first_map = m->start;
+	rc = 0;
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return rc;
+}
+
+/* Load order as the dynamic linker has it, approximately: the program,
+ * then the libraries from the highest address down (mmap grows down). */
+static int object_order(const void *a, const void *b)
+{
+	const struct lc_object *x = a, *y = b;
+	if (x->is_exec != y->is_exec)
+		return y->is_exec - x->is_exec;
+	return x->first_map < y->first_map ? 1 : x->first_map > y->first_map ? -1 : 0;
+}
+
+int lc_proc_open(struct lc_proc *pr, pid_t pid)
+{
+	char exe[4096], link[64];
+	memset(pr, 0, sizeof(*pr));
+	pr->pid = pid;
+	pr->memfd = -1;
+	if (pid == getpid())
+		return lc_error("process %d is libcare-doctor itself", (int)pid);
+	if (lc_proc_reload_maps(pr) != 0)
+		return -1;
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(link, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	if (n > 10 && strcmp(exe + n - 10, " (deleted)") == 0)
+		exe[n - 10] = '\0';
+
+	elf_version(EV_CURRENT);
+	for (size_t i = 0; i < pr->nmaps; i++) {
+		const struct lc_map *m = &pr->maps[i];
+		if (!m->path || m->path[0] != '/' || m->offset != 0)
+			continue;
+		int seen = 0;
+		for (size_t j = 0; j < pr->nobjs; j++)
+			if (strcmp(pr->objs[j].path, m->path) == 0)
+				seen = 1;
+		if (seen)
+			continue;
+		struct lc_object o = { 0 };
+		if (object_read(pr, &o, m) != 0)
+			continue;        /* not an ELF object: a data file mapping */
+		o.is_exec = strcmp(o.path, exe) == 0;
+		pr->objs = lc_xrealloc(pr->objs, (pr->nobjs + 1) * sizeof(*pr->objs));
+		pr->objs[pr->nobjs++] = o;
+	}
+	qsort(pr->objs, pr->nobjs, sizeof(*pr->objs), object_order);
+	if (pr->nobjs == 0)
+		return lc_error("process %d has no ELF object mapped", (int)pid);
+	return 0;
+}
+
+void lc_proc_close(struct lc_proc *pr)
+{
+	maps_free(pr);
+	for (size_t i = 0; i < pr->nobjs; i++) {
+		lc_symbols_free(&pr->objs[i]);
+		free(pr->objs[i].path);
+		free(pr->objs[i].file);
+	}
+	free(pr->objs);
+	pr->objs = NULL;
+	pr->nobjs = 0;
+	if (pr->memfd >= 0)
+		close(pr->memfd);
+	pr->memfd = -1;
+}
+
+struct lc_object *lc_proc_object_by_buildid(struct lc_proc *pr, const uint8_t *id, size_t len)
+{
+	for (size_t i = 0; i < pr->nobjs; i++)
+		if ((size_t)pr->objs[i].build_id_len == len && memcmp(pr->objs[i].build_id, id, len) == 0)
+			return &pr->objs[i];
+	return NULL;
+}
+
+/* Any 0f 05 in executable memory will do: the CPU decodes from rip, so it
+ * needs not be a syscall instruction of the original code stream.  The vdso
+ * first (always there, never written), then the objects' text. */
+int lc_proc_syscall_insn(struct lc_proc *pr, uint64_t *addr)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < pr->nmaps; i++) {
+			const struct lc_map *m = &pr->maps[i];
+			if (m->perms[2] != 'x' || !m->path)
+				continue;
+			if (pass == 0 ? strcmp(m->path, "[vdso]") != 0 : m->path[0] != '/')
+				continue;
+			size_t len = m->end - m->start;
+			if (len > (8u << 20))
+				len = 8u << 20;
+			uint8_t *buf = lc_xmalloc(len);
+			if (lc_mem_read(pr, m->start, buf, len) == 0) {
+				uint8_t *hit = memmem(buf, len, "\x0f\x05", 2);
+				if (hit) {
+					*addr = m->start + (uint64_t)(hit - buf);
+					free(buf);
+					return 0;
+				}
+			}
+			free(buf);
+		}
+	}
+	return lc_error("process %d: no syscall instruction found in executable memory", (int)pr->pid);
+}

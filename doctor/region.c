@@ -1,0 +1,168 @@
+/*
+ * region.c - the patch region in the patient: choosing a free gap within
+ * rel32 reach of the target object, mapping it, setting its protections,
+ * unmapping it, and finding the regions earlier doctor runs left (by the
+ * LC_REGION_MAGIC at the start of an anonymous r-- mapping).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include "libcare/buf.h"
+#include "libcare/log.h"
+#include "doctor.h"
+
+#define REACH     0x7fff0000ull          /* rel32 reach, with a margin */
+#define LOW_LIMIT 0x80000000ull          /* for R_X86_64_32/32S */
+#define USER_TOP  0x7ffffffff000ull
+#define MIN_ADDR  0x10000ull
+
+static uint64_t page_down(uint64_t v) { return v & ~(uint64_t)(LC_PAGE_SIZE - 1); }
+
+/*
+ * Every byte of the region must be within REACH of every byte of the
+ * object, so both directions of call and jump reach.  Below the object is
+ * preferred (the gap under a program is usually empty, and above it the
+ * heap grows); the closest fitting address wins.
+ */
+int lc_region_choose(struct lc_proc *pr, const struct lc_object *obj, size_t size,
+		     int low, uint64_t *addr)
+{
+	if (lc_proc_reload_maps(pr) != 0)
+		return -1;
+	uint64_t min = obj->hi > REACH ? obj->hi - REACH : 0;
+	uint64_t max_end = obj->lo + REACH;
+	if (min < MIN_ADDR)
+		min = MIN_ADDR;
+	if (max_end > USER_TOP)
+		max_end = USER_TOP;
+	if (low && max_end > LOW_LIMIT)
+		max_end = LOW_LIMIT;
+
+	uint64_t below = 0, above = 0, prev_end = 0;
+	int have_below = 0, have_above = 0;
+	for (size_t i = 0; i <= pr->nmaps; i++) {
+		uint64_t gs = prev_end, ge = i < pr->nmaps ? pr->maps[i].start : USER_TOP;
+		if (i < pr->nmaps && pr->maps[i].end > prev_end)
+			prev_end = pr->maps[i].end;
+		if (ge > USER_TOP)
+			ge = USER_TOP;
+		if (gs < min)
+			gs = min;
+		uint64_t top = ge < max_end ? ge : max_end;
+		if (top <= gs || top - gs < size)
+			continue;
+		uint64_t a = page_down(top - size);
+		if (a < gs)
+			continue;
+		if (a + size <= obj->lo) {
+			if (!have_below || a > below)
+				below = a, have_below = 1;
+		} else if (a >= obj->hi) {
+			if (!have_above || a < above)
+				above = a, have_above = 1;
+		}
+	}
+	if (!have_below && !have_above)
+		return lc_error("process %d: no free %zu bytes within 2 GiB of %s%s", (int)pr->pid,
+				size, obj->path, low ? " and below 2 GiB" : "");
+	*addr = have_below ? below : above;
+	return 0;
+}
+
+static int region_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
+			  long nr, const char *what, long a0, long a1, long a2, long a3,
+			  long *ret)
+{
+	const long args[6] = { a0, a1, a2, a3, -1, 0 };
+	if (lc_inject_syscall(ts, th, insn, nr, args, ret) != 0)
+		return -1;
+	if (*ret < 0 && *ret > -4096)
+		return lc_error("process %d: %s(0x%lx, %ld) failed in the patient: %s", (int)ts->pid,
+				what, a0, a1, strerror((int)-*ret));
+	return 0;
+}
+
+int lc_region_map(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
+		  uint64_t addr, size_t size)
+{
+	long ret;
+	if (region_syscall(ts, th, insn, SYS_mmap, "mmap", (long)addr, (long)size,
+			   PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, &ret) != 0)
+		return -1;
+	if ((uint64_t)ret != addr) {
+		/* A kernel without MAP_FIXED_NOREPLACE took it as a hint. */
+		long ignored;
+		region_syscall(ts, th, insn, SYS_munmap, "munmap", ret, (long)size, 0, 0, &ignored);
+		return lc_error("process %d: mmap(0x%llx) returned 0x%lx", (int)ts->pid,
+				(unsigned long long)addr, ret);
+	}
+	return 0;
+}
+
+int lc_region_protect(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
+		      uint64_t addr, const struct lc_layout *l)
+{
+	long ret;
+	size_t text = (l->text_size + LC_PAGE_SIZE - 1) & ~(size_t)(LC_PAGE_SIZE - 1);
+	if (region_syscall(ts, th, insn, SYS_mprotect, "mprotect", (long)addr,
+			   (long)l->header_size, PROT_READ, 0, &ret) != 0 ||
+	    region_syscall(ts, th, insn, SYS_mprotect, "mprotect", (long)(addr + l->text_offset),
+			   (long)text, PROT_READ | PROT_EXEC, 0, &ret) != 0)
+		return -1;
+	return 0;
+}
+
+int lc_region_unmap(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
+		    uint64_t addr, size_t size)
+{
+	long ret;
+	return region_syscall(ts, th, insn, SYS_munmap, "munmap", (long)addr, (long)size, 0, 0, &ret);
+}
+
+int lc_regions_scan(struct lc_proc *pr, struct lc_applied **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (lc_proc_reload_maps(pr) != 0)
+		return -1;
+	for (size_t i = 0; i < pr->nmaps; i++) {
+		const struct lc_map *m = &pr->maps[i];
+		struct lc_region_header h;
+		char why[128];
+		if (m->path || strcmp(m->perms, "r--p") != 0 || m->end - m->start < sizeof(h) ||
+		    lc_mem_read(pr, m->start, &h, sizeof(h)) != 0 ||
+		    memcmp(h.magic, LC_REGION_MAGIC, sizeof(h.magic)) != 0)
+			continue;
+		uint64_t len = m->end - m->start;
+		if (len > (1u << 20))
+			len = 1u << 20;
+		uint8_t *bytes = lc_xmalloc(len);
+		const struct lc_region_header *hp = NULL;
+		if (lc_mem_read(pr, m->start, bytes, len) == 0)
+			hp = lc_region_parse(bytes, len, why, sizeof(why));
+		else
+			snprintf(why, sizeof(why), "unreadable");
+		if (!hp) {
+			lc_warn("process %d: damaged patch region at 0x%llx ignored: %s", (int)pr->pid,
+				(unsigned long long)m->start, why);
+			free(bytes);
+			continue;
+		}
+		*out = lc_xrealloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = (struct lc_applied){
+			m->start, bytes, hp,
+			lc_proc_object_by_buildid(pr, hp->patch.build_id, hp->patch.build_id_len),
+		};
+	}
+	return 0;
+}
+
+void lc_regions_free(struct lc_applied *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(a[i].bytes);
+	free(a);
+}

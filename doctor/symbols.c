@@ -1,0 +1,151 @@
+/*
+ * symbols.c - looking up an import of a patch ("name" or "name@VERSION")
+ * in the .dynsym of the objects the patient has loaded, as the dynamic
+ * linker would bind it: first definition in load order, the default version
+ * (`puts@@GLIBC_2.2.5`) unless a version is named.
+ *
+ * Symbol tables are read from the mapped files on disk (proc.c says which),
+ * once per object, on the first lookup.
+ */
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "libcare/buf.h"
+#include "libcare/log.h"
+#include "doctor.h"
+
+struct lc_dynsym {
+	char *name;
+	uint64_t value;
+	int type;
+	char *version;           /* NULL: unversioned or the base version */
+	int hidden;              /* not the default version (name@VER, not @@) */
+};
+
+/* Version index -> name, from SHT_GNU_verdef. */
+static void verdefs_read(Elf *elf, Elf_Scn *scn, char **names, size_t max)
+{
+	GElf_Shdr sh;
+	Elf_Data *data = elf_getdata(scn, NULL);
+	if (!data || !gelf_getshdr(scn, &sh))
+		return;
+	size_t off = 0;
+	for (size_t i = 0; i < sh.sh_info; i++) {
+		GElf_Verdef vd;
+		GElf_Verdaux va;
+		if (!gelf_getverdef(data, (int)off, &vd))
+			return;
+		if (vd.vd_ndx < max && !(vd.vd_flags & VER_FLG_BASE) &&
+		    gelf_getverdaux(data, (int)(off + vd.vd_aux), &va)) {
+			const char *n = elf_strptr(elf, sh.sh_link, va.vda_name);
+			if (n && !names[vd.vd_ndx])
+				names[vd.vd_ndx] = lc_xstrdup(n);
+		}
+		if (!vd.vd_next)
+			return;
+		off += vd.vd_next;
+	}
+}
+
+static void symbols_load(struct lc_object *o)
+{
+	enum { VERMAX = 0x8000 };
+	o->syms_loaded = 1;
+	int fd = open(o->file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		lc_warn("cannot open %s to read its symbols", o->path);
+		return;
+	}
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf_Scn *scn = NULL, *dynsym = NULL, *versym = NULL, *verdef = NULL;
+	while (elf && (scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_DYNSYM)
+			dynsym = scn;
+		else if (sh.sh_type == SHT_GNU_versym)
+			versym = scn;
+		else if (sh.sh_type == SHT_GNU_verdef)
+			verdef = scn;
+	}
+	char **vernames = NULL;
+	GElf_Shdr sh;
+	Elf_Data *data = dynsym ? elf_getdata(dynsym, NULL) : NULL;
+	if (!data || !gelf_getshdr(dynsym, &sh))
+		goto out;
+	vernames = lc_xcalloc(VERMAX, sizeof(*vernames));
+	if (verdef)
+		verdefs_read(elf, verdef, vernames, VERMAX);
+	Elf_Data *vdata = versym ? elf_getdata(versym, NULL) : NULL;
+	size_t n = data->d_size / sizeof(Elf64_Sym);
+	o->syms = lc_xcalloc(n, sizeof(*o->syms));
+	for (size_t i = 1; i < n; i++) {
+		GElf_Sym st;
+		if (!gelf_getsym(data, (int)i, &st) || st.st_shndx == SHN_UNDEF ||
+		    GELF_ST_BIND(st.st_info) == STB_LOCAL)
+			continue;
+		const char *name = elf_strptr(elf, sh.sh_link, st.st_name);
+		if (!name || !*name)
+			continue;
+		struct lc_dynsym *d = &o->syms[o->nsyms++];
+		d->name = lc_xstrdup(name);
+		d->value = st.st_value;
+		d->type = GELF_ST_TYPE(st.st_info);
+		GElf_Versym vs;
+		if (vdata && gelf_getversym(vdata, (int)i, &vs)) {
+			d->hidden = (vs & 0x8000) != 0;
+			if (vernames[vs & 0x7fff])
+				d->version = lc_xstrdup(vernames[vs & 0x7fff]);
+		}
+	}
+out:
+	if (vernames) {
+		for (size_t i = 0; i < VERMAX; i++)
+			free(vernames[i]);
+		free(vernames);
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+}
+
+void lc_symbols_free(struct lc_object *o)
+{
+	for (size_t i = 0; i < o->nsyms; i++) {
+		free(o->syms[i].name);
+		free(o->syms[i].version);
+	}
+	free(o->syms);
+	o->syms = NULL;
+	o->nsyms = 0;
+	o->syms_loaded = 0;
+}
+
+int lc_symbols_lookup(struct lc_proc *pr, const char *name, const char *version,
+		      struct lc_import *out)
+{
+	for (size_t k = 0; k < pr->nobjs; k++) {
+		struct lc_object *o = &pr->objs[k];
+		if (!o->syms_loaded)
+			symbols_load(o);
+		for (size_t i = 0; i < o->nsyms; i++) {
+			const struct lc_dynsym *d = &o->syms[i];
+			if (strcmp(d->name, name) != 0)
+				continue;
+			if (version ? !d->version || strcmp(d->version, version) != 0 : d->hidden)
+				continue;
+			if (d->type == STT_TLS)
+				return lc_error("process %d: import '%s' is a thread-local variable of %s: "
+						"not supported", (int)pr->pid, name, o->path);
+			out->addr = o->bias + d->value;
+			out->ifunc = d->type == STT_GNU_IFUNC;
+			lc_debug("import %s%s%s = 0x%llx in %s", name, version ? "@" : "",
+				 version ? version : "", (unsigned long long)out->addr, o->path);
+			return 1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,182 @@
+/*
+ * unpatch.c - `libcare-doctor unpatch -p PID [-b BUILDID]`: take applied
+ * patches out of a running process.
+ *
+ * The regions found in the patient say what to undo.  With the world
+ * stopped and no thread inside a replacement (or its stubs), each jump is
+ * checked to still be ours, the original bytes go back, and the region is
+ * unmapped.  If any check fails nothing is changed.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "libcare/buf.h"
+#include "libcare/log.h"
+#include "doctor.h"
+
+#define SAFE_TIMEOUT_MS 2000
+
+static void unpatch_usage(FILE *f)
+{
+	fprintf(f, "usage: libcare-doctor unpatch -p PID [-b BUILDID] [-v]\n"
+		"\n"
+		"Removes the patches applied to process PID (only those for the object with\n"
+		"BUILDID, a hex prefix, if -b is given) and restores the original code.\n"
+		"\n"
+		"  -p PID       the process\n"
+		"  -b BUILDID   only patches of this object\n"
+		"  -v           details (-vv: debug)\n"
+		"  -h, --help   this text\n");
+}
+
+static int unpatch_selected(const struct lc_applied *a, const char *buildid)
+{
+	char hex[2 * LC_BUILD_ID_MAX + 1];
+	uint32_t len = a->hdr->patch.build_id_len;
+	if (!buildid)
+		return 1;
+	if (len > LC_BUILD_ID_MAX)
+		return 0;
+	for (uint32_t i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", a->hdr->patch.build_id[i]);
+	return strncasecmp(hex, buildid, strlen(buildid)) == 0;
+}
+
+/* World stopped: every jump still ours, then the old bytes back. */
+static int unpatch_restore(struct lc_proc *pr, struct lc_applied *a, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		for (uint32_t i = 0; i < a[k].hdr->nhunks; i++) {
+			const struct lc_region_hunk *hk = lc_region_hunk(a[k].hdr, i);
+			uint8_t now[LC_HUNK_MAX_BYTES];
+			if (lc_mem_read(pr, hk->addr, now, hk->len) != 0 ||
+			    memcmp(now, hk->new_bytes, hk->len) != 0)
+				return lc_error("process %d: function '%s' at 0x%llx does not hold the "
+						"patch's jump; not touching it", (int)pr->pid,
+						lc_region_name(a[k].hdr, hk->name),
+						(unsigned long long)hk->addr);
+		}
+	for (size_t k = 0; k < n; k++)
+		for (uint32_t i = 0; i < a[k].hdr->nhunks; i++) {
+			const struct lc_region_hunk *hk = lc_region_hunk(a[k].hdr, i);
+			if (lc_mem_write(pr, hk->addr, hk->old_bytes, hk->len) != 0)
+				return lc_error("process %d: function '%s' at 0x%llx could not be restored",
+						(int)pr->pid, lc_region_name(a[k].hdr, hk->name),
+						(unsigned long long)hk->addr);
+		}
+	return 0;
+}
+
+static int unpatch_run(pid_t pid, const char *buildid)
+{
+	struct lc_proc pr;
+	struct lc_threads ts = { 0 };
+	struct lc_applied *all = NULL, *a = NULL;
+	size_t nall = 0, n = 0, nranges = 0, nfuncs = 0;
+	struct lc_range *busy = NULL;
+	uint64_t insn;
+	char why[256];
+	int rc = -1;
+
+	if (lc_proc_open(&pr, pid) != 0)
+		goto out;
+	if (lc_regions_scan(&pr, &all, &nall) != 0)
+		goto out;
+	a = lc_xcalloc(nall ? nall : 1, sizeof(*a));
+	for (size_t i = 0; i < nall; i++)
+		if (unpatch_selected(&all[i], buildid))
+			a[n++] = all[i];
+	if (n == 0) {
+		if (buildid)
+			lc_error("process %d has no patch applied to an object with BuildID %s",
+				 (int)pid, buildid);
+		else
+			lc_error("process %d has no patch applied", (int)pid);
+		goto out;
+	}
+	if (lc_proc_syscall_insn(&pr, &insn) != 0)
+		goto out;
+	/* Busy: a thread in a replacement, a stub or the data? Text is enough. */
+	busy = lc_xcalloc(n, sizeof(*busy));
+	for (size_t k = 0; k < n; k++) {
+		busy[nranges++] = (struct lc_range){ a[k].addr + a[k].hdr->text_offset,
+			a[k].addr + a[k].hdr->text_offset + a[k].hdr->text_size,
+			a[k].hdr->nhunks ? lc_region_name(a[k].hdr, lc_region_hunk(a[k].hdr, 0)->name) : "?" };
+		nfuncs += a[k].hdr->nhunks;
+	}
+	if (lc_threads_seize(&ts, pid) != 0)
+		goto out;
+	int safe = lc_stack_wait_safe(&ts, busy, nranges, SAFE_TIMEOUT_MS, why, sizeof(why));
+	if (safe > 0)
+		lc_error("process %d: %s, a replacement function; gave up after %d ms", (int)pid, why,
+			 SAFE_TIMEOUT_MS);
+	if (safe != 0 || unpatch_restore(&pr, a, n) != 0) {
+		lc_threads_detach(&ts);
+		goto out;
+	}
+	struct lc_thread *th = lc_threads_pick(&ts);
+	for (size_t k = 0; k < n; k++)
+		if (!th || lc_region_unmap(&ts, th, insn, a[k].addr, a[k].hdr->size) != 0)
+			lc_warn("process %d: the region at 0x%llx stays mapped (its jumps are gone)",
+				(int)pid, (unsigned long long)a[k].addr);
+	lc_threads_detach(&ts);
+	for (size_t k = 0; k < n; k++)
+		for (uint32_t i = 0; i < a[k].hdr->nhunks; i++)
+			lc_info("process %d: restored %s at 0x%llx", (int)pid,
+				lc_region_name(a[k].hdr, lc_region_hunk(a[k].hdr, i)->name),
+				(unsigned long long)lc_region_hunk(a[k].hdr, i)->addr);
+	printf("unpatched %d: %zu patch(es), %zu function(s) restored, patient stopped for %llu us\n",
+	       (int)pid, n, nfuncs, (unsigned long long)(ts.resume_us - ts.stop_us));
+	rc = 0;
+out:
+	free(busy);
+	free(a);
+	lc_regions_free(all, nall);
+	lc_proc_close(&pr);
+	return rc;
+}
+
+int lc_cmd_unpatch(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "buildid", required_argument, NULL, 'b' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	pid_t pid = 0;
+	const char *buildid = NULL;
+	int c, verbose = lc_log_level(), have_pid = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hp:b:v", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': unpatch_usage(stdout); return 0;
+		case 'p':
+			if (lc_parse_pid(optarg, &pid) != 0)
+				return 1;
+			have_pid = 1;
+			break;
+		case 'b': buildid = optarg; break;
+		case 'v': verbose++; break;
+		default:
+			lc_error("unpatch: bad option '%s' (see libcare-doctor unpatch --help)",
+				 argv[optind - 1]);
+			return 1;
+		}
+	}
+	if (!have_pid || optind < argc) {
+		lc_error("unpatch: %s (see libcare-doctor unpatch --help)",
+			 !have_pid ? "-p PID is required" : "too many arguments");
+		return 1;
+	}
+	if (buildid && (!*buildid || strspn(buildid, "0123456789abcdefABCDEF") != strlen(buildid))) {
+		lc_error("unpatch: '%s' is not a BuildID (hex digits)", buildid);
+		return 1;
+	}
+	lc_log_set_level(verbose);
+	return unpatch_run(pid, buildid) == 0 ? 0 : 1;
+}
