@@ -211,7 +211,19 @@ static void unit_split_parse(struct lc_asm_unit *u)
 		size_t len = arg_name(&li, &name);
 		if (!kind || strncmp(kind, "@function", 9) != 0)
 			continue;
-		unit_add_func(u, name, len, i);
+		/* pull in the alignment and .globl just before: "\t.p2align 4\n\t.globl foo" */
+		size_t first = i;
+		while (first > 0 && u->lines[first - 1].func < 0) {
+			struct lc_line_info lp;
+			lc_line_classify(u->lines[first - 1].s, u->lines[first - 1].len, &lp);
+			if (lp.kind != LC_LINE_DIRECTIVE || !(lc_line_is(&lp, ".globl") ||
+			    lc_line_is(&lp, ".p2align") || lc_line_is(&lp, ".align") ||
+			    lc_line_is(&lp, ".balign") || lc_line_is(&lp, ".weak") ||
+			    lc_line_is(&lp, ".hidden")))
+				break;
+			first--;
+		}
+		unit_add_func(u, name, len, first);
 		size_t j = i + 1;
 		for (; j < u->nlines; j++) {
 			lc_line_classify(u->lines[j].s, u->lines[j].len, &li);

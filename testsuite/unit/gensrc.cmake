@@ -1,0 +1,5 @@
+# Unit tests of the plugin's C core (gcc-plugin/), on assembly text.
+lc_unit_test(test_gensrc_line test_gensrc_line.c LIBS lc_gensrc)
+lc_unit_test(test_gensrc_norm test_gensrc_norm.c LIBS lc_gensrc)
+lc_unit_test(test_gensrc_emit test_gensrc_emit.c LIBS lc_gensrc)
+lc_unit_test(test_gensrc_misc test_gensrc_misc.c LIBS lc_gensrc)

@@ -1,0 +1,168 @@
+/*
+ * test_gensrc_norm.c - each normalisation with a before/after example, and
+ * the decisions they lead to: label drift, renumbered literals and
+ * renumbered static locals are no change; a changed string literal is.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "asm.h"
+#include "test.h"
+
+/* Normalised text of function `name` in `text` (map may be NULL). */
+static char *norm(const char *text, const char *name)
+{
+	struct lc_asm_unit u;
+	struct lc_buf out = LC_BUF_INIT;
+	lc_unit_parse(&u, text, strlen(text), NULL);
+	int i = lc_unit_find_func(&u, name, strlen(name));
+	if (i >= 0)
+		lc_norm_func(&u, (size_t)i, NULL, &out);
+	lc_unit_free(&u);
+	return out.data ? out.data : lc_xstrdup("(no such function)");
+}
+
+/* lc_gensrc's report for orig -> patched ("ERROR: ..." on refusal). */
+static char *report(const char *orig, const char *patched)
+{
+	struct lc_buf out = LC_BUF_INIT, rep = LC_BUF_INIT, err = LC_BUF_INIT;
+	if (lc_gensrc(orig, strlen(orig), patched, strlen(patched), &out, &rep, &err) < 0) {
+		lc_buf_reset(&rep);
+		lc_buf_addf(&rep, "ERROR: %s", err.data);
+	}
+	lc_buf_free(&out);
+	lc_buf_free(&err);
+	return rep.data ? rep.data : lc_xstrdup("");
+}
+
+#define FN(name, body) \
+	"\t.text\n\t.p2align 4\n\t.globl\t" name "\n\t.type\t" name ", @function\n" name ":\n" \
+	body "\t.size\t" name ", .-" name "\n"
+
+int main(void)
+{
+	char *s;
+
+	/* local labels: by first appearance.  .L17 -> .L#0 */
+	s = norm(FN("f", "\tjne\t.L17\n\tret\n.L17:\n\tjmp\t.L3\n.L3:\n\tret\n"), "f");
+	CHECK_STR(s, "[.text]\n.p2align 4\n.globl f\n.type f, @function\nf:\njne .L#0\nret\n"
+		  ".L#0:\njmp .L#1\n.L#1:\nret\n.size f, .-f\n");
+	free(s);
+
+	/* literals: by content.  leaq .LC4(%rip) -> leaq {.string "hi"}(%rip) */
+	s = norm("\t.section\t.rodata.str1.1,\"aMS\",@progbits,1\n.LC4:\n\t.string\t\"hi\"\n"
+		 FN("f", "\tleaq\t.LC4(%rip), %rdi\n\tret\n"), "f");
+	CHECK(strstr(s, "leaq {.string \"hi\";}(%rip), %rdi\n") != NULL);
+	free(s);
+
+	/* debug and unwind lines go: .loc, .cfi_*, .LVL/.LFB labels */
+	s = norm(FN("f", ".LFB0:\n\t.file 1 \"x.c\"\n\t.loc 1 3 5 view .LVU2\n\t.cfi_startproc\n"
+		 ".LVL0:\n\tret\n\t.cfi_endproc\n.LFE0:\n"), "f");
+	CHECK_STR(s, "[.text]\n.p2align 4\n.globl f\n.type f, @function\nf:\nret\n.size f, .-f\n");
+	free(s);
+
+	/* section switches become the section each line lands in */
+	s = norm(FN("f", "\tret\n\t.section\t.text.unlikely\nf.cold:\n\tud2\n\t.text\n"), "f");
+	CHECK(strstr(s, "[.text.unlikely]\nf.cold:\nud2\n[.text]\n") != NULL);
+	free(s);
+
+	/* decisions through lc_gensrc ---------------------------------------- */
+	const char *lit_a =
+		"\t.section\t.rodata.str1.1,\"aMS\",@progbits,1\n.LC0:\n\t.string\t\"x\"\n"
+		".LC1:\n\t.string\t\"hello\"\n"
+		FN("g", "\tleaq\t.LC0(%rip), %rdi\n\tjmp\tputs@PLT\n")
+		FN("f", "\ttestl\t%edi, %edi\n\tje\t.L5\n\tleaq\t.LC1(%rip), %rdi\n\tjmp\tputs@PLT\n"
+		   ".L5:\n\tret\n");
+	/* g's literal and label numbers shift, f is untouched: no change */
+	const char *lit_b =
+		"\t.section\t.rodata.str1.1,\"aMS\",@progbits,1\n.LC0:\n\t.string\t\"y\"\n"
+		".LC1:\n\t.string\t\"x\"\n.LC2:\n\t.string\t\"hello\"\n"
+		FN("g", "\tleaq\t.LC1(%rip), %rdi\n\tcall\tputs@PLT\n\tleaq\t.LC0(%rip), %rdi\n"
+		   "\tjmp\tputs@PLT\n")
+		FN("f", "\ttestl\t%edi, %edi\n\tje\t.L9\n\tleaq\t.LC2(%rip), %rdi\n\tjmp\tputs@PLT\n"
+		   ".L9:\n\tret\n");
+	s = report(lit_a, lit_b);
+	CHECK_STR(s, "changed: g (code)\n");
+	free(s);
+
+	/* a changed string literal is a change */
+	const char *lit_c =
+		"\t.section\t.rodata.str1.1,\"aMS\",@progbits,1\n.LC0:\n\t.string\t\"x\"\n"
+		".LC1:\n\t.string\t\"HELLO\"\n"
+		FN("g", "\tleaq\t.LC0(%rip), %rdi\n\tjmp\tputs@PLT\n")
+		FN("f", "\ttestl\t%edi, %edi\n\tje\t.L5\n\tleaq\t.LC1(%rip), %rdi\n\tjmp\tputs@PLT\n"
+		   ".L5:\n\tret\n");
+	s = report(lit_a, lit_c);
+	CHECK_STR(s, "changed: f (code)\n");
+	free(s);
+
+	/* label drift alone is no change */
+	s = report(FN("f", "\tjne\t.L3\n\tret\n.L3:\n\tud2\n"), FN("f", "\tjne\t.L8\n\tret\n.L8:\n\tud2\n"));
+	CHECK_STR(s, "no change: the original text alone\n");
+	free(s);
+
+	/* static-local renumbering alone is no change: count.0 -> count.1 */
+	const char *st_a = FN("f", "\tmovl\tcount.0(%rip), %eax\n\tret\n")
+		"\t.local\tcount.0\n\t.comm\tcount.0,4,4\n";
+	const char *st_b = FN("f", "\tmovl\tcount.1(%rip), %eax\n\tret\n")
+		"\t.local\tcount.1\n\t.comm\tcount.1,4,4\n";
+	s = report(st_a, st_b);
+	CHECK_STR(s, "renamed: count.1 -> count.0\nno change: the original text alone\n");
+	free(s);
+
+	/* ... but a different static is */
+	const char *st_c = FN("f", "\tmovl\tother.1(%rip), %eax\n\tret\n")
+		"\t.local\tother.1\n\t.comm\tother.1,4,4\n";
+	s = report(st_a, st_c);
+	CHECK_STR(s, "changed: f (code)\nnew data: other.1\n");
+	free(s);
+
+	/* .loc-only differences (__LINE__ moved) are no change */
+	s = report(FN("f", "\t.loc 1 3 5\n\tret\n"), FN("f", "\t.loc 1 4 5\n\tret\n"));
+	CHECK_STR(s, "no change: the original text alone\n");
+	free(s);
+
+	/* existing data may not change */
+	const char *d_a = FN("f", "\tmovl\tg(%rip), %eax\n\tret\n")
+		"\t.globl\tg\n\t.data\n\t.align 4\n\t.type\tg, @object\n\t.size\tg, 4\ng:\n\t.long\t5\n";
+	const char *d_b = FN("f", "\tmovl\tg(%rip), %eax\n\tret\n")
+		"\t.globl\tg\n\t.data\n\t.align 4\n\t.type\tg, @object\n\t.size\tg, 4\ng:\n\t.long\t6\n";
+	const char *d_c = FN("f", "\tmovl\tg(%rip), %eax\n\tret\n")
+		"\t.globl\tg\n\t.data\n\t.align 8\n\t.type\tg, @object\n\t.size\tg, 8\ng:\n\t.quad\t5\n";
+	s = report(d_a, d_b);
+	CHECK_STR(s, "ERROR: data object 'g' changed (size or initial value): cannot be live-patched");
+	free(s);
+	s = report(d_a, d_c);
+	CHECK_STR(s, "ERROR: data object 'g' changed (size or initial value): cannot be live-patched");
+	free(s);
+	s = report(d_a, d_a);
+	CHECK_STR(s, "no change: the original text alone\n");
+	free(s);
+
+	/* new and removed functions */
+	s = report(FN("f", "\tret\n") FN("old", "\tret\n"), FN("f", "\tret\n") FN("bar", "\tud2\n"));
+	CHECK_STR(s, "new: bar\nremoved: old (stays as it is)\n");
+	free(s);
+
+	/* several statics of one base map in counter order; unequal counts do not */
+	{
+		struct lc_asm_unit a, b;
+		struct lc_symmap m;
+		struct lc_buf rep = LC_BUF_INIT;
+		const char *ta = "n.0:\nn.1:\nx.3:\n", *tb = "n.4:\nn.7:\nx.5:\nx.6:\n";
+		lc_unit_parse(&a, ta, strlen(ta), NULL);
+		lc_unit_parse(&b, tb, strlen(tb), NULL);
+		lc_symmap_build(&m, &a, &b, &rep);
+		size_t len = 3;
+		CHECK_STR(lc_symmap_lookup(&m, "n.4", &len), "n.0");
+		len = 3;
+		CHECK_STR(lc_symmap_lookup(&m, "n.7", &len), "n.1");
+		len = 3;
+		CHECK_STR(lc_symmap_lookup(&m, "x.5", &len), "x.5");
+		CHECK(strstr(rep.data, "warning: 1 'x.N' in the original, 2 in the patched unit") != NULL);
+		lc_symmap_free(&m);
+		lc_unit_free(&a);
+		lc_unit_free(&b);
+		lc_buf_free(&rep);
+	}
+	return TEST_DONE();
+}
