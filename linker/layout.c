@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "libcare/kpatch.h"
 #include "layout.h"
 
 struct layout_key {
@@ -123,6 +124,12 @@ static struct layout_key *layout_keys(const struct lc_obj *obj, const struct lc_
 	return k;
 }
 
+static int layout_ext_name(const char *name)
+{
+	size_t n = strlen(name), m = strlen(LC_EXTERN_SUFFIX);
+	return n > m && strcmp(name + n - m, LC_EXTERN_SUFFIX) == 0;
+}
+
 static int layout_undefined_in(const struct lc_obj *o, const char *name)
 {
 	for (size_t i = 1; i < o->nsym; i++)
@@ -182,15 +189,16 @@ static void layout_symbols(const struct lc_obj *o, const struct lc_obj *p,
 	}
 	/*
 	 * A new undefined symbol would have grown .dynsym; the section check
-	 * names that.  Report one here only if nothing else differs.  Weak ones
-	 * are the plugin's `*.kpatch_ext`, or crtstuff's `_ITM_*` that -Wl,-q
-	 * keeps in the static symbol table: they bind nothing at run time.
+	 * names that.  Report one here only if nothing else differs.  Allowed:
+	 * the plugin's `*.kpatch_ext` (weak, and hidden -> local after the link
+	 * so that a -shared link does not export them), and crtstuff's weak
+	 * `_ITM_*` that -Wl,-q keeps in the static symbol table.
 	 */
 	for (size_t i = 1; i < p->nsym && !d->found; i++) {
 		const struct lc_obj_symbol *s = &p->sym[i];
 		if (s->shndx != SHN_UNDEF || !*s->name)
 			continue;
-		if (s->bind == STB_WEAK)
+		if (s->bind == STB_WEAK || layout_ext_name(s->name))
 			continue;
 		if (!layout_undefined_in(o, s->name)) {
 			layout_note(d, UINT64_MAX, UINT64_MAX);

@@ -148,6 +148,28 @@ for mode in pie no-pie; do
 	expect "$W/stripped.err" "warning: ORIGINAL .* has no \.symtab" "$mode stripped warning"
 done
 
+# A shared library (the target's load bias is __libcare_target's value).
+L=$WORK/lib
+mkdir -p "$L"
+cat "$DATA/lib.s" "$DATA/kpatch-lib.s" > "$L/patched.s"
+grep -v '^	.hidden' "$L/patched.s" > "$L/unhidden.s"
+if gcc -shared -o "$L/liborig.so" "$DATA/lib.s" &&
+   gcc -shared -Wl,-q -o "$L/libpatched.so" "$L/patched.s" &&
+   gcc -shared -Wl,-q -o "$L/libunhidden.so" "$L/unhidden.s"; then
+	"$MKPATCH" -v -o "$L/lib.kpatch" "$L/liborig.so" "$L/libpatched.so" 2> "$L/mk.err" && ok ||
+		{ fail "shared library refused"; cat "$L/mk.err" >&2; }
+	expect "$L/mk.err" "replace lib_greet at 0x[0-9a-f]+ \(30 bytes\) with lib_greet.kpatch \(30 bytes\)" "lib -v"
+	tail -c +713 "$L/lib.kpatch" > "$L/payload.o"
+	readelf -rW "$L/payload.o" > "$L/r.txt"
+	calls=$(addr "$L/liborig.so" calls)
+	expect "$L/r.txt" "^0+2 +[0-9a-f]+ R_X86_64_PC32 +0+ __libcare_target \+ $(hex $((0x$calls - 5)))$" "lib static"
+	expect "$L/r.txt" "^0+1a +[0-9a-f]+ R_X86_64_PLT32 +0+ printf@GLIBC_2\.2\.5 - 4$" "lib printf import"
+	expect "$L/r.txt" "R_X86_64_64 +0+ __libcare_target \+ $(addr "$L/liborig.so" lib_greet)$" "lib daddr"
+	refuse lib-unhidden "section '\.dynsym' moved" "$L/liborig.so" "$L/libunhidden.so"
+else
+	fail "cannot link the shared library inputs"
+fi
+
 refuse usage "expected ORIGINAL and PATCHED" onlyone
 refuse level "--level 'x' is not a number" --level x a b
 "$MKPATCH" --help | grep -q '^usage: libcare-mkpatch' && ok || fail "--help"

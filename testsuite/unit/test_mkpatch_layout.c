@@ -37,7 +37,7 @@ static const struct lc_obj_symbol base_sym[] = {
 struct pair {
 	struct lc_obj o, p;
 	struct lc_obj_section osec[NSEC], psec[NSEC];
-	struct lc_obj_symbol osym[NBASE + 4], psym[NBASE + 4];
+	struct lc_obj_symbol osym[NBASE + 8], psym[NBASE + 8];
 };
 
 /* ORIGINAL without the .kpatch and -q-only sections; PATCHED with them. */
@@ -76,6 +76,8 @@ int main(void)
 	pair_init(&t);
 	add_psym(&t, (struct lc_obj_symbol)SYM("main.kpatch", 0, 48, STB_LOCAL, STT_FUNC, S_KTEXT));
 	add_psym(&t, (struct lc_obj_symbol)SYM("getpid.kpatch_ext", 0, 0, STB_WEAK, STT_NOTYPE, SHN_UNDEF));
+	/* .weak + .hidden: local after the link. */
+	add_psym(&t, (struct lc_obj_symbol)SYM("printf.kpatch_ext", 0, 0, STB_LOCAL, STT_NOTYPE, SHN_UNDEF));
 	add_psym(&t, (struct lc_obj_symbol)SYM("_ITM_deregisterTMCloneTable", 0, 0, STB_WEAK, STT_NOTYPE, SHN_UNDEF));
 	add_psym(&t, (struct lc_obj_symbol)SYM("__TMC_LIST__", 0x4020, 0, STB_LOCAL, STT_OBJECT, S_TMC));
 	t.psym[NBASE - 1].shndx = S_TMC;     /* __TMC_END__ now in the -q-only section */

@@ -1,6 +1,7 @@
 # What the plugin appends to orig.s in the patched build (the example of the
 # shared design notes): main replaced by main.kpatch.  patched.s = orig.s +
-# this file; the test concatenates them.
+# this file; the test concatenates them.  getpid.kpatch_ext is also .hidden
+# (what a -shared link needs, see kpatch-lib.s): both forms must work.
 	.section .kpatch.text,"",@progbits
 	.type main.kpatch,@function
 main.kpatch:
@@ -28,6 +29,7 @@ main.kpatch:
 	.section .kpatch.strtab,"",@progbits
 .Lkpname.0: .string "main"
 	.weak getpid.kpatch_ext
+	.hidden getpid.kpatch_ext
 	.weak puts.kpatch_ext
 	.weak stdout.kpatch_ext
 	.weak stderr.kpatch_ext
