@@ -161,6 +161,13 @@ static void layout_symbols(const struct lc_obj *o, const struct lc_obj *p,
 		for (size_t j = 0; j < np && !b; j++)
 			if (!pk[j].matched && strcmp(pk[j].name, a->name) == 0)
 				b = &pk[j];
+		/*
+		 * A marker of an empty section the plain link dropped keeps the
+		 * address it had there (__TMC_END__ of .tm_clone_table); when the
+		 * patched link places the section differently, nothing moved.
+		 */
+		if (b && !a->size && !b->size && layout_extra_empty(o, p, b->shndx))
+			continue;
 		uint64_t at = b ? min64(a->value, b->value) : a->value;
 		if (!layout_earlier(d, at))
 			continue;

@@ -2,8 +2,9 @@
 # End-to-end test of libcare-mkpatch on hand-written assembly (no plugin):
 # links ORIGINAL and PATCHED (PIE and -no-pie) with the real gcc/ld, runs
 # mkpatch, and checks the payload's relocations, symbols and info records
-# with readelf, then the refusals.  Usage: test-mkpatch.sh MKPATCH DATADIR WORKDIR
-MKPATCH=$1 DATA=$2 WORK=$3
+# with readelf, then the refusals.
+# Usage: test-mkpatch.sh MKPATCH DATADIR WORKDIR LDSCRIPT (libcare-patched.ld)
+MKPATCH=$1 DATA=$2 WORK=$3 LDS=$4
 case $MKPATCH in /*) ;; *) MKPATCH=$PWD/$MKPATCH ;; esac
 failures=0 checks=0
 
@@ -134,6 +135,14 @@ for mode in pie no-pie; do
 	gcc -$mode -Wl,-q -o "$W/tls" "$WORK/tls.s" "$DATA/other.s" &&
 		refuse tls-$mode "R_X86_64_TPOFF32 relocation in main\.kpatch\+0x4: not supported" "$W/orig" "$W/tls"
 	gcc -$mode -o "$W/odd" "$WORK/odd.s" "$DATA/other.s" &&
+	gcc -$mode -Wl,-q -Wl,-T,"$LDS" -o "$W/odd-patched-lds" "$WORK/odd-patched.s" "$DATA/other.s" &&
+	"$MKPATCH" -o "$W/odd.kpatch" "$W/odd" "$W/odd-patched-lds" 2> "$W/odd.err" && ok ||
+		{ fail "$mode: odd .data with libcare-patched.ld refused"; cat "$W/odd.err" >&2; }
+	gcc -$mode -Wl,-q -Wl,-T,"$LDS" -o "$W/patched-lds" "$WORK/patched.s" "$DATA/other.s" &&
+	SOURCE_DATE_EPOCH=1700000000 "$MKPATCH" -o "$W/lds.kpatch" --level 3 --id cve-1 \
+		--desc "fix main" "$W/orig" "$W/patched-lds" 2> "$W/lds.err" &&
+		cmp -s "$W/lds.kpatch" "$W/again.kpatch" && ok ||
+		fail "$mode: libcare-patched.ld changes the patch of an aligned .data"
 	gcc -$mode -Wl,-q -o "$W/odd-patched" "$WORK/odd-patched.s" "$DATA/other.s" &&
 		refuse tmclone-$mode "moved: 0x[0-9a-f]*401c \(0 bytes\) in ORIGINAL, 0x[0-9a-f]*4020 \(0 bytes\) in PATCHED \(PATCHED has an empty section '\.tm_clone_table'" "$W/odd" "$W/odd-patched"
 	gcc -$mode -Wl,--build-id=none -o "$W/orig-noid" "$DATA/orig.s" "$DATA/other.s" &&
@@ -154,7 +163,7 @@ mkdir -p "$L"
 cat "$DATA/lib.s" "$DATA/kpatch-lib.s" > "$L/patched.s"
 grep -v '^	.hidden' "$L/patched.s" > "$L/unhidden.s"
 if gcc -shared -o "$L/liborig.so" "$DATA/lib.s" &&
-   gcc -shared -Wl,-q -o "$L/libpatched.so" "$L/patched.s" &&
+   gcc -shared -Wl,-q -Wl,-T,"$LDS" -o "$L/libpatched.so" "$L/patched.s" &&
    gcc -shared -Wl,-q -o "$L/libunhidden.so" "$L/unhidden.s"; then
 	"$MKPATCH" -v -o "$L/lib.kpatch" "$L/liborig.so" "$L/libpatched.so" 2> "$L/mk.err" && ok ||
 		{ fail "shared library refused"; cat "$L/mk.err" >&2; }

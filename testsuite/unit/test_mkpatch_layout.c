@@ -154,6 +154,15 @@ int main(void)
 			    "0x4028 (8 bytes) in PATCHED (PATCHED has an empty section "
 			    "'.tm_clone_table' at 0x4028 that ORIGINAL's link dropped)");
 
+	/* With libcare-patched.ld the empty section sits unaligned; its marker moved, nothing else. */
+	pair_init(&t);
+	t.psec[S_TMC].addr = 0x401c;
+	t.psym[NBASE - 1].shndx = S_TMC;
+	t.psym[NBASE - 1].value = 0x401c;
+	CHECK(check(&t, &why) == 0);
+	t.psym[NBASE - 1].shndx = S_DATA;    /* the same move outside such a section counts */
+	CHECK(check(&t, &why) == -1 && strstr(why.data, "symbol '__TMC_END__' moved"));
+
 	/* A new strong undefined symbol (outside .kpatch code). */
 	pair_init(&t);
 	add_psym(&t, (struct lc_obj_symbol)SYM("getpid", 0, 0, STB_GLOBAL, STT_FUNC, SHN_UNDEF));
