@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include "asm.h"
 
 static void usage(FILE *f)
@@ -80,9 +81,18 @@ int main(int argc, char **argv)
 		lc_error("%s: %s", argv[optind + 1], err.data);
 		goto out;
 	}
+	struct stat sb;
 	if (strcmp(outpath, "-") == 0) {
 		if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
 			lc_error("cannot write to stdout");
+			goto out;
+		}
+	} else if (stat(outpath, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		/* /dev/null, a pipe: write in place, never rename over it */
+		FILE *f = fopen(outpath, "w");
+		int bad = !f || fwrite(out.data, 1, out.len, f) != out.len;
+		if ((f && fclose(f) != 0) || bad) {
+			lc_error("cannot write %s: %s", outpath, strerror(errno));
 			goto out;
 		}
 	} else if (lc_store_write(outpath, out.data, out.len, &err) < 0) {

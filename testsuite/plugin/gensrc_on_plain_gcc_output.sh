@@ -25,6 +25,12 @@ for opt in -O0 -O2; do
 		cmp -s o.sym p.sym && ok "$name: symbols identical" || { fail "$name: symbols"; diff o.sym p.sym || true; }
 	done
 done
+# a non-regular output (a pipe, /dev/null) is written in place, never replaced
+mkfifo pipe.s
+cat pipe.s > from-pipe.s &
+"$GENSRC" orig.s patched.s -o pipe.s 2>/dev/null
+wait
+[ -p pipe.s ] && cmp -s from-pipe.s out.s && ok "-o FIFO written in place" || fail "-o FIFO"
 # a refused change: one line, non-zero
 sed 's/int glob = 5;/int glob = 6;/' "$SRC/prog.c" > prog.c
 "$CC" -O2 -S prog.c -o bad.s
