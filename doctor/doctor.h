@@ -69,8 +69,6 @@ void lc_symbols_free(struct lc_object *obj);
 int lc_mem_open(struct lc_proc *pr);
 int lc_mem_read(struct lc_proc *pr, uint64_t addr, void *buf, size_t len);
 int lc_mem_write(struct lc_proc *pr, uint64_t addr, const void *buf, size_t len);
-/* The runtime's view of the patient: its reads, its symbol lookups. */
-void lc_mem_target(struct lc_proc *pr, const struct lc_object *obj, struct lc_target *t);
 
 /* --- attach.c: the patient's threads under ptrace ------------------------- */
 

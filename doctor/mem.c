@@ -1,8 +1,7 @@
 /*
  * mem.c - the patient's memory through /proc/PID/mem: reads for the
  * runtime and the region scan, writes of the region image and the jumps
- * (the kernel writes through read-only text with FOLL_FORCE), and the
- * runtime's target interface built on them.
+ * (the kernel writes through read-only text with FOLL_FORCE).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,26 +52,4 @@ int lc_mem_write(struct lc_proc *pr, uint64_t addr, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
-}
-
-static int target_read(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	struct lc_proc *pr = ctx;
-	if (lc_mem_read(pr, addr, buf, len) != 0)
-		return lc_error("process %d: cannot read %zu bytes at 0x%llx", (int)pr->pid, len,
-				(unsigned long long)addr);
-	return 0;
-}
-
-static int target_lookup(void *ctx, const char *name, const char *version, struct lc_import *out)
-{
-	return lc_symbols_lookup(ctx, name, version, out);
-}
-
-void lc_mem_target(struct lc_proc *pr, const struct lc_object *obj, struct lc_target *t)
-{
-	t->ctx = pr;
-	t->bias = obj->bias;
-	t->read = target_read;
-	t->lookup = target_lookup;
 }

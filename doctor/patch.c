@@ -9,6 +9,12 @@
  * and let it go; stop the world; wait until no thread executes a function
  * to be replaced; write the jumps; detach.  Any failure before the jumps
  * unmaps the region and restores the registers: the patient is as before.
+ *
+ * A patch with a higher level than the one applied to the same object
+ * replaces it in the same stop: the old jumps are taken out, the new ones
+ * written and the old region unmapped, with no moment in which neither
+ * applies.  The new hunks record the ORIGINAL bytes (read through the old
+ * region's record), so unpatch restores the original code.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,34 +52,71 @@ struct patch_run {
 	uint8_t *image;
 	size_t size;
 	int mapped;
+	struct lc_applied *applied;     /* regions found in the patient */
+	size_t napplied;
+	const struct lc_applied *old;   /* the lower level this one replaces */
 };
 
 /* Refuses a patch for an object that already has one of this or a higher
- * level; replacing a lower level is not implemented yet. */
+ * level; remembers a lower one to replace. */
 static int patch_check_applied(struct patch_run *r)
 {
-	struct lc_applied *a;
-	size_t n;
 	const struct lc_patch_header *h = lc_patch_header(r->patch);
-	if (lc_regions_scan(&r->pr, &a, &n) != 0)
+	if (lc_regions_scan(&r->pr, &r->applied, &r->napplied) != 0)
 		return -1;
-	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct lc_patch_header *old = &a[i].hdr->patch;
+	for (size_t i = 0; i < r->napplied; i++) {
+		const struct lc_patch_header *old = &r->applied[i].hdr->patch;
 		if (old->build_id_len != h->build_id_len ||
 		    memcmp(old->build_id, h->build_id, h->build_id_len) != 0)
 			continue;
 		if (old->level >= h->level)
-			rc = lc_error("process %d: patch '%s' level %u is already applied to %s "
-				      "(this patch: '%s' level %u)", (int)r->pid, old->id, old->level,
-				      r->obj->path, h->id, h->level);
-		else
-			rc = lc_error("process %d: %s has patch '%s' level %u: replacing it with level "
-				      "%u is not supported yet; unpatch it first", (int)r->pid,
-				      r->obj->path, old->id, old->level, h->level);
+			return lc_error("process %d: patch '%s' level %u is already applied to %s "
+					"(this patch: '%s' level %u)", (int)r->pid, old->id, old->level,
+					r->obj->path, h->id, h->level);
+		if (r->old)
+			return lc_error("process %d: %s has more than one patch applied", (int)r->pid,
+					r->obj->path);
+		r->old = &r->applied[i];
+		lc_info("process %d: replacing patch '%s' level %u at 0x%llx", (int)r->pid, old->id,
+			old->level, (unsigned long long)r->old->addr);
 	}
-	lc_regions_free(a, n);
-	return rc;
+	return 0;
+}
+
+/* The old region's hunk at addr, if it has one. */
+static const struct lc_region_hunk *old_hunk_at(const struct patch_run *r, uint64_t addr)
+{
+	if (!r->old)
+		return NULL;
+	for (uint32_t i = 0; i < r->old->hdr->nhunks; i++)
+		if (lc_region_hunk(r->old->hdr, i)->addr == addr)
+			return lc_region_hunk(r->old->hdr, i);
+	return NULL;
+}
+
+/* The runtime reads the functions' first bytes to record them: under a
+ * patch being replaced they are its jumps, and the original ones are in
+ * its record. */
+static int patch_target_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct patch_run *r = ctx;
+	if (lc_mem_read(&r->pr, addr, buf, len) != 0)
+		return lc_error("process %d: cannot read %zu bytes at 0x%llx", (int)r->pid, len,
+				(unsigned long long)addr);
+	for (uint32_t i = 0; r->old && i < r->old->hdr->nhunks; i++) {
+		const struct lc_region_hunk *hk = lc_region_hunk(r->old->hdr, i);
+		for (uint32_t k = 0; k < hk->len; k++)
+			if (hk->addr + k >= addr && hk->addr + k < addr + len)
+				((uint8_t *)buf)[hk->addr + k - addr] = hk->old_bytes[k];
+	}
+	return 0;
+}
+
+static int patch_target_lookup(void *ctx, const char *name, const char *version,
+			       struct lc_import *out)
+{
+	struct patch_run *r = ctx;
+	return lc_symbols_lookup(&r->pr, name, version, out);
 }
 
 /* Everything that needs no attach: file, process, object, region, link. */
@@ -104,8 +147,7 @@ static int patch_prepare(struct patch_run *r)
 	const struct lc_layout *l = lc_patch_layout(r->patch);
 	if (lc_region_choose(&r->pr, r->obj, l->size, l->needs_low, &r->addr) != 0)
 		return -1;
-	struct lc_target t;
-	lc_mem_target(&r->pr, r->obj, &t);
+	struct lc_target t = { r, r->obj->bias, patch_target_read, patch_target_lookup };
 	if (lc_patch_link(r->patch, &t, r->addr) != 0)
 		return -1;
 	const uint8_t *img = lc_patch_image(r->patch, &r->size);
@@ -138,29 +180,73 @@ static int patch_region_install(struct patch_run *r)
 	return lc_thread_resume(&r->ts, th);
 }
 
-/* With the world stopped: the functions still hold the bytes we read,
- * then the jumps.  A failed write puts back what was written. */
+/* What a function to patch holds now: the old patch's jump or the
+ * original bytes. */
+static const uint8_t *patch_expected(const struct patch_run *r, const struct lc_region_hunk *hk)
+{
+	const struct lc_region_hunk *o = old_hunk_at(r, hk->addr);
+	return o ? o->new_bytes : hk->old_bytes;
+}
+
+static void patch_put_back(struct patch_run *r, uint32_t n)
+{
+	for (uint32_t i = 0; r->old && i < r->old->hdr->nhunks; i++) {
+		const struct lc_region_hunk *o = lc_region_hunk(r->old->hdr, i);
+		lc_mem_write(&r->pr, o->addr, o->new_bytes, o->len);
+	}
+	for (uint32_t i = 0; i < n; i++)
+		lc_mem_write(&r->pr, patch_hunk(r, i)->addr, patch_expected(r, patch_hunk(r, i)),
+			     patch_hunk(r, i)->len);
+}
+
+/* With the world stopped: every function still holds what we expect (the
+ * bytes we read, or the replaced patch's jump), then the old patch's jumps
+ * come out and the new ones go in.  A failed write puts back what was. */
 static int patch_write_jumps(struct patch_run *r, uint32_t n)
 {
+	uint8_t now[LC_HUNK_MAX_BYTES];
 	for (uint32_t i = 0; i < n; i++) {
 		const struct lc_region_hunk *hk = patch_hunk(r, i);
-		uint8_t now[LC_HUNK_MAX_BYTES];
 		if (lc_mem_read(&r->pr, hk->addr, now, hk->len) != 0 ||
-		    memcmp(now, hk->old_bytes, hk->len) != 0)
+		    memcmp(now, patch_expected(r, hk), hk->len) != 0)
 			return lc_error("process %d: function '%s' at 0x%llx changed while the patch "
 					"was prepared", (int)r->pid, lc_patch_func_name(r->patch, i),
 					(unsigned long long)hk->addr);
 	}
+	for (uint32_t i = 0; r->old && i < r->old->hdr->nhunks; i++) {
+		const struct lc_region_hunk *o = lc_region_hunk(r->old->hdr, i);
+		if (lc_mem_read(&r->pr, o->addr, now, o->len) != 0 ||
+		    memcmp(now, o->new_bytes, o->len) != 0)
+			return lc_error("process %d: function '%s' at 0x%llx does not hold the jump of "
+					"the patch being replaced", (int)r->pid,
+					lc_region_name(r->old->hdr, o->name), (unsigned long long)o->addr);
+	}
+	for (uint32_t i = 0; r->old && i < r->old->hdr->nhunks; i++) {
+		const struct lc_region_hunk *o = lc_region_hunk(r->old->hdr, i);
+		if (lc_mem_write(&r->pr, o->addr, o->old_bytes, o->len) != 0) {
+			patch_put_back(r, 0);
+			return -1;
+		}
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct lc_region_hunk *hk = patch_hunk(r, i);
 		if (lc_mem_write(&r->pr, hk->addr, hk->new_bytes, hk->len) != 0) {
-			while (i-- > 0)
-				lc_mem_write(&r->pr, patch_hunk(r, i)->addr, patch_hunk(r, i)->old_bytes,
-					     patch_hunk(r, i)->len);
+			patch_put_back(r, n);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* World stopped, jumps written: the replaced patch's region goes. */
+static void patch_unmap_old(struct patch_run *r)
+{
+	struct lc_thread *th = lc_threads_pick(&r->ts);
+	if (!r->old)
+		return;
+	if (!th || lc_region_unmap(&r->ts, th, r->insn, r->old->addr, r->old->hdr->size) != 0)
+		lc_warn("process %d: the replaced patch's region at 0x%llx stays mapped", (int)r->pid,
+			(unsigned long long)r->old->addr);
 }
 
 /* Undo after a failure: the region goes, the threads resume as they were. */
@@ -186,13 +272,18 @@ static int patch_run(struct patch_run *r)
 	uint64_t t1 = lc_now_us();
 	const struct lc_region_header *h = (const struct lc_region_header *)r->image;
 	uint32_t n = h->nhunks;
-	struct lc_range *busy = lc_xcalloc(n, sizeof(*busy));
+	size_t nbusy = n;
+	struct lc_range *busy = lc_xcalloc(n + 1, sizeof(*busy));
 	for (uint32_t i = 0; i < n; i++) {
 		const struct lc_region_hunk *hk = patch_hunk(r, i);
 		/* rip at the first byte is safe: the thread will take the jump */
 		busy[i] = (struct lc_range){ hk->addr + 1, hk->addr + hk->old_size,
 					     lc_patch_func_name(r->patch, i) };
 	}
+	if (r->old)     /* the replaced patch's code is about to vanish */
+		busy[nbusy++] = (struct lc_range){ r->old->addr + r->old->hdr->text_offset,
+			r->old->addr + r->old->hdr->text_offset + r->old->hdr->text_size,
+			"the replaced patch" };
 	if (lc_threads_seize(&r->ts, r->pid) != 0) {
 		free(busy);
 		return -1;
@@ -202,7 +293,7 @@ static int patch_run(struct patch_run *r)
 	int rc = patch_region_install(r);
 	uint64_t t3 = lc_now_us();
 	if (rc == 0) {
-		rc = lc_stack_wait_safe(&r->ts, busy, n, SAFE_TIMEOUT_MS, why, sizeof(why));
+		rc = lc_stack_wait_safe(&r->ts, busy, nbusy, SAFE_TIMEOUT_MS, why, sizeof(why));
 		if (rc > 0)
 			rc = lc_error("process %d: %s; gave up after %d ms", (int)r->pid, why,
 				      SAFE_TIMEOUT_MS);
@@ -215,6 +306,7 @@ static int patch_run(struct patch_run *r)
 		patch_rollback(r);
 		return -1;
 	}
+	patch_unmap_old(r);
 	lc_threads_detach(&r->ts);
 	uint64_t stopped = r->ts.resume_us - r->ts.stop_us;
 	lc_info("process %d: prepare %llu us, attach %llu us, region %llu us, safe point %llu us",
@@ -270,6 +362,7 @@ int lc_cmd_patch(int argc, char **argv)
 	lc_log_set_level(verbose);
 	int rc = patch_run(&r);
 	lc_patch_free(r.patch);
+	lc_regions_free(r.applied, r.napplied);
 	lc_proc_close(&r.pr);
 	free(r.image);
 	return rc == 0 ? 0 : 1;
