@@ -150,6 +150,12 @@ static int mkpatch_run(const struct mkpatch_opts *o, struct lc_obj *orig, struct
 	lc_buildid_hex(id, (size_t)idlen, hex);
 	if (lc_obj_open(p, "PATCHED", o->patched) < 0)
 		goto out;
+	if (orig->type != p->type) {
+		lc_error("ORIGINAL '%s' is %s but PATCHED '%s' is %s: link both the same way",
+			 o->orig, orig->type == ET_EXEC ? "a non-PIE executable" : "PIE or a library",
+			 o->patched, p->type == ET_EXEC ? "a non-PIE executable" : "PIE or a library");
+		goto out;
+	}
 	if (!mkpatch_has_kpatch(p)) {
 		lc_error("PATCHED '%s' has no .kpatch sections: was it built with "
 			 "-fplugin-arg-libcare-stage=patched and linked with -Wl,-q?", o->patched);

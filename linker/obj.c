@@ -192,6 +192,7 @@ int lc_obj_open(struct lc_obj *o, const char *what, const char *path)
 		return lc_error("%s '%s' is not an x86-64 ELF object", what, path);
 	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
 		return lc_error("%s '%s' is not a linked executable or shared object", what, path);
+	o->type = eh.e_type;
 	if (obj_read_sections(o, what) < 0 || obj_read_symtab(o, what) < 0)
 		return -1;
 	obj_read_dynver(o);

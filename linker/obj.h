@@ -37,6 +37,7 @@ struct lc_obj {
 	const char *path;
 	int fd;
 	Elf *elf;                       /* NULL for hand-made objects */
+	unsigned type;                  /* ET_EXEC or ET_DYN */
 	struct lc_obj_section *sec;     /* indexed by ELF section index */
 	size_t nsec;
 	struct lc_obj_symbol *sym;      /* .symtab, entry 0 included */

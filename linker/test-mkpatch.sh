@@ -179,6 +179,9 @@ else
 	fail "cannot link the shared library inputs"
 fi
 
+refuse pie-mismatch "ORIGINAL '.*pie/orig' is PIE or a library but PATCHED '.*no-pie/patched' is a non-PIE executable" \
+	"$WORK/pie/orig" "$WORK/no-pie/patched"
+
 refuse usage "expected ORIGINAL and PATCHED" onlyone
 refuse level "--level 'x' is not a number" --level x a b
 "$MKPATCH" --help | grep -q '^usage: libcare-mkpatch' && ok || fail "--help"
