@@ -240,6 +240,11 @@ static void layout_extra_sections(const struct lc_obj *o, const struct lc_obj *p
  */
 static void layout_hint(const struct lc_obj *o, const struct lc_obj *p, struct layout_diff *d)
 {
+	if (p->dynsym_ext) {
+		lc_buf_addf(d->why, " (PATCHED exports '%s' in .dynsym: patch code must declare "
+			    "its *%s symbols .hidden as well as .weak)", p->dynsym_ext, LC_EXTERN_SUFFIX);
+		return;
+	}
 	for (size_t j = 1; j < p->nsec; j++) {
 		const struct lc_obj_section *ps = &p->sec[j];
 		if ((ps->flags & SHF_ALLOC) && !ps->size && !lc_obj_section_index(o, ps->name) &&

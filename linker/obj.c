@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "libcare/buf.h"
+#include "libcare/kpatch.h"
 #include "libcare/log.h"
 #include "obj.h"
 
@@ -155,21 +156,26 @@ static void obj_read_dynver(struct lc_obj *o)
 		else if (o->sec[i].type == SHT_GNU_verneed)
 			verneed = i;
 	}
-	if (!dynsym || !versym || !verneed)
+	if (!dynsym)
 		return;
-	Elf_Data *sd = lc_obj_section_data(o, dynsym), *vd = lc_obj_section_data(o, versym);
-	if (!sd || !vd)
+	Elf_Data *sd = lc_obj_section_data(o, dynsym);
+	Elf_Data *vd = versym && verneed ? lc_obj_section_data(o, versym) : NULL;
+	if (!sd)
 		return;
 	size_t n = sd->d_size / sizeof(Elf64_Sym);
 	o->dynver = lc_xcalloc(n ? n : 1, sizeof(*o->dynver));
 	for (size_t i = 1; i < n; i++) {
 		GElf_Sym st;
 		GElf_Versym vs;
-		if (!gelf_getsym(sd, (int)i, &st) || st.st_shndx != SHN_UNDEF ||
-		    !gelf_getversym(vd, (int)i, &vs))
+		if (!gelf_getsym(sd, (int)i, &st) || st.st_shndx != SHN_UNDEF)
+			continue;
+		const char *name = elf_strptr(o->elf, o->sec[dynsym].link, st.st_name);
+		size_t n = name ? strlen(name) : 0, m = strlen(LC_EXTERN_SUFFIX);
+		if (n > m && strcmp(name + n - m, LC_EXTERN_SUFFIX) == 0 && !o->dynsym_ext)
+			o->dynsym_ext = name;
+		if (!vd || !gelf_getversym(vd, (int)i, &vs))
 			continue;
 		const char *ver = obj_verneed_name(o, verneed, vs & 0x7fff);
-		const char *name = elf_strptr(o->elf, o->sec[dynsym].link, st.st_name);
 		if (ver && name)
 			o->dynver[o->ndynver++] = (struct lc_obj_dynver){ name, ver };
 	}

@@ -44,6 +44,7 @@ struct lc_obj {
 	size_t nsym;
 	struct lc_obj_dynver *dynver;
 	size_t ndynver;
+	const char *dynsym_ext;         /* a `*.kpatch_ext` exported in .dynsym, or NULL */
 };
 
 /* Opens an x86-64 ELF executable or shared object; errors name `what` and the path. */
