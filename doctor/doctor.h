@@ -32,6 +32,7 @@ struct lc_object {
 	uint64_t lo, hi;         /* run-time extent of its PT_LOAD segments */
 	uint64_t first_map;      /* start of its lowest mapping: load order */
 	int is_exec;             /* the main program */
+	int is_interp;           /* its dynamic linker (PT_INTERP) */
 	uint8_t build_id[LC_BUILD_ID_MAX];
 	int build_id_len;
 	char build_id_hex[2 * LC_BUILD_ID_MAX + 1];

@@ -83,7 +83,7 @@ int lc_cmd_info(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hp:v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hp:v", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': info_usage(stdout); return 0;
 		case 'p':
@@ -92,6 +92,10 @@ int lc_cmd_info(int argc, char **argv)
 			have_pid = 1;
 			break;
 		case 'v': verbose++; break;
+		case ':':
+			lc_error("info: option '%s' needs a value (see libcare-doctor info --help)",
+				 argv[optind - 1]);
+			return 1;
 		default:
 			lc_error("info: bad option '%s' (see libcare-doctor info --help)", argv[optind - 1]);
 			return 1;

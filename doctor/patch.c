@@ -336,7 +336,7 @@ int lc_cmd_patch(int argc, char **argv)
 	r.pr.memfd = -1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hp:v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hp:v", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': patch_usage(stdout); return 0;
 		case 'p':
@@ -345,6 +345,10 @@ int lc_cmd_patch(int argc, char **argv)
 			have_pid = 1;
 			break;
 		case 'v': verbose++; break;
+		case ':':
+			lc_error("patch: option '%s' needs a value (see libcare-doctor patch --help)",
+				 argv[optind - 1]);
+			return 1;
 		default:
 			lc_error("patch: bad option '%s' (see libcare-doctor patch --help)",
 				 argv[optind - 1]);

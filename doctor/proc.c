@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "libcare/buf.h"
 #include "libcare/buildid.h"
@@ -128,13 +129,57 @@ out:
 }
 
 /* Load order as the dynamic linker has it, approximately: the program,
- * then the libraries from the highest address down (mmap grows down). */
+ * the libraries from the highest address down (mmap grows down, and they
+ * are mapped in DT_NEEDED order), the dynamic linker (mapped by the kernel
+ * before all of them, but last in the search list). */
+static int object_rank(const struct lc_object *o)
+{
+	return o->is_exec ? 0 : o->is_interp ? 2 : 1;
+}
+
 static int object_order(const void *a, const void *b)
 {
 	const struct lc_object *x = a, *y = b;
-	if (x->is_exec != y->is_exec)
-		return y->is_exec - x->is_exec;
+	if (object_rank(x) != object_rank(y))
+		return object_rank(x) - object_rank(y);
 	return x->first_map < y->first_map ? 1 : x->first_map > y->first_map ? -1 : 0;
+}
+
+/* Marks the object that is the program's PT_INTERP (same inode). */
+static void object_mark_interp(struct lc_proc *pr)
+{
+	struct lc_object *exe = NULL;
+	for (size_t i = 0; i < pr->nobjs; i++)
+		if (pr->objs[i].is_exec)
+			exe = &pr->objs[i];
+	if (!exe)
+		return;
+	int fd = open(exe->file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	size_t nph;
+	struct lc_buf interp = LC_BUF_INIT;
+	if (elf && elf_getphdrnum(elf, &nph) == 0) {
+		for (size_t i = 0; i < nph; i++) {
+			GElf_Phdr ph;
+			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_INTERP)
+				continue;
+			Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_BYTE);
+			if (d && d->d_size && memchr(d->d_buf, 0, d->d_size))
+				lc_buf_addf(&interp, "/proc/%d/root%s", (int)pr->pid, (const char *)d->d_buf);
+		}
+	}
+	struct stat want, st;
+	if (interp.len && stat(interp.data, &want) == 0)
+		for (size_t i = 0; i < pr->nobjs; i++)
+			if (stat(pr->objs[i].file, &st) == 0 && st.st_dev == want.st_dev &&
+			    st.st_ino == want.st_ino)
+				pr->objs[i].is_interp = 1;
+	lc_buf_free(&interp);
+	if (elf)
+		elf_end(elf);
+	close(fd);
 }
 
 int lc_proc_open(struct lc_proc *pr, pid_t pid)
@@ -171,6 +216,7 @@ int lc_proc_open(struct lc_proc *pr, pid_t pid)
 		pr->objs = lc_xrealloc(pr->objs, (pr->nobjs + 1) * sizeof(*pr->objs));
 		pr->objs[pr->nobjs++] = o;
 	}
+	object_mark_interp(pr);
 	qsort(pr->objs, pr->nobjs, sizeof(*pr->objs), object_order);
 	if (pr->nobjs == 0)
 		return lc_error("process %d has no ELF object mapped", (int)pid);

@@ -152,7 +152,7 @@ int lc_cmd_unpatch(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hp:b:v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hp:b:v", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': unpatch_usage(stdout); return 0;
 		case 'p':
@@ -162,6 +162,10 @@ int lc_cmd_unpatch(int argc, char **argv)
 			break;
 		case 'b': buildid = optarg; break;
 		case 'v': verbose++; break;
+		case ':':
+			lc_error("unpatch: option '%s' needs a value (see libcare-doctor unpatch --help)",
+				 argv[optind - 1]);
+			return 1;
 		default:
 			lc_error("unpatch: bad option '%s' (see libcare-doctor unpatch --help)",
 				 argv[optind - 1]);
