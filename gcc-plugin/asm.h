@@ -135,18 +135,21 @@ int lc_name_is_literal(const char *s, size_t len);
 /*
  * Static locals and clones get per-unit counters: count.0 in the original
  * may be count.1 in the patched unit.  The map holds patched -> original
- * for every `base.N` whose base is unambiguous.
+ * for every `base.N` that pairs up unambiguously; "fresh" patched names
+ * exist in the original but name another symbol there.
  */
 struct lc_symmap {
 	struct lc_strmap map;   /* key: patched name, value: index in names */
 	char **names;           /* original names */
 	size_t n;
+	struct lc_strmap fresh;
 };
 void lc_symmap_build(struct lc_symmap *m, const struct lc_asm_unit *orig,
 		     const struct lc_asm_unit *patched, struct lc_buf *report);
 /* The original's name for a patched-unit symbol (the name itself if none);
  * *len is updated. */
 const char *lc_symmap_lookup(const struct lc_symmap *m, const char *s, size_t *len);
+int lc_symmap_is_fresh(const struct lc_symmap *m, const char *s, size_t len);
 void lc_symmap_free(struct lc_symmap *m);
 
 /* ---- asm_norm.c: text that differs only where meaning differs ----------- */

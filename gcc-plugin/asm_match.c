@@ -21,7 +21,8 @@ static int match_objects(struct lc_match *m, const struct lc_asm_unit *orig,
 		const struct lc_asm_object *o = &patched->objs[i];
 		size_t len = strlen(o->name);
 		const char *name = lc_symmap_lookup(map, o->name, &len);
-		int j = lc_unit_find_obj(orig, name, len);
+		int j = lc_symmap_is_fresh(map, o->name, strlen(o->name)) ? -1 :
+			lc_unit_find_obj(orig, name, len);
 		if (j < 0) {
 			if (o->tls) {
 				lc_buf_addf(err, "new thread-local object '%s': cannot be live-patched",
@@ -61,8 +62,9 @@ int lc_match_units(struct lc_match *m, const struct lc_asm_unit *orig,
 		const char *pname = patched->funcs[i].name;
 		size_t len = strlen(pname);
 		const char *name = lc_symmap_lookup(map, pname, &len);
-		int j = lc_unit_find_func(orig, name, len);
-		lc_strmap_put(&seen, name, len, 1);
+		int j = lc_symmap_is_fresh(map, pname, len) ? -1 : lc_unit_find_func(orig, name, len);
+		if (j >= 0)
+			lc_strmap_put(&seen, name, len, 1);
 		m->func_orig[i] = j;
 		if (j < 0) {
 			m->func[i] = LC_NEW;

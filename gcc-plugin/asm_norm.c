@@ -10,6 +10,8 @@
  *    (CSWTCH.N switch tables alike);
  *  - static-local and clone counters take the original's name (symmap):
  *	movl count.1(%rip), %eax    ->  movl count.0(%rip), %eax
+ *    and a patched name that means another symbol in the original is
+ *    marked:  n.1 -> n.1<fresh>;
  *  - debug and unwind lines go: .loc, .file, .cfi_*, .LVL/.LBB/.LFB labels;
  *  - section switches go; the section each line lands in is written
  *    instead when it changes ("[.text.unlikely]"), so a slice compares the
@@ -59,6 +61,8 @@ static int norm_sym(void *vctx, const struct lc_sym_ref *r, struct lc_buf *out)
 	size_t len = r->len;
 	const char *s = lc_symmap_lookup(c->map, r->s, &len);
 	lc_buf_add(out, s, len);
+	if (lc_symmap_is_fresh(c->map, r->s, r->len))
+		lc_buf_adds(out, "<fresh>");
 	return 0;
 }
 
