@@ -7,6 +7,11 @@
  * stops for as short a time as possible.  A signal that arrives meanwhile
  * shows up as a signal-delivery-stop: it is remembered and delivered when
  * the thread resumes.  A thread that exits meanwhile is marked gone.
+ *
+ * While threads are seized the doctor does not let SIGINT, SIGTERM, SIGHUP
+ * or SIGQUIT kill it halfway through a change, and no wait for a thread
+ * blocks forever: a thread that does not stop within WAIT_TIMEOUT_S (stuck
+ * in uninterruptible sleep, say) fails the operation, which is undone.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include "libcare/buf.h"
@@ -26,6 +32,30 @@ uint64_t lc_now_us(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+#define WAIT_TIMEOUT_S 3
+
+static volatile sig_atomic_t wait_expired;
+
+static void on_wait_alarm(int sig)
+{
+	(void)sig;
+	wait_expired = 1;
+}
+
+/* A one-shot timer that interrupts waitpid (no SA_RESTART). */
+static void wait_timer(int seconds)
+{
+	struct itimerval it = { { 0, 0 }, { seconds, 0 } };
+	if (seconds) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_wait_alarm;
+		sigaction(SIGALRM, &sa, NULL);
+		wait_expired = 0;
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
 }
 
 static struct lc_thread *thread_find(struct lc_threads *ts, pid_t tid)
@@ -63,7 +93,7 @@ static int threads_scan(struct lc_threads *ts, int stop)
 					(int)tid, strerror(err));
 		}
 		ts->t = lc_xrealloc(ts->t, (ts->n + 1) * sizeof(*ts->t));
-		ts->t[ts->n++] = (struct lc_thread){ tid, 0, 0, 0 };
+		ts->t[ts->n++] = (struct lc_thread){ tid, 0, 0, 0, 0 };
 		lc_debug("process %d: seized thread %d", (int)ts->pid, (int)tid);
 		added++;
 		if (stop && lc_thread_stop(ts, &ts->t[ts->n - 1]) != 0) {
@@ -77,9 +107,16 @@ static int threads_scan(struct lc_threads *ts, int stop)
 
 int lc_threads_seize(struct lc_threads *ts, pid_t pid)
 {
+	sigset_t block;
 	memset(ts, 0, sizeof(*ts));
 	ts->pid = pid;
 	ts->seized = 1;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &block, &ts->saved_mask);
 	int n;
 	while ((n = threads_scan(ts, 0)) > 0)
 		;
@@ -96,11 +133,19 @@ int lc_threads_seize(struct lc_threads *ts, pid_t pid)
 int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 {
 	int st;
+	wait_timer(WAIT_TIMEOUT_S);
 	for (;;) {
 		pid_t r = waitpid(th->tid, &st, __WALL);
+		if (r < 0 && errno == EINTR && wait_expired) {
+			wait_timer(0);
+			th->timed_out = 1;
+			return lc_error("process %d: thread %d did not stop within %d s", (int)ts->pid,
+					(int)th->tid, WAIT_TIMEOUT_S);
+		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 || WIFEXITED(st) || WIFSIGNALED(st)) {
+			wait_timer(0);
 			lc_debug("process %d: thread %d exited", (int)ts->pid, (int)th->tid);
 			th->gone = 1;
 			th->stopped = 0;
@@ -109,6 +154,7 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 		if (WIFSTOPPED(st))
 			break;
 	}
+	wait_timer(0);
 	th->stopped = 1;
 	if (status)
 		*status = st;
@@ -134,7 +180,7 @@ int lc_thread_stop(struct lc_threads *ts, struct lc_thread *th)
 					(int)th->tid, strerror(errno));
 	}
 	if (lc_thread_wait(ts, th, &st) != 0)
-		return 0;                /* gone: nothing to stop */
+		return th->timed_out ? -1 : 0;   /* gone: nothing to stop */
 	thread_note_signal(th, st);
 	return 0;
 }
@@ -173,6 +219,8 @@ int lc_threads_stop_all(struct lc_threads *ts)
 			continue;
 		if (lc_thread_wait(ts, th, &st) == 0)
 			thread_note_signal(th, st);
+		else if (th->timed_out)
+			return -1;
 	}
 	/* Threads born before their parent stopped are not seized yet. */
 	int n;
@@ -198,11 +246,11 @@ void lc_threads_detach(struct lc_threads *ts)
 		return;
 	for (size_t i = 0; i < ts->n; i++) {
 		struct lc_thread *th = &ts->t[i];
-		if (th->gone)
-			continue;
+		if (th->gone || th->timed_out)
+			continue;        /* a stuck thread is detached when we exit */
 		if (!th->stopped)
 			lc_thread_stop(ts, th);
-		if (th->gone)
+		if (th->gone || !th->stopped)
 			continue;
 		if (ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)th->sig) != 0 && errno != ESRCH)
 			lc_warn("process %d: cannot detach from thread %d: %s", (int)ts->pid,
@@ -211,6 +259,7 @@ void lc_threads_detach(struct lc_threads *ts)
 		th->sig = 0;
 	}
 	ts->resume_us = lc_now_us();
+	sigprocmask(SIG_SETMASK, &ts->saved_mask, NULL);
 	free(ts->t);
 	ts->t = NULL;
 	ts->n = 0;
@@ -220,10 +269,13 @@ void lc_threads_detach(struct lc_threads *ts)
 struct lc_thread *lc_threads_pick(struct lc_threads *ts)
 {
 	struct lc_thread *main = thread_find(ts, ts->pid);
-	if (main && !main->gone)
+	if (main && !main->gone && !main->timed_out)
 		return main;
 	for (size_t i = 0; i < ts->n; i++)
-		if (!ts->t[i].gone)
+		if (!ts->t[i].gone && !ts->t[i].timed_out && ts->t[i].stopped)
+			return &ts->t[i];
+	for (size_t i = 0; i < ts->n; i++)
+		if (!ts->t[i].gone && !ts->t[i].timed_out)
 			return &ts->t[i];
 	return NULL;
 }

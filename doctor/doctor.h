@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <sys/user.h>
 #include "libcare/patchfile.h"
@@ -78,6 +79,7 @@ struct lc_thread {
 	int stopped;             /* in a ptrace-stop we waited for */
 	int gone;                /* exited meanwhile */
 	int sig;                 /* signal to deliver when it resumes */
+	int timed_out;           /* did not stop when asked */
 };
 
 struct lc_threads {
@@ -87,6 +89,7 @@ struct lc_threads {
 	int seized;
 	uint64_t stop_us;        /* CLOCK_MONOTONIC of the last stop_all */
 	uint64_t resume_us;      /* ... and of the end of the detach */
+	sigset_t saved_mask;     /* the doctor's signal mask before seizing */
 };
 
 /* PTRACE_SEIZE every thread of /proc/PID/task, re-scanning until no new tid

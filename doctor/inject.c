@@ -49,8 +49,9 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 			break;
 		th->stopped = 0;
 		if (lc_thread_wait(ts, th, &st) != 0)
-			return lc_error("process %d: thread %d exited while running a system call",
-					(int)ts->pid, (int)th->tid);
+			return lc_error("process %d: thread %d %s while running system call %ld",
+					(int)ts->pid, (int)th->tid,
+					th->timed_out ? "did not come back" : "exited", nr);
 		if (ptrace(PTRACE_GETREGS, th->tid, NULL, &r) != 0)
 			break;
 		if (r.rip == insn + 2)
