@@ -331,7 +331,8 @@ int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *pat
 	}
 	emit_info(&c, out);
 	for (size_t i = 0; i < c.ext.n; i++)
-		lc_buf_addf(out, "\t.weak\t%.*s%s\n", (int)c.ext.len[i], c.ext.s[i], LC_EXTERN_SUFFIX);
+		lc_buf_addf(out, "\t.weak\t%.*s%s\n\t.hidden\t%.*s%s\n", (int)c.ext.len[i], c.ext.s[i],
+			    LC_EXTERN_SUFFIX, (int)c.ext.len[i], c.ext.s[i], LC_EXTERN_SUFFIX);
 	ret = 0;
 out:
 	lc_strmap_free(&c.emitted);

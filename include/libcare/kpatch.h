@@ -16,9 +16,10 @@
  * libraries and GOT relocations in non-alloc sections, so in patched code the
  * plugin:
  *   - renames every reference to a symbol not defined in the unit,
- *     `puts` -> `puts.kpatch_ext`, and declares it `.weak` (ld leaves it
- *     undefined, value 0; mkpatch resolves it against the binary, else by
- *     name at run time);
+ *     `puts` -> `puts.kpatch_ext`, and declares it `.weak` and `.hidden`
+ *     (ld leaves it undefined, value 0, and a -shared link does not export
+ *     it in .dynsym; mkpatch resolves it against the binary, else by name
+ *     at run time);
  *   - turns `sym@GOTPCREL(%rip)` into `.Lkpgot.sym(%rip)` with an 8-byte
  *     slot `.Lkpgot.sym: .quad sym` in .kpatch.data.
  */

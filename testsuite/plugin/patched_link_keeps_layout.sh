@@ -36,7 +36,11 @@ for opt in -O0 -O2; do
 				fail "$name: .kpatch.info size '$size'"
 			readelf -SW patched | grep -q '\.rela\.kpatch\.text' || fail "$name: no .rela.kpatch.text"
 			readelf -sW patched | grep -q ' greet\.kpatch$' || fail "$name: no greet.kpatch symbol"
-			readelf -sW patched | grep -q 'WEAK.*getpid\.kpatch_ext$' || fail "$name: getpid not weak ext"
+			# weak+hidden external: undefined, kept only as a relocation target
+			readelf -sW patched | grep -q ' UND getpid\.kpatch_ext$' || fail "$name: no undefined getpid ext"
+			readelf -rW patched | grep -q 'R_X86_64_PLT32 .* getpid\.kpatch_ext - 4' ||
+				fail "$name: no PLT32 relocation to getpid.kpatch_ext"
+			readelf --dyn-syms -W patched | grep -q kpatch && fail "$name: a kpatch symbol is dynamic"
 			# kpatch sections are not allocated
 			readelf -SW patched | awk '$2 ~ /^\.kpatch/ && $9 ~ /A/' | grep -q . &&
 				fail "$name: a .kpatch section is allocated"

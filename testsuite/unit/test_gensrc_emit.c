@@ -93,7 +93,8 @@ int main(void)
 	CHECK(has(k, "\t.section\t.kpatch.info,\"\",@progbits\n\t.quad\tmain\n\t.quad\tmain.kpatch\n"
 		  "\t.long\t0, 0\n\t.long\t.Lkpname.0\n\t.long\t0\n"));
 	CHECK(has(k, "\t.section\t.kpatch.strtab,\"\",@progbits\n.Lkpname.0:\n\t.string\t\"main\"\n"));
-	CHECK(has(k, "\t.weak\tgetpid.kpatch_ext\n") && has(k, "\t.weak\tputs.kpatch_ext\n") &&
+	CHECK(has(k, "\t.weak\tgetpid.kpatch_ext\n\t.hidden\tgetpid.kpatch_ext\n") &&
+	      has(k, "\t.weak\tputs.kpatch_ext\n") &&
 	      has(k, "\t.weak\tstdout.kpatch_ext\n") && has(k, "\t.weak\tfn.kpatch_ext\n"));
 	CHECK(!strstr(k, ".cfi_") && !strstr(k, ".globl") && !strstr(k, "helper.kpatch") &&
 	      !strstr(k, "count.1") && !strstr(k, "counter.kpatch") && !strstr(k, ".weak\thelper"));
