@@ -56,8 +56,9 @@ lc_tools() {
 	plugin=${LIBCARE_PLUGIN:-$build/lib/libcare.so}
 	mkpatch=${LIBCARE_MKPATCH:-$build/bin/libcare-mkpatch}
 	doctor=${LIBCARE_DOCTOR:-$build/bin/libcare-doctor}
+	ldscript=${LIBCARE_LDSCRIPT:-$build/lib/libcare-patched.ld}
 	local t
-	for t in "$plugin" "$mkpatch" "$doctor"; do
+	for t in "$plugin" "$mkpatch" "$doctor" "$ldscript"; do
 		[[ -e $t ]] || fail "not built: $t (cmake --build $build)"
 	done
 }
@@ -100,7 +101,7 @@ lc_pipeline() {
 
 	step gcc "${cflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=patched \
 		-c prog.c -o prog.o
-	step gcc "${ldflags[@]}" -Wl,-q prog.o -o "$work/prog-patched"
+	step gcc "${ldflags[@]}" -Wl,-q -Wl,-T,"$ldscript" prog.o -o "$work/prog-patched"
 	step "$mkpatch" -o "$work/prog.kpatch" "$work/prog-original" "$work/prog-patched"
 	[[ -s $work/prog.kpatch ]] || fail "mkpatch exited 0 but wrote no $work/prog.kpatch"
 	cd "$work"
