@@ -1,0 +1,8 @@
+# linker/patch-make.cmake - libcare-patch-make, a bash script: copied into
+# build/bin (it finds ../lib/libcare.so and ../lib/libcare-patched.ld there)
+# and installed beside libcare-mkpatch (it then finds the plugin in GCC's
+# plugin directory and share/libcare/libcare-patched.ld).
+configure_file(${CMAKE_CURRENT_LIST_DIR}/libcare-patch-make
+               ${CMAKE_BINARY_DIR}/bin/libcare-patch-make COPYONLY)
+install(PROGRAMS ${CMAKE_CURRENT_LIST_DIR}/libcare-patch-make
+        DESTINATION ${CMAKE_INSTALL_BINDIR})
