@@ -162,8 +162,11 @@ int lc_stack_wait_safe(struct lc_threads *ts, const struct lc_range *r, size_t n
 int lc_cmd_patch(int argc, char **argv);
 int lc_cmd_unpatch(int argc, char **argv);
 int lc_cmd_info(int argc, char **argv);
-/* "-p PID" parsing shared by the subcommands; -1 (logged) if bad. */
+/* targets.c: "-p PID" or "-p all" (LC_PID_ALL); -1 (logged) if bad. */
+#define LC_PID_ALL ((pid_t)0)
 int lc_parse_pid(const char *s, pid_t *pid);
+/* Every process but the doctor and kernel threads, ascending. */
+int lc_pids_all(pid_t **out, size_t *n);
 uint64_t lc_now_us(void);
 
 #endif

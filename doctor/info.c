@@ -6,18 +6,21 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #include "libcare/log.h"
 #include "doctor.h"
 
 static void info_usage(FILE *f)
 {
-	fprintf(f, "usage: libcare-doctor info -p PID\n"
+	fprintf(f, "usage: libcare-doctor info -p PID|all\n"
 		"\n"
 		"Lists the ELF objects of process PID with their BuildIDs and the patches\n"
-		"applied to each (id, level, functions).\n"
+		"applied to each (id, level, functions).  -p all shows every process that\n"
+		"has a patch applied.\n"
 		"\n"
-		"  -p PID       the process\n"
+		"  -p PID|all   the process(es)\n"
 		"  -h, --help   this text\n");
 }
 
@@ -39,7 +42,7 @@ static void info_patch(const struct lc_applied *a)
 		printf("    %s\n", h->patch.description);
 }
 
-static int info_run(pid_t pid)
+static int info_run(pid_t pid, int many)
 {
 	struct lc_proc pr;
 	struct lc_applied *a = NULL;
@@ -47,6 +50,9 @@ static int info_run(pid_t pid)
 	int rc = -1;
 
 	if (lc_proc_open(&pr, pid) != 0 || lc_regions_scan(&pr, &a, &n) != 0)
+		goto out;
+	rc = 1;
+	if (many && n == 0)
 		goto out;
 	printf("process %d: %zu object(s), %zu patch(es) applied\n", (int)pid, pr.nobjs, n);
 	for (size_t i = 0; i < pr.nobjs; i++) {
@@ -107,5 +113,21 @@ int lc_cmd_info(int argc, char **argv)
 		return 1;
 	}
 	lc_log_set_level(verbose);
-	return info_run(pid) == 0 ? 0 : 1;
+	if (pid != LC_PID_ALL)
+		return info_run(pid, 0) == 0 ? 0 : 1;
+	/* -p all: the processes that have patches applied */
+	pid_t *pids;
+	size_t n, shown = 0;
+	if (lc_pids_all(&pids, &n) != 0)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		char maps[64];
+		snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pids[i]);
+		if (access(maps, R_OK) == 0 && info_run(pids[i], 1) == 0)
+			shown++;
+	}
+	free(pids);
+	if (!shown)
+		printf("no process has a patch applied\n");
+	return 0;
 }

@@ -2,9 +2,7 @@
  * main.c - libcare-doctor: dispatch to the subcommands (patch, unpatch,
  * info), each in its own file with one entry point.
  */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "libcare/log.h"
 #include "doctor.h"
@@ -15,25 +13,13 @@ static void usage(FILE *f)
 		"\n"
 		"Applies live patches to running processes.\n"
 		"\n"
-		"  patch -p PID FILE           apply FILE (<BuildID>.kpatch) to process PID\n"
-		"  unpatch -p PID [-b BUILDID] remove applied patches\n"
-		"  info -p PID                 objects, BuildIDs and applied patches\n"
+		"  patch -p PID|all FILE|DIR       apply FILE (<BuildID>.kpatch), or the\n"
+		"                                  DIR/<BuildID>.kpatch of each object\n"
+		"  unpatch -p PID|all [-b BUILDID] remove applied patches\n"
+		"  info -p PID|all                 objects, BuildIDs and applied patches\n"
 		"\n"
 		"Each command has --help.  Exit 0 on success, 1 with one line on stderr\n"
 		"otherwise.\n");
-}
-
-int lc_parse_pid(const char *s, pid_t *pid)
-{
-	char *end;
-	if (strcmp(s, "all") == 0)
-		return lc_error("-p all is not supported yet: give a PID");
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || v <= 0 || v > 0x3fffffff)
-		return lc_error("'%s' is not a PID", s);
-	*pid = (pid_t)v;
-	return 0;
 }
 
 int main(int argc, char **argv)

@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include "libcare/buf.h"
 #include "libcare/buildid.h"
 #include "libcare/log.h"
@@ -31,12 +33,15 @@
 
 static void patch_usage(FILE *f)
 {
-	fprintf(f, "usage: libcare-doctor patch -p PID FILE [-v]\n"
+	fprintf(f, "usage: libcare-doctor patch -p PID|all FILE|DIR [-v]\n"
 		"\n"
 		"Applies the patch FILE (<BuildID>.kpatch from libcare-mkpatch) to the object\n"
-		"with that BuildID in the running process PID.\n"
+		"with that BuildID in the running process PID.  With a directory, applies\n"
+		"DIR/<BuildID>.kpatch for each object of the process that has one.  With\n"
+		"-p all, does so in every process (those without the object are skipped,\n"
+		"as are patches already applied).\n"
 		"\n"
-		"  -p PID       the process to patch\n"
+		"  -p PID|all   the process(es) to patch\n"
 		"  -v           per-phase timing and details (-vv: debug)\n"
 		"  -h, --help   this text\n");
 }
@@ -55,7 +60,10 @@ struct patch_run {
 	struct lc_applied *applied;     /* regions found in the patient */
 	size_t napplied;
 	const struct lc_applied *old;   /* the lower level this one replaces */
+	int many;                       /* -p all or DIR: skip, don't refuse */
 };
+
+#define PATCH_SKIPPED 1                 /* not for this process, or applied */
 
 /* Refuses a patch for an object that already has one of this or a higher
  * level; remembers a lower one to replace. */
@@ -69,6 +77,11 @@ static int patch_check_applied(struct patch_run *r)
 		if (old->build_id_len != h->build_id_len ||
 		    memcmp(old->build_id, h->build_id, h->build_id_len) != 0)
 			continue;
+		if (old->level >= h->level && r->many) {
+			lc_info("process %d: patch '%s' level %u is already applied to %s", (int)r->pid,
+				old->id, old->level, r->obj->path);
+			return PATCH_SKIPPED;
+		}
 		if (old->level >= h->level)
 			return lc_error("process %d: patch '%s' level %u is already applied to %s "
 					"(this patch: '%s' level %u)", (int)r->pid, old->id, old->level,
@@ -135,6 +148,8 @@ static int patch_prepare(struct patch_run *r)
 	if (lc_proc_open(&r->pr, r->pid) != 0)
 		return -1;
 	r->obj = lc_proc_object_by_buildid(&r->pr, h->build_id, h->build_id_len);
+	if (!r->obj && r->many)
+		return PATCH_SKIPPED;
 	if (!r->obj) {
 		lc_buildid_hex(h->build_id, h->build_id_len, hex);
 		return lc_error("process %d has no object with BuildID %s (patch for '%s')",
@@ -142,7 +157,10 @@ static int patch_prepare(struct patch_run *r)
 	}
 	lc_info("process %d: target %s, BuildID %s, load bias 0x%llx", (int)r->pid,
 		r->obj->path, r->obj->build_id_hex, (unsigned long long)r->obj->bias);
-	if (patch_check_applied(r) != 0 || lc_proc_syscall_insn(&r->pr, &r->insn) != 0)
+	int rc = patch_check_applied(r);
+	if (rc != 0)
+		return rc;
+	if (lc_proc_syscall_insn(&r->pr, &r->insn) != 0)
 		return -1;
 	const struct lc_layout *l = lc_patch_layout(r->patch);
 	if (lc_region_choose(&r->pr, r->obj, l->size, l->needs_low, &r->addr) != 0)
@@ -267,8 +285,9 @@ static void patch_rollback(struct patch_run *r)
 static int patch_run(struct patch_run *r)
 {
 	uint64_t t0 = lc_now_us();
-	if (patch_prepare(r) != 0)
-		return -1;
+	int prc = patch_prepare(r);
+	if (prc != 0)
+		return prc;
 	uint64_t t1 = lc_now_us();
 	const struct lc_region_header *h = (const struct lc_region_header *)r->image;
 	uint32_t n = h->nhunks;
@@ -321,6 +340,115 @@ static int patch_run(struct patch_run *r)
 	return 0;
 }
 
+/* One patch file into one process: 0 applied, PATCH_SKIPPED, -1 error. */
+static int patch_one(pid_t pid, const char *file, int many)
+{
+	struct patch_run r;
+	memset(&r, 0, sizeof(r));
+	r.pr.memfd = -1;
+	r.pid = pid;
+	r.file = file;
+	r.many = many;
+	int rc = patch_run(&r);
+	lc_patch_free(r.patch);
+	lc_regions_free(r.applied, r.napplied);
+	lc_proc_close(&r.pr);
+	free(r.image);
+	return rc;
+}
+
+/* DIR/<BuildID>.kpatch for each object of the process that has one.
+ * Returns the number applied, or -1 if any failed. */
+static int patch_dir(pid_t pid, const char *dir, int quiet)
+{
+	struct lc_proc pr;
+	struct lc_buf path = LC_BUF_INIT;
+	int applied = 0, failed = 0;
+
+	if (quiet && lc_log_level() < 2) {
+		/* -p all: a process that vanished or has no objects is no error */
+		char maps[64];
+		snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+		if (access(maps, R_OK) != 0)
+			return 0;
+	}
+	if (lc_proc_open(&pr, pid) != 0) {
+		lc_proc_close(&pr);
+		return quiet ? 0 : -1;
+	}
+	for (size_t i = 0; i < pr.nobjs; i++) {
+		if (!pr.objs[i].build_id_len)
+			continue;
+		lc_buf_reset(&path);
+		lc_buf_addf(&path, "%s/%s.kpatch", dir, pr.objs[i].build_id_hex);
+		if (access(path.data, R_OK) != 0)
+			continue;
+		int rc = patch_one(pid, path.data, 1);
+		if (rc < 0)
+			failed++;
+		else if (rc == 0)
+			applied++;
+	}
+	lc_buf_free(&path);
+	lc_proc_close(&pr);
+	return failed ? -1 : applied;
+}
+
+/* -p all or a directory: every (process, patch) pair that fits. */
+static int patch_many(pid_t pid, const char *what, int is_dir)
+{
+	pid_t *pids = NULL, one = pid;
+	size_t n = 1;
+	int applied = 0, failed = 0;
+
+	if (pid == LC_PID_ALL) {
+		if (lc_pids_all(&pids, &n) != 0)
+			return -1;
+	} else {
+		pids = &one;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int rc;
+		if (is_dir) {
+			rc = patch_dir(pids[i], what, pid == LC_PID_ALL);
+		} else {
+			char maps[64];
+			snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pids[i]);
+			if (access(maps, R_OK) != 0)
+				continue;
+			rc = patch_one(pids[i], what, 1);
+			rc = rc == 0 ? 1 : rc == PATCH_SKIPPED ? 0 : -1;
+		}
+		if (rc < 0)
+			failed++;
+		else
+			applied += rc;
+	}
+	if (pids != &one)
+		free(pids);
+	if (failed)
+		return -1;
+	if (applied == 0) {
+		if (pid == LC_PID_ALL)
+			printf("no process needed a patch from %s\n", what);
+		else
+			printf("process %d: no patch from %s was needed\n", (int)pid, what);
+	}
+	return 0;
+}
+
+/* For -p all with a file: refuse a bad file once, before any process. */
+static int patch_file_check(const char *file)
+{
+	struct lc_buf b = LC_BUF_INIT;
+	if (lc_buf_read_file(&b, file) != 0)
+		return lc_error("cannot read %s: %s", file, strerror(errno));
+	struct lc_patch *p = lc_patch_load(b.data, b.len, file);
+	lc_buf_free(&b);
+	lc_patch_free(p);
+	return p ? 0 : -1;
+}
+
 int lc_cmd_patch(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -329,18 +457,17 @@ int lc_cmd_patch(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct patch_run r;
+	pid_t pid = 0;
+	const char *file = NULL;
 	int c, verbose = lc_log_level(), have_pid = 0;
 
-	memset(&r, 0, sizeof(r));
-	r.pr.memfd = -1;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hp:v", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': patch_usage(stdout); return 0;
 		case 'p':
-			if (lc_parse_pid(optarg, &r.pid) != 0)
+			if (lc_parse_pid(optarg, &pid) != 0)
 				return 1;
 			have_pid = 1;
 			break;
@@ -356,18 +483,19 @@ int lc_cmd_patch(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		r.file = argv[optind++];
-	if (!have_pid || !r.file || optind < argc) {
+		file = argv[optind++];
+	if (!have_pid || !file || optind < argc) {
 		lc_error("patch: %s (see libcare-doctor patch --help)",
-			 !have_pid ? "-p PID is required" : !r.file ? "a patch FILE is required"
-								  : "too many arguments");
+			 !have_pid ? "-p PID is required" : !file ? "a patch FILE is required"
+								: "too many arguments");
 		return 1;
 	}
 	lc_log_set_level(verbose);
-	int rc = patch_run(&r);
-	lc_patch_free(r.patch);
-	lc_regions_free(r.applied, r.napplied);
-	lc_proc_close(&r.pr);
-	free(r.image);
-	return rc == 0 ? 0 : 1;
+	struct stat st;
+	int is_dir = stat(file, &st) == 0 && S_ISDIR(st.st_mode);
+	if (!is_dir && pid != LC_PID_ALL)
+		return patch_one(pid, file, 0) == 0 ? 0 : 1;
+	if (!is_dir && patch_file_check(file) != 0)
+		return 1;
+	return patch_many(pid, file, is_dir) == 0 ? 0 : 1;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "libcare/buf.h"
 #include "libcare/log.h"
 #include "doctor.h"
@@ -19,12 +20,13 @@
 
 static void unpatch_usage(FILE *f)
 {
-	fprintf(f, "usage: libcare-doctor unpatch -p PID [-b BUILDID] [-v]\n"
+	fprintf(f, "usage: libcare-doctor unpatch -p PID|all [-b BUILDID] [-v]\n"
 		"\n"
-		"Removes the patches applied to process PID (only those for the object with\n"
-		"BUILDID, a hex prefix, if -b is given) and restores the original code.\n"
+		"Removes the patches applied to process PID, or to every process with\n"
+		"-p all (only those for the object with BUILDID, a hex prefix, if -b is\n"
+		"given) and restores the original code.\n"
 		"\n"
-		"  -p PID       the process\n"
+		"  -p PID|all   the process(es)\n"
 		"  -b BUILDID   only patches of this object\n"
 		"  -v           details (-vv: debug)\n"
 		"  -h, --help   this text\n");
@@ -68,7 +70,7 @@ static int unpatch_restore(struct lc_proc *pr, struct lc_applied *a, size_t n)
 	return 0;
 }
 
-static int unpatch_run(pid_t pid, const char *buildid)
+static int unpatch_run(pid_t pid, const char *buildid, int many)
 {
 	struct lc_proc pr;
 	struct lc_threads ts = { 0 };
@@ -87,6 +89,10 @@ static int unpatch_run(pid_t pid, const char *buildid)
 	for (size_t i = 0; i < nall; i++)
 		if (unpatch_selected(&all[i], buildid))
 			a[n++] = all[i];
+	if (n == 0 && many) {
+		rc = 1;
+		goto out;
+	}
 	if (n == 0) {
 		if (buildid)
 			lc_error("process %d has no patch applied to an object with BuildID %s",
@@ -182,5 +188,26 @@ int lc_cmd_unpatch(int argc, char **argv)
 		return 1;
 	}
 	lc_log_set_level(verbose);
-	return unpatch_run(pid, buildid) == 0 ? 0 : 1;
+	if (pid != LC_PID_ALL)
+		return unpatch_run(pid, buildid, 0) == 0 ? 0 : 1;
+	pid_t *pids;
+	size_t n, done = 0, failed = 0;
+	if (lc_pids_all(&pids, &n) != 0)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		char maps[64];
+		snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pids[i]);
+		if (access(maps, R_OK) != 0)
+			continue;
+		int rc = unpatch_run(pids[i], buildid, 1);
+		if (rc < 0)
+			failed++;
+		else if (rc == 0)
+			done++;
+	}
+	free(pids);
+	if (!done && !failed)
+		printf("no process has a patch applied%s%s\n", buildid ? " to BuildID " : "",
+		       buildid ? buildid : "");
+	return failed ? 1 : 0;
 }
