@@ -14,6 +14,7 @@
  *	call puts@PLT            ->  call puts.kpatch_ext@PLT    (+ .weak)
  *	movq stdout@GOTPCREL(%rip), %rax -> movq .Lkpgot.stdout(%rip), %rax
  *	                             (+ slot: .Lkpgot.stdout: .quad stdout.kpatch_ext)
+ *	movl %fs:tv@tpoff, %eax  ->  refused (TLS is not supported yet)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ struct emit_ctx {
 	struct name_list ext, got;
 	struct lc_buf got_text;
 	char section;                   /* 0, 't' or 'd' */
+	const char *func;               /* the function being copied */
+	struct lc_buf refusal;          /* first reason the code cannot be patched */
 };
 
 /* Adds a name once; returns 1 if it was new. */
@@ -119,9 +122,14 @@ static int emit_sym(void *vctx, const struct lc_sym_ref *r, struct lc_buf *out)
 	if (reloc_is(r, "tpoff") || reloc_is(r, "gottpoff") || reloc_is(r, "tlsgd") ||
 	    reloc_is(r, "tlsld") || reloc_is(r, "dtpoff") || reloc_is(r, "tlsdesc") ||
 	    reloc_is(r, "tlscall")) {
-		/* TLS: not supported by the patch runtime yet; keep the name. */
+		/* TLS: neither ld (in a non-allocated section) nor the patch
+		 * runtime can resolve these yet; refuse instead of failing later. */
 		size_t mlen = r->len;
 		const char *ms = lc_symmap_lookup(c->map, r->s, &mlen);
+		if (!c->refusal.len)
+			lc_buf_addf(&c->refusal, "function '%s' uses thread-local storage ('%.*s@%.*s'): "
+				    "cannot be live-patched yet", c->func ? c->func : "?", (int)r->len,
+				    r->s, (int)r->reloc_len, r->reloc);
 		lc_buf_add(out, ms, mlen);
 		return 0;
 	}
@@ -307,6 +315,7 @@ int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *pat
 	for (size_t i = 0; i < patched->nfuncs; i++) {
 		if (m->func[i] == LC_SAME)
 			continue;
+		c.func = patched->funcs[i].name;
 		for (size_t k = patched->funcs[i].first; k < patched->funcs[i].end; k++) {
 			const struct lc_asm_line *l = &patched->lines[k];
 			if (l->object >= 0 && m->obj[l->object] == LC_SAME)
@@ -317,8 +326,13 @@ int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *pat
 	for (size_t i = 0; i < patched->nobjs; i++)
 		if (m->obj[i] == LC_NEW && !slice_emitted(&c, patched->objs[i].func))
 			emit_object(&c, &patched->objs[i], out);
+	c.func = NULL;
 	if (emit_literals(&c, out, err) < 0)
 		goto out;
+	if (c.refusal.len) {
+		lc_buf_add(err, c.refusal.data, c.refusal.len);
+		goto out;
+	}
 	for (size_t i = 0; i < c.labels_ref.n; i++)
 		if (lc_strmap_get(&c.labels_def, c.labels_ref.s[i], c.labels_ref.len[i]) < 0) {
 			lc_buf_addf(err, "local label '%.*s' used by patched code is outside its function",
@@ -342,5 +356,6 @@ out:
 	name_list_free(&c.ext);
 	name_list_free(&c.got);
 	lc_buf_free(&c.got_text);
+	lc_buf_free(&c.refusal);
 	return ret;
 }

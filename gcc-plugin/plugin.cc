@@ -133,7 +133,7 @@ static void finish_original(struct lc_buf *text, const char *store)
 {
 	struct lc_buf err = LC_BUF_INIT;
 	if (lc_store_write(store, text->data, text->len, &err) < 0)
-		error("libcare: cannot record the original assembly of %s: %s",
+		error_at(UNKNOWN_LOCATION, "libcare: cannot record the original assembly of %s: %s",
 		      main_input_filename, err.data);
 	else if (cap.verbose)
 		inform(UNKNOWN_LOCATION, "libcare: recorded %s in %s", main_input_filename, store);
@@ -146,11 +146,11 @@ static void finish_patched(struct lc_buf *text, const char *store)
 	struct lc_buf orig = LC_BUF_INIT, out = LC_BUF_INIT, report = LC_BUF_INIT;
 	struct lc_buf err = LC_BUF_INIT;
 	if (lc_buf_read_file(&orig, store) < 0) {
-		error("libcare: no original assembly recorded for %s in %s: build the original "
+		error_at(UNKNOWN_LOCATION, "libcare: no original assembly recorded for %s in %s: build the original "
 		      "with stage=original first", aux_base_name, store);
 	} else if (lc_gensrc(orig.data, orig.len, text->data, text->len, &out, &report, &err) < 0) {
 		report_lines(&report);
-		error("libcare: %s: %s", main_input_filename, err.data);
+		error_at(UNKNOWN_LOCATION, "libcare: %s: %s", main_input_filename, err.data);
 	} else {
 		report_lines(&report);
 		lc_buf_free(text);
@@ -180,7 +180,7 @@ static void on_finish_unit(void *gcc_data, void *user_data)
 
 	lc_producer_clean(&text, cap.plugin_path);
 	if (cap.store_dir && *cap.store_dir && mkdir(cap.store_dir, 0777) < 0 && errno != EEXIST)
-		error("libcare: cannot create store directory %s: %m", cap.store_dir);
+		error_at(UNKNOWN_LOCATION, "libcare: cannot create store directory %s: %m", cap.store_dir);
 	lc_store_path(&store, cap.store_dir, aux_base_name ? aux_base_name : dump_base_name);
 	if (cap.stage == STAGE_ORIGINAL)
 		finish_original(&text, store.data);

@@ -20,6 +20,20 @@ expect_fail "-flto" "without.*-ffat-lto-objects" cc_orig -O2 -flto -c prog.c -o 
 cc_orig -O2 -flto -ffat-lto-objects -c prog.c -o prog.o && [ -f prog.libcare.s ] &&
 	ok "-flto -ffat-lto-objects accepted" || fail "-flto -ffat-lto-objects"
 
+# in lto1 (the link-time compile of -flto objects)
+"$CC" -O2 -flto -c "$SRC/other.c" -o lto-other.o
+printf 'int other(int);\nint main(void) { return other(1) - 1; }\n' > lto-main.c
+"$CC" -O2 -flto -c lto-main.c -o lto-main.o
+expect_fail "lto1" "libcare: cannot run in lto1" \
+	cc_orig -O2 -flto lto-main.o lto-other.o -o lto-prog
+
+# thread-local storage in changed code
+printf '__thread int tv;\nint f(void) { return tv; }\n' > tls.c
+cc_orig -O2 -c tls.c -o tls.o
+printf '__thread int tv;\nint f(void) { return tv + 1; }\n' > tls.c
+expect_fail "TLS in changed code" "function 'f' uses thread-local storage ('tv@tpoff'): cannot be live-patched yet" \
+	cc_patched -O2 -c tls.c -o tls.o
+
 # changed initial value of existing data
 rm -f prog.libcare.s
 cc_orig -O2 -c prog.c -o prog.o

@@ -16,4 +16,11 @@ for src in variety.c other.c; do
 		cmp -s orig.o u.o && ok "$src $flags: same object" || fail "$src $flags: object differs"
 	done
 done
+# the same through a store directory given by LIBCARE_STORE
+cp "$SRC/other.c" u.c
+rm -f u.libcare.s
+LIBCARE_STORE="$WORK/st" cc_orig -O2 -c u.c -o u.o
+mv u.o orig.o
+LIBCARE_STORE="$WORK/st" cc_patched -O2 -c u.c -o u.o
+cmp -s orig.o u.o && [ ! -f u.libcare.s ] && ok "LIBCARE_STORE round trip" || fail "LIBCARE_STORE round trip"
 finish

@@ -70,7 +70,6 @@ int main(void)
 		"\tjne\t.L7\n"
 		"\tcall\tputs\n"
 		".L7:\n"
-		"\tmovl\t%fs:tv@tpoff, %eax\n"
 		"\tret\n"));
 	lc_buf_adds(&b, tail_b);
 	char *k = kpatch(a.data, b.data);
@@ -88,7 +87,6 @@ int main(void)
 	CHECK(has(k, ".Lkp.LC0:\n\t.string\t\"hi\"\n"));      /* literal copied */
 	CHECK(has(k, "\tjne\t.Lkp.L7\n") && has(k, ".Lkp.L7:\n"));
 	CHECK(has(k, "\tcall\tputs.kpatch_ext\n"));
-	CHECK(has(k, "\tmovl\t%fs:tv@tpoff, %eax\n"));       /* TLS left alone */
 	CHECK(has(k, "\t.size\tmain.kpatch, .-main.kpatch\n"));
 	CHECK(has(k, "\t.section\t.kpatch.info,\"\",@progbits\n\t.quad\tmain\n\t.quad\tmain.kpatch\n"
 		  "\t.long\t0, 0\n\t.long\t.Lkpname.0\n\t.long\t0\n"));
@@ -151,6 +149,12 @@ int main(void)
 		const char *p1 = strstr(k, ".Lkp.LC0:");
 		CHECK(p1 && !strstr(p1 + 1, ".Lkp.LC0:"));
 	}
+	free(k);
+
+	/* TLS in changed code is refused with the function and symbol named */
+	k = kpatch(FN("f", "\tret\n"), FN("f", "\tmovl\t%fs:tv@tpoff, %eax\n\tret\n"));
+	CHECK_STR(k, "ERROR: function 'f' uses thread-local storage ('tv@tpoff'): cannot be "
+		  "live-patched yet");
 	free(k);
 
 	/* a label outside the function is refused, not left dangling */
