@@ -153,6 +153,10 @@ static void operands_rewrite(const char *p, const char *end, lc_sym_fn fn, void 
 	while (p < end) {
 		const char *start = p;
 		char c = *p;
+		if (c == '#') {   /* -fverbose-asm: "movl %eax, -4(%rbp)	# x, x" */
+			lc_buf_add(out, p, (size_t)(end - p));
+			return;
+		}
 		if (c == '"') {
 			p++;
 			while (p < end && *p != '"') {

@@ -4,7 +4,7 @@
  * code.  Each rule, with an example (original -> normalised):
  *
  *  - local labels are numbered by first appearance in the slice:
- *	jne .L17 / .L17:            ->  jne .L#0 / .L#0:
+ *	jne .L17 / .L17:            ->  jne .L~0 / .L~0:
  *  - a literal is replaced by its content, wherever it is defined:
  *	leaq .LC4(%rip), %rdi       ->  leaq {.string "hi\n"}(%rip), %rdi
  *    (CSWTCH.N switch tables alike);
@@ -18,6 +18,7 @@
  *    same whether or not GCC had to repeat a switch at its start;
  *  - literal and data-object definitions inside a slice are skipped
  *    (compared through references / separately);
+ *  - trailing comments go (-fverbose-asm: "movl %eax, -4(%rbp)  # x, tmp87");
  *  - runs of blanks become one space.
  */
 #include <string.h>
@@ -55,7 +56,7 @@ static int norm_sym(void *vctx, const struct lc_sym_ref *r, struct lc_buf *out)
 			n = c->nlabels++;
 			lc_strmap_put(&c->labels, r->s, r->len, n);
 		}
-		lc_buf_addf(out, ".L#%d", n);
+		lc_buf_addf(out, ".L~%d", n);
 		return 0;
 	}
 	size_t len = r->len;
@@ -84,9 +85,13 @@ static void norm_line(struct norm_ctx *c, const struct lc_asm_line *l, struct lc
 {
 	struct lc_buf tmp = LC_BUF_INIT;
 	lc_line_rewrite(l->s, l->len, norm_sym, c, &tmp);
-	int blank = 1;
+	int blank = 1, quoted = 0;
 	for (size_t i = 0; i < tmp.len; i++) {
 		char ch = tmp.data[i];
+		if (ch == '"' && (i == 0 || tmp.data[i - 1] != '\\'))
+			quoted = !quoted;
+		if (ch == '#' && !quoted)
+			break;   /* a trailing comment (-fverbose-asm) */
 		if (ch == ' ' || ch == '\t' || ch == '\r') {
 			blank = 1;
 			continue;

@@ -57,6 +57,7 @@ int main(void)
 	CHECK_STR(rw("\t.cfi_def_cfa_offset 16"), "\t.cfi_def_cfa_offset 16");
 	CHECK_STR(rw("\tjmp\t1f"), "\tjmp\t1f");
 	CHECK_STR(rw("# a comment with foo"), "# a comment with foo");
+	CHECK_STR(rw("\tmovl\t%eax, x(%rip)\t# x, tmp8"), "\tmovl\t%eax, <x>(%rip)\t# x, tmp8");
 
 	struct lc_buf out = LC_BUF_INIT;
 	const char *l = "\tmovq\tstdout@GOTPCREL(%rip), %rax";

@@ -42,10 +42,10 @@ int main(void)
 {
 	char *s;
 
-	/* local labels: by first appearance.  .L17 -> .L#0 */
+	/* local labels: by first appearance.  .L17 -> .L~0 */
 	s = norm(FN("f", "\tjne\t.L17\n\tret\n.L17:\n\tjmp\t.L3\n.L3:\n\tret\n"), "f");
-	CHECK_STR(s, "[.text]\n.p2align 4\n.globl f\n.type f, @function\nf:\njne .L#0\nret\n"
-		  ".L#0:\njmp .L#1\n.L#1:\nret\n.size f, .-f\n");
+	CHECK_STR(s, "[.text]\n.p2align 4\n.globl f\n.type f, @function\nf:\njne .L~0\nret\n"
+		  ".L~0:\njmp .L~1\n.L~1:\nret\n.size f, .-f\n");
 	free(s);
 
 	/* literals: by content.  leaq .LC4(%rip) -> leaq {.string "hi"}(%rip) */
@@ -114,6 +114,16 @@ int main(void)
 		"\t.local\tother.1\n\t.comm\tother.1,4,4\n";
 	s = report(st_a, st_c);
 	CHECK_STR(s, "changed: f (code)\nnew data: other.1\n");
+	free(s);
+
+	/* trailing comments (-fverbose-asm) are no change; '#' in a string is kept */
+	s = report(FN("f", "\tmovl\t%eax, -4(%rbp)\t# x, tmp87\n\tret\n"),
+		   FN("f", "\tmovl\t%eax, -4(%rbp)\t# x, tmp91\n\tret\n"));
+	CHECK_STR(s, "no change: the original text alone\n");
+	free(s);
+	s = norm("\t.section\t.rodata.str1.1,\"aMS\",@progbits,1\n.LC4:\n\t.string\t\"#1\"\n"
+		 FN("f", "\tleaq\t.LC4(%rip), %rdi\t# tmp1\n"), "f");
+	CHECK(strstr(s, "leaq {.string \"#1\";}(%rip), %rdi\n") != NULL);
 	free(s);
 
 	/* .loc-only differences (__LINE__ moved) are no change */
