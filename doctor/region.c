@@ -1,6 +1,6 @@
 /*
- * region.c - the patch region in the patient: choosing a free gap within
- * rel32 reach of the target object, mapping it, setting its protections,
+ * region.c - the patch region in the patient: choosing a free gap (with
+ * lc_gap_choose of the runtime), mapping it, setting its protections,
  * unmapping it, and finding the regions earlier doctor runs left (by the
  * LC_REGION_MAGIC at the start of an anonymous r-- mapping).
  */
@@ -13,61 +13,20 @@
 #include "libcare/log.h"
 #include "doctor.h"
 
-#define REACH     0x7fff0000ull          /* rel32 reach, with a margin */
-#define LOW_LIMIT 0x80000000ull          /* for R_X86_64_32/32S */
-#define USER_TOP  0x7ffffffff000ull
-#define MIN_ADDR  0x10000ull
-
-static uint64_t page_down(uint64_t v) { return v & ~(uint64_t)(LC_PAGE_SIZE - 1); }
-
-/*
- * Every byte of the region must be within REACH of every byte of the
- * object, so both directions of call and jump reach.  Below the object is
- * preferred (the gap under a program is usually empty, and above it the
- * heap grows); the closest fitting address wins.
- */
+/* The region goes where the runtime says, in the gaps of /proc/PID/maps. */
 int lc_region_choose(struct lc_proc *pr, const struct lc_object *obj, size_t size,
 		     int low, uint64_t *addr)
 {
 	if (lc_proc_reload_maps(pr) != 0)
 		return -1;
-	uint64_t min = obj->hi > REACH ? obj->hi - REACH : 0;
-	uint64_t max_end = obj->lo + REACH;
-	if (min < MIN_ADDR)
-		min = MIN_ADDR;
-	if (max_end > USER_TOP)
-		max_end = USER_TOP;
-	if (low && max_end > LOW_LIMIT)
-		max_end = LOW_LIMIT;
-
-	uint64_t below = 0, above = 0, prev_end = 0;
-	int have_below = 0, have_above = 0;
-	for (size_t i = 0; i <= pr->nmaps; i++) {
-		uint64_t gs = prev_end, ge = i < pr->nmaps ? pr->maps[i].start : USER_TOP;
-		if (i < pr->nmaps && pr->maps[i].end > prev_end)
-			prev_end = pr->maps[i].end;
-		if (ge > USER_TOP)
-			ge = USER_TOP;
-		if (gs < min)
-			gs = min;
-		uint64_t top = ge < max_end ? ge : max_end;
-		if (top <= gs || top - gs < size)
-			continue;
-		uint64_t a = page_down(top - size);
-		if (a < gs)
-			continue;
-		if (a + size <= obj->lo) {
-			if (!have_below || a > below)
-				below = a, have_below = 1;
-		} else if (a >= obj->hi) {
-			if (!have_above || a < above)
-				above = a, have_above = 1;
-		}
-	}
-	if (!have_below && !have_above)
+	struct lc_span *used = lc_xcalloc(pr->nmaps, sizeof(*used));
+	for (size_t i = 0; i < pr->nmaps; i++)
+		used[i] = (struct lc_span){ pr->maps[i].start, pr->maps[i].end };
+	int rc = lc_gap_choose(used, pr->nmaps, obj->lo, obj->hi, size, low, addr);
+	free(used);
+	if (rc != 0)
 		return lc_error("process %d: no free %zu bytes within 2 GiB of %s%s", (int)pr->pid,
 				size, obj->path, low ? " and below 2 GiB" : "");
-	*addr = have_below ? below : above;
 	return 0;
 }
 

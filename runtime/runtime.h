@@ -89,6 +89,18 @@ const struct lc_region_header *lc_region_parse(const void *buf, size_t len,
 const struct lc_region_hunk *lc_region_hunk(const struct lc_region_header *h, uint32_t i);
 const char *lc_region_name(const struct lc_region_header *h, uint32_t off);
 
+/* A used range of an address space, [start, end). */
+struct lc_span {
+	uint64_t start, end;
+};
+
+/* Chooses a page-aligned address for `size` bytes (a multiple of the page
+ * size) in the gaps between `used` (sorted by start), with every byte
+ * within rel32 reach of [lo, hi) (the target object), ending below 2 GiB if
+ * `low`; the closest gap below the object first.  0, or -1 if none. */
+int lc_gap_choose(const struct lc_span *used, size_t n, uint64_t lo, uint64_t hi,
+		  size_t size, int low, uint64_t *addr);
+
 /* The 5 bytes of `jmp to` placed at `from`; -1 if out of rel32 reach. */
 int lc_jmp_encode(uint64_t from, uint64_t to, uint8_t out[LC_JMP_SIZE]);
 
