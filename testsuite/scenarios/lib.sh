@@ -81,7 +81,10 @@ lc_flags() {
 # original build kept as prog-original, the diff applied to the SAME tree,
 # the patched build prog-patched (-Wl,-q) and the patch prog.kpatch.
 lc_pipeline() {
-	local scen=$1
+	local scen=$1 extra=()
+	# An optional `cflags` file adds compiler flags (e.g. -g) to every compile.
+	[[ -f $scen/cflags ]] && read -ra extra <"$scen/cflags"
+	cflags+=("${extra[@]}")
 	mkdir -p "$work/src" "$work/log"
 	cp "$scen/prog.c" "$scen/fix.diff" "$work/src/"
 	cd "$work/src"
