@@ -140,6 +140,15 @@ struct lc_applied {
 int lc_regions_scan(struct lc_proc *pr, struct lc_applied **out, size_t *n);
 void lc_regions_free(struct lc_applied *a, size_t n);
 
+/* --- unwind.c: return addresses of a stopped thread (libdwfl) ------------ */
+
+struct lc_unwind;
+/* NULL (debug-logged) if the process's stacks cannot be unwound. */
+struct lc_unwind *lc_unwind_begin(pid_t pid);
+void lc_unwind_end(struct lc_unwind *u);
+/* The thread's pcs, innermost first (return addresses minus 1); count. */
+int lc_unwind_thread(struct lc_unwind *u, pid_t tid, uint64_t *pcs, int max);
+
 /* --- stack.c: is any thread inside code about to change? ----------------- */
 
 struct lc_range {
@@ -147,10 +156,10 @@ struct lc_range {
 	const char *name;
 };
 
-/* 0: no stopped thread executes in any range; 1: one does (reported in
- * `why`).  A later version unwinds the stacks; this one checks rip. */
-int lc_stack_check(struct lc_threads *ts, const struct lc_range *r, size_t n,
-		   char *why, size_t why_len);
+/* 0: no stopped thread executes in any range, nor has a return address
+ * in one; 1: one does (reported in `why`).  `u` may be NULL: rip only. */
+int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_range *r,
+		   size_t n, char *why, size_t why_len);
 /* Stops the world until lc_stack_check passes, resuming 10 ms between
  * tries, up to `timeout_ms`.  0 safe (world stopped), 1 gave up (world
  * stopped, reason in why), -1 error. */
