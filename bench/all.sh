@@ -1,0 +1,1 @@
+bench_all() { bench_note "all: todo"; }

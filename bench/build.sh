@@ -1,0 +1,1 @@
+bench_build() { bench_note "build: todo"; }

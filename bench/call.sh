@@ -1,0 +1,1 @@
+bench_call() { bench_note "call: todo"; }

@@ -1,0 +1,80 @@
+# report.sh - the machine, the table and the JSON of bench/run: one place
+# that turns the rows the benchmarks wrote ($results, tab-separated:
+# section, label, median, max, unit, target, verdict, note) into output.
+
+# bench_machine - describe the machine (set $machine_*) and print it.
+bench_machine() {
+	machine_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+	machine_cores=$(nproc)
+	machine_kernel=$(uname -sr)
+	machine_virt=$(lscpu 2>/dev/null | sed -n 's/^Hypervisor vendor:[[:space:]]*//p')
+	machine_mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+	machine_gcc=$(gcc --version | head -n 1)
+	machine_ld=$(ld --version | head -n 1)
+	machine_libc=$(ldd --version 2>&1 | head -n 1)
+	machine_commit=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+	machine_date=$(date -u '+%Y-%m-%d %H:%M UTC')
+	cat <<EOM
+LibCare benchmarks  commit $machine_commit  $machine_date$( ((quick)) && echo "  (--quick)")
+machine: $machine_cpu, $machine_cores cores${machine_virt:+ ($machine_virt guest)}, $machine_mem
+         $machine_kernel; $machine_gcc; $machine_ld; $machine_libc
+EOM
+}
+
+# bench_section_title N - heading of benchmark N.
+bench_section_title() {
+	case $1 in
+	1) echo "1. Stop time: $reps patches and $reps unpatches per thread count, median and max" ;;
+	2) echo "2. All processes: libcare-doctor patch -p all DIR" ;;
+	3) echo "3. Build overhead: SQLite amalgamation, CPU time (user+sys) of gcc -c" ;;
+	4) echo "4. Call overhead: tight loop through the patched function" ;;
+	5) echo "5. Patch size and doctor memory" ;;
+	esac
+}
+
+# bench_table - the results as a table on stdout; n/a rows give their reason.
+bench_table() {
+	local section last= label median max unit target verdict note
+	printf '\n%-52s %11s %11s %-6s %-9s %s\n' "" median max unit target verdict
+	while IFS=$'\t' read -r section label median max unit target verdict note; do
+		if [[ $section != "$last" ]]; then
+			printf '%s\n' "$(bench_section_title "$section")"
+			last=$section
+		fi
+		printf '  %-50s %11s %11s %-6s %-9s %s%s\n' "$label" "$median" "$max" "$unit" \
+			"$target" "$verdict" "${note:+${verdict:+  }($note)}"
+	done <"$results"
+}
+
+# bench_json - the machine and the rows as JSON on stdout.
+bench_json() {
+	local -a kv=(
+		commit "$machine_commit" date "$machine_date" quick "$quick" repetitions "$reps"
+		cpu "$machine_cpu" cores "$machine_cores" hypervisor "$machine_virt"
+		memory "$machine_mem" kernel "$machine_kernel" gcc "$machine_gcc"
+		ld "$machine_ld" libc "$machine_libc"
+	)
+	{
+		printf '%s\n' "${kv[@]}"
+		echo "@@rows"
+		cat "$results"
+	} | awk -F '\t' '
+		function str(s) {
+			gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/\t/, "\\t", s)
+			return "\"" s "\""
+		}
+		function num(s) { return s ~ /^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$/ ? s : "null" }
+		BEGIN { printf "{\n  \"machine\": {"; n = 0; rows = 0 }
+		!inrows && $0 == "@@rows" { inrows = 1; printf "\n  },\n  \"results\": ["; next }
+		!inrows {
+			if (key == "") { key = $0; next }
+			printf "%s\n    %s: %s", n++ ? "," : "", str(key), str($0); key = ""; next
+		}
+		{
+			printf "%s\n    {\"benchmark\": %s, \"name\": %s, \"median\": %s, \"max\": %s, " \
+				"\"unit\": %s, \"target\": %s, \"verdict\": %s, \"note\": %s}",
+				rows++ ? "," : "", $1, str($2), num($3), num($4), str($5), str($6),
+				str($7), str($8)
+		}
+		END { printf "\n  ]\n}\n" }'
+}

@@ -1,0 +1,1 @@
+bench_size() { bench_note "size: todo"; }
