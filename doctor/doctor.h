@@ -160,11 +160,12 @@ struct lc_range {
  * in one; 1: one does (reported in `why`).  `u` may be NULL: rip only. */
 int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_range *r,
 		   size_t n, char *why, size_t why_len);
-/* Stops the world until lc_stack_check passes, resuming 10 ms between
+/* Stops the world until lc_stack_check passes (with `u`, or an unwinder of
+ * its own if NULL), resuming 10 ms between
  * tries, up to `timeout_ms`.  0 safe (world stopped), 1 gave up (world
  * stopped, reason in why), -1 error. */
-int lc_stack_wait_safe(struct lc_threads *ts, const struct lc_range *r, size_t n,
-		       int timeout_ms, char *why, size_t why_len);
+int lc_stack_wait_safe(struct lc_threads *ts, struct lc_unwind *u, const struct lc_range *r,
+		       size_t n, int timeout_ms, char *why, size_t why_len);
 
 /* --- subcommands ---------------------------------------------------------- */
 

@@ -57,6 +57,7 @@ struct patch_run {
 	uint8_t *image;
 	size_t size;
 	int mapped;
+	struct lc_unwind *unwind;       /* warmed up while one thread is stopped */
 	struct lc_applied *applied;     /* regions found in the patient */
 	size_t napplied;
 	const struct lc_applied *old;   /* the lower level this one replaces */
@@ -195,6 +196,12 @@ static int patch_region_install(struct patch_run *r)
 	if (lc_mem_write(&r->pr, r->addr, r->image, r->size) != 0 ||
 	    lc_region_protect(&r->ts, th, r->insn, r->addr, lc_patch_layout(r->patch)) != 0)
 		return -1;
+	/* Unwinding this thread now loads the CFI of the objects on its stack
+	 * outside the stop-the-world window. */
+	uint64_t pcs[64];
+	r->unwind = lc_unwind_begin(r->pid);
+	if (r->unwind)
+		lc_unwind_thread(r->unwind, th->tid, pcs, 64);
 	return lc_thread_resume(&r->ts, th);
 }
 
@@ -312,7 +319,7 @@ static int patch_run(struct patch_run *r)
 	int rc = patch_region_install(r);
 	uint64_t t3 = lc_now_us();
 	if (rc == 0) {
-		rc = lc_stack_wait_safe(&r->ts, busy, nbusy, SAFE_TIMEOUT_MS, why, sizeof(why));
+		rc = lc_stack_wait_safe(&r->ts, r->unwind, busy, nbusy, SAFE_TIMEOUT_MS, why, sizeof(why));
 		if (rc > 0)
 			rc = lc_error("process %d: %s; gave up after %d ms", (int)r->pid, why,
 				      SAFE_TIMEOUT_MS);
@@ -351,6 +358,7 @@ static int patch_one(pid_t pid, const char *file, int many)
 	r.many = many;
 	int rc = patch_run(&r);
 	lc_patch_free(r.patch);
+	lc_unwind_end(r.unwind);
 	lc_regions_free(r.applied, r.napplied);
 	lc_proc_close(&r.pr);
 	free(r.image);

@@ -65,11 +65,11 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 	return 0;
 }
 
-int lc_stack_wait_safe(struct lc_threads *ts, const struct lc_range *r, size_t n,
-		       int timeout_ms, char *why, size_t why_len)
+int lc_stack_wait_safe(struct lc_threads *ts, struct lc_unwind *given, const struct lc_range *r,
+		       size_t n, int timeout_ms, char *why, size_t why_len)
 {
 	uint64_t deadline = lc_now_us() + (uint64_t)timeout_ms * 1000u;
-	struct lc_unwind *u = lc_unwind_begin(ts->pid);
+	struct lc_unwind *u = given ? given : lc_unwind_begin(ts->pid);
 	int rc;
 	for (;;) {
 		if (lc_threads_stop_all(ts) != 0) {
@@ -82,6 +82,7 @@ int lc_stack_wait_safe(struct lc_threads *ts, const struct lc_range *r, size_t n
 		lc_threads_resume_all(ts);
 		usleep(10000);
 	}
-	lc_unwind_end(u);
+	if (!given)
+		lc_unwind_end(u);
 	return rc;
 }

@@ -113,7 +113,7 @@ static int unpatch_run(pid_t pid, const char *buildid, int many)
 	}
 	if (lc_threads_seize(&ts, pid) != 0)
 		goto out;
-	int safe = lc_stack_wait_safe(&ts, busy, nranges, SAFE_TIMEOUT_MS, why, sizeof(why));
+	int safe = lc_stack_wait_safe(&ts, NULL, busy, nranges, SAFE_TIMEOUT_MS, why, sizeof(why));
 	if (safe > 0)
 		lc_error("process %d: %s, a replacement function; gave up after %d ms", (int)pid, why,
 			 SAFE_TIMEOUT_MS);
