@@ -79,33 +79,54 @@ lc_flags() {
 
 # lc_pipeline SCENARIO_DIR - in $work: src/ (a copy of the scenario), the
 # original build kept as prog-original, the diff applied to the SAME tree,
-# the patched build prog-patched (-Wl,-q) and the patch prog.kpatch.
+# the patched build (-Wl,-q and libcare-patched.ld, which keeps ld -q's
+# .tm_clone_table from moving .bss) and the patch prog.kpatch.  Sets $target,
+# the object the patch is for.
+# With a lib.c in the scenario, the patch is for that shared library
+# (libscen.so, -fPIC; prog-original links to it) and prog.c is built plainly.
 lc_pipeline() {
-	local scen=$1 extra=()
+	local scen=$1 extra=() unit=prog
 	# An optional `cflags` file adds compiler flags (e.g. -g) to every compile.
 	[[ -f $scen/cflags ]] && read -ra extra <"$scen/cflags"
 	cflags+=("${extra[@]}")
 	mkdir -p "$work/src" "$work/log"
 	cp "$scen/prog.c" "$scen/fix.diff" "$work/src/"
 	cd "$work/src"
+	local ucflags=("${cflags[@]}") ulink=("${ldflags[@]}") out_orig=$work/prog-original
+	local out_patched=$work/prog-patched
+	if [[ -f $scen/lib.c ]]; then
+		cp "$scen/lib.c" "$work/src/"
+		unit=lib
+		ucflags=("${cflags[@]/-fno-pie/-fPIC}")
+		ucflags=("${ucflags[@]/-fPIE/-fPIC}")
+		ulink=(-shared)
+		out_orig=$work/libscen.so
+		out_patched=$work/libscen-patched.so
+	fi
+	target=$out_orig
 
 	# The plugin's original stage must not change the object (DESIGN.md).
-	step gcc "${cflags[@]}" -c prog.c -o plain.o
-	step gcc "${cflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=original \
-		-c prog.c -o prog.o
-	cmp -s plain.o prog.o ||
-		fail "original stage changed the object: prog.o differs from a plain build" \
-		     "$(cmp plain.o prog.o 2>&1)"
+	step gcc "${ucflags[@]}" -c $unit.c -o plain.o
+	step gcc "${ucflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=original \
+		-c $unit.c -o $unit.o
+	cmp -s plain.o $unit.o ||
+		fail "original stage changed the object: $unit.o differs from a plain build" \
+		     "$(cmp plain.o $unit.o 2>&1)"
 	rm -f plain.o
-	step gcc "${ldflags[@]}" prog.o -o "$work/prog-original"
+	step gcc "${ulink[@]}" $unit.o -o "$out_orig"
+	if [[ $unit == lib ]]; then
+		step gcc "${cflags[@]}" -c prog.c -o prog.o
+		step gcc "${ldflags[@]}" prog.o -o "$work/prog-original" -L"$work" -lscen \
+			-Wl,-rpath,"$work"
+	fi
 
 	patch -p1 --quiet <fix.diff >"$work/log/patch.out" 2>&1 ||
 		fail "fix.diff does not apply" "$(cat "$work/log/patch.out")"
 
-	step gcc "${cflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=patched \
-		-c prog.c -o prog.o
-	step gcc "${ldflags[@]}" -Wl,-q -Wl,-T,"$ldscript" prog.o -o "$work/prog-patched"
-	step "$mkpatch" -o "$work/prog.kpatch" "$work/prog-original" "$work/prog-patched"
+	step gcc "${ucflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=patched \
+		-c $unit.c -o $unit.o
+	step gcc "${ulink[@]}" -Wl,-q -Wl,-T,"$ldscript" $unit.o -o "$out_patched"
+	step "$mkpatch" -o "$work/prog.kpatch" "$out_orig" "$out_patched"
 	[[ -s $work/prog.kpatch ]] || fail "mkpatch exited 0 but wrote no $work/prog.kpatch"
 	cd "$work"
 }
