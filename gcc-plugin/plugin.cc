@@ -48,11 +48,6 @@ static struct {
 	char *func;
 } cap;
 
-static const char *stage_name(void)
-{
-	return cap.stage == STAGE_ORIGINAL ? "original" : "patched";
-}
-
 /* Boundary comments must start a line; GCC always ends its lines, but do
  * not rely on it. */
 static void capture_mark(const char *mark, const char *name)
@@ -115,15 +110,20 @@ static void on_all_passes_end(void *gcc_data, void *user_data)
 		capture_func_end();
 }
 
+/* The core's report: warnings always, the rest with verbose. */
 static void report_lines(const struct lc_buf *report)
 {
-	if (!cap.verbose || !report->len)
+	if (!report->len)
 		return;
 	const char *p = report->data;
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		int n = nl ? (int)(nl - p) : (int)strlen(p);
-		inform(UNKNOWN_LOCATION, "libcare: %s: %.*s", main_input_filename, n, p);
+		if (!strncmp(p, "warning: ", 9))
+			warning_at(UNKNOWN_LOCATION, 0, "libcare: %s: %.*s", main_input_filename,
+				   n - 9, p + 9);
+		else if (cap.verbose)
+			inform(UNKNOWN_LOCATION, "libcare: %s: %.*s", main_input_filename, n, p);
 		p += n + (nl ? 1 : 0);
 	}
 }
@@ -281,7 +281,6 @@ int plugin_init(struct plugin_name_args *info, struct plugin_gcc_version *versio
 		error("libcare: unknown stage %qs (use original or patched)", stage);
 		return 1;
 	}
-	(void)stage_name;
 	options_hide_ours(info);
 	register_callback(info->base_name, PLUGIN_INFO, NULL, &libcare_info);
 	register_callback(info->base_name, PLUGIN_START_UNIT, on_start_unit, NULL);
