@@ -1,1 +1,84 @@
-bench_build() { bench_note "build: todo"; }
+# build.sh - benchmark 3, build overhead.
+#
+# Compiles the SQLite amalgamation (sqlite.sh) RUNS times each way, in turn:
+# plain gcc, the plugin's original stage, and the patched stage after a
+# one-line change to sqlite3_libversion_number() in the same tree.  CPU time
+# (user + sys of gcc and its children) rather than wall time, so that other
+# load on the machine counts less; peak RSS too.  The objects of the last run
+# are kept for benchmark 5 (patch size of a real library).
+
+# build_time LOG CMD... - run a compile; its CPU seconds in $bt_cpu, its peak
+# RSS (KiB) in $bt_rss.
+build_time() {
+	local log=$1
+	shift
+	printf '%s\n' "$*" >"$log.cmd"
+	/usr/bin/time -f '%U %S %M' -o "$log.time" "$@" >"$log.out" 2>"$log.err" ||
+		bench_die "compile failed: $* -- $(tail -n 2 "$log.err" | tr '\n' ' ')"
+	read -r bt_cpu bt_rss < <(awk '{ printf "%.2f %d\n", $1 + $2, $3 }' "$log.time")
+}
+
+bench_build() {
+	local src dir=$work/sqlite runs i
+	local -a cflags plain=() orig=() patched=() rplain=() rorig=() rpatched=() ro=() rp=()
+	local fn='SQLITE_API int sqlite3_libversion_number(void){ return SQLITE_VERSION_NUMBER'
+	if ((quick)); then
+		runs=1 cflags=(-O0 -g -fPIC)
+	else
+		runs=3 cflags=(-O2 -g -fPIC)
+	fi
+	sqlite_build=
+	sqlite_source
+	src=$sqlite_src
+	if [[ -z $src ]]; then
+		bench_row 3 "original stage / plain" n/a "" x "<= 1.03" "$sqlite_na"
+		bench_row 3 "patched stage / plain" n/a "" x "<= 1.15" "$sqlite_na"
+		return
+	fi
+	mkdir -p "$dir/log"
+	grep -qF "$fn;" "$src" || bench_die "$src has no '$fn;': not the expected SQLite amalgamation"
+	bench_note "3. build overhead: $runs x 3 compiles of $(wc -l <"$src") lines of sqlite3.c (${cflags[*]})"
+	for ((i = 0; i < runs; i++)); do
+		cp "$src" "$dir/sqlite3.c"
+		cd "$dir" || exit 1
+		build_time "$dir/log/plain-$i" gcc "${cflags[@]}" -c sqlite3.c -o plain.o
+		plain+=("$bt_cpu") rplain+=("$bt_rss")
+		build_time "$dir/log/original-$i" gcc "${cflags[@]}" -fplugin="$plugin" \
+			-fplugin-arg-libcare-stage=original -c sqlite3.c -o sqlite3.o
+		orig+=("$bt_cpu") rorig+=("$bt_rss")
+		cmp -s plain.o sqlite3.o || bench_die "the original stage changed sqlite3.o (differs from a plain build)"
+		mv sqlite3.o original.o
+		sed -i "s/$fn;/$fn + 1;/" sqlite3.c
+		build_time "$dir/log/patched-$i" gcc "${cflags[@]}" -fplugin="$plugin" \
+			-fplugin-arg-libcare-stage=patched -c sqlite3.c -o sqlite3.o
+		patched+=("$bt_cpu") rpatched+=("$bt_rss")
+		readelf -SW sqlite3.o | grep -q '\.kpatch\.text' || bench_die "the patched stage of sqlite3.c emitted no .kpatch.text"
+		ro+=("$(awk -v a="${orig[i]}" -v b="${plain[i]}" 'BEGIN { printf "%.3f", a / b }')")
+		rp+=("$(awk -v a="${patched[i]}" -v b="${plain[i]}" 'BEGIN { printf "%.3f", a / b }')")
+		cd "$root" || exit 1
+	done
+	mv "$dir/sqlite3.o" "$dir/patched.o"
+	rm -f "$dir/plain.o" "$dir/sqlite3.c"
+	sqlite_build=$dir
+
+	local sp so spp
+	read -r sp _ < <(bench_stats "${plain[@]}")
+	read -r so _ < <(bench_stats "${orig[@]}")
+	read -r spp _ < <(bench_stats "${patched[@]}")
+	local note="${cflags[*]}, $runs run(s)"
+	# shellcheck disable=SC2046
+	{
+		bench_row 3 "plain gcc: CPU time" $(bench_stats "${plain[@]}") s "" "$note"
+		bench_row 3 "original stage: CPU time" $(bench_stats "${orig[@]}") s "" ""
+		bench_row 3 "patched stage: CPU time" $(bench_stats "${patched[@]}") s "" ""
+		bench_row 3 "original stage / plain (median / worst run)" \
+			"$(awk -v a="$so" -v b="$sp" 'BEGIN { printf "%.3f", a / b }')" \
+			"$(bench_stats "${ro[@]}" | cut -d' ' -f2)" x "<= 1.03" ""
+		bench_row 3 "patched stage / plain (median / worst run)" \
+			"$(awk -v a="$spp" -v b="$sp" 'BEGIN { printf "%.3f", a / b }')" \
+			"$(bench_stats "${rp[@]}" | cut -d' ' -f2)" x "<= 1.15" ""
+		bench_row 3 "plain gcc: peak RSS" $(bench_stats "${rplain[@]}") KiB "" ""
+		bench_row 3 "original stage: peak RSS" $(bench_stats "${rorig[@]}") KiB "" ""
+		bench_row 3 "patched stage: peak RSS" $(bench_stats "${rpatched[@]}") KiB "" ""
+	}
+}

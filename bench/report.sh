@@ -36,14 +36,16 @@ bench_section_title() {
 bench_table() {
 	local section last= label median max unit target verdict note
 	printf '\n%-52s %11s %11s %-6s %-9s %s\n' "" median max unit target verdict
-	while IFS=$'\t' read -r section label median max unit target verdict note; do
+	while IFS=$'\037' read -r section label median max unit target verdict note; do
 		if [[ $section != "$last" ]]; then
 			printf '%s\n' "$(bench_section_title "$section")"
 			last=$section
 		fi
+		[[ -z $note ]] || note="($note)"
+		[[ -z $note || -z $verdict ]] || note="  $note"
 		printf '  %-50s %11s %11s %-6s %-9s %s%s\n' "$label" "$median" "$max" "$unit" \
-			"$target" "$verdict" "${note:+${verdict:+  }($note)}"
-	done <"$results"
+			"$target" "$verdict" "$note"
+	done < <(tr '\t' '\037' <"$results")
 }
 
 # bench_json - the machine and the rows as JSON on stdout.
