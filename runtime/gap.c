@@ -5,7 +5,11 @@
  * patch has 32-bit absolute relocations.
  *
  * Below the object is preferred (the gap under a program is usually empty,
- * and above it the heap grows); the closest fitting address wins.  Used by
+ * and above it the heap grows); the closest fitting address wins.  A free
+ * guard page is kept on both sides: an anonymous neighbour with the same
+ * protection would otherwise merge with a part of the region into one
+ * mapping, and the region header would no longer start a mapping, where
+ * the doctor looks for it.  Used by
  * the doctor with /proc/PID/maps, and by any loader with its own map.
  */
 #include "libcare/log.h"
@@ -40,6 +44,8 @@ int lc_gap_choose(const struct lc_span *used, size_t n, uint64_t lo, uint64_t hi
 			prev_end = used[i].end;
 		if (ge > USER_TOP)
 			ge = USER_TOP;
+		gs += LC_PAGE_SIZE;     /* guard pages */
+		ge = ge > LC_PAGE_SIZE ? ge - LC_PAGE_SIZE : 0;
 		if (gs < min)
 			gs = min;
 		uint64_t top = ge < max_end ? ge : max_end;

@@ -1,7 +1,8 @@
 /*
  * Where the region goes: below a PIE program (closest first), below 2 GiB
  * for a non-PIE one with 32-bit relocations, above when nothing fits below,
- * always within rel32 reach of the whole object, never over a mapping.
+ * always within rel32 reach of the whole object, never over a mapping nor
+ * touching one (a free guard page on each side).
  */
 #include <stdint.h>
 #include "runtime.h"
@@ -17,10 +18,11 @@ static int within_reach(uint64_t a, size_t size, uint64_t lo, uint64_t hi)
 	return up < 0x80000000ll && down < 0x80000000ll;
 }
 
+/* Overlaps or touches a used range. */
 static int overlaps(const struct lc_span *u, size_t n, uint64_t a, size_t size)
 {
 	for (size_t i = 0; i < n; i++)
-		if (a < u[i].end && u[i].start < a + size)
+		if (a <= u[i].end && u[i].start <= a + size)
 			return 1;
 	return 0;
 }
@@ -37,18 +39,25 @@ int main(void)
 		{ 0x7ffffffde000ull, 0x7ffffffff000ull },      /* [stack] */
 	};
 	CHECK(lc_gap_choose(pie, 4, 0x555555554000ull, 0x555555559000ull, 3 * 4096, 0, &a) == 0);
-	CHECK(a == 0x555555554000ull - 3 * 4096);
+	CHECK(a == 0x555555554000ull - 4096 - 3 * 4096);
 
-	/* Something mapped just below: the next gap down, still adjacent to it. */
+	/* Something mapped just below: the next gap down, a guard page apart. */
 	struct lc_span pie2[] = {
 		{ 0x555555550000ull, 0x555555552000ull },
 		{ 0x555555554000ull, 0x555555559000ull },
 		{ 0x7ffff7d80000ull, 0x7ffff7fff000ull },
 	};
 	CHECK(lc_gap_choose(pie2, 3, 0x555555554000ull, 0x555555559000ull, 3 * 4096, 0, &a) == 0);
-	CHECK(a == 0x555555550000ull - 3 * 4096 && !overlaps(pie2, 3, a, 3 * 4096));
-	/* a 2-page gap fits 2 pages exactly */
-	CHECK(lc_gap_choose(pie2, 3, 0x555555554000ull, 0x555555559000ull, 2 * 4096, 0, &a) == 0);
+	CHECK(a == 0x555555550000ull - 4096 - 3 * 4096 && !overlaps(pie2, 3, a, 3 * 4096));
+	/* the 2-page gap cannot hold a page and its two guards: next gap down */
+	CHECK(lc_gap_choose(pie2, 3, 0x555555554000ull, 0x555555559000ull, 4096, 0, &a) == 0);
+	CHECK(a == 0x555555550000ull - 2 * 4096);
+	/* a 3-page gap can */
+	struct lc_span pie3[] = {
+		{ 0x555555550000ull, 0x555555551000ull },
+		{ 0x555555554000ull, 0x555555559000ull },
+	};
+	CHECK(lc_gap_choose(pie3, 2, 0x555555554000ull, 0x555555559000ull, 4096, 0, &a) == 0);
 	CHECK(a == 0x555555552000ull);
 
 	/* Non-PIE at 0x400000 with 32-bit relocations: below it, below 2 GiB. */
@@ -57,7 +66,7 @@ int main(void)
 		{ 0x7ffff7d80000ull, 0x7ffff7fff000ull },
 	};
 	CHECK(lc_gap_choose(nopie, 3, 0x400000, 0x405000, 8192, 1, &a) == 0);
-	CHECK(a == 0x400000 - 8192);
+	CHECK(a == 0x400000 - 4096 - 8192);
 
 	/* Nothing free below (down to the minimum address): above, at the top
 	 * of the first gap that fits, within reach. */
@@ -79,7 +88,7 @@ int main(void)
 	/* ... and with 32-bit relocations, a library far up cannot be reached */
 	struct lc_span lonely[] = { { lib, lib + 2 * MB } };
 	CHECK(lc_gap_choose(lonely, 1, lib, lib + 2 * MB, 4096, 1, &a) == -1);
-	CHECK(lc_gap_choose(lonely, 1, lib, lib + 2 * MB, 4096, 0, &a) == 0 && a == lib - 4096);
+	CHECK(lc_gap_choose(lonely, 1, lib, lib + 2 * MB, 4096, 0, &a) == 0 && a == lib - 2 * 4096);
 
 	/* A huge object: the region must reach both its ends. */
 	struct lc_span big[] = { { 0x10000000, 0x10000000 + GB + GB / 2 } };
