@@ -25,6 +25,7 @@ struct lc_map {
 };
 
 struct lc_dynsym;
+struct lc_dynrel;
 
 struct lc_object {
 	char *path;              /* as in maps, without " (deleted)" */
@@ -39,6 +40,8 @@ struct lc_object {
 	char build_id_hex[2 * LC_BUILD_ID_MAX + 1];
 	struct lc_dynsym *syms;  /* symbols.c, loaded on first lookup */
 	size_t nsyms;
+	struct lc_dynrel *rels;  /* its GOT slots: IRELATIVE, JUMP_SLOT, GLOB_DAT */
+	size_t nrels;
 	int syms_loaded;
 };
 

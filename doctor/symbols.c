@@ -6,6 +6,13 @@
  *
  * Symbol tables are read from the mapped files on disk (proc.c says which),
  * once per object, on the first lookup.
+ *
+ * An IFUNC (strlen, memcpy...) is not an address but a resolver the dynamic
+ * linker ran in the patient.  Its result is read back from a GOT slot the
+ * dynamic linker filled: the defining object's R_X86_64_IRELATIVE slot whose
+ * addend is the resolver (libc calls its own IFUNCs that way), else a
+ * GLOB_DAT or already-bound JUMP_SLOT for the name in any object.  Only if
+ * none exists is the import reported as an IFUNC, which the runtime refuses.
  */
 #include <fcntl.h>
 #include <gelf.h>
@@ -23,6 +30,44 @@ struct lc_dynsym {
 	char *version;           /* NULL: unversioned or the base version */
 	int hidden;              /* not the default version (name@VER, not @@) */
 };
+
+struct lc_dynrel {
+	uint64_t offset;         /* vaddr of the GOT slot */
+	uint64_t addend;         /* IRELATIVE: the resolver */
+	uint32_t type;
+	char *name;              /* JUMP_SLOT, GLOB_DAT: the symbol */
+};
+
+/* The dynamic relocations that fill GOT slots, from .rela.dyn/.rela.plt. */
+static void dynrels_read(struct lc_object *o, Elf *elf, Elf_Scn *scn, Elf_Scn *dynsym)
+{
+	GElf_Shdr sh, symsh;
+	Elf_Data *data = elf_getdata(scn, NULL);
+	Elf_Data *syms = dynsym ? elf_getdata(dynsym, NULL) : NULL;
+	if (!data || !gelf_getshdr(scn, &sh) || sh.sh_entsize != sizeof(Elf64_Rela) ||
+	    !syms || !gelf_getshdr(dynsym, &symsh))
+		return;
+	size_t n = data->d_size / sizeof(Elf64_Rela);
+	for (size_t i = 0; i < n; i++) {
+		GElf_Rela ra;
+		GElf_Sym st;
+		if (!gelf_getrela(data, (int)i, &ra))
+			break;
+		uint32_t type = (uint32_t)GELF_R_TYPE(ra.r_info);
+		if (type != R_X86_64_IRELATIVE && type != R_X86_64_JUMP_SLOT &&
+		    type != R_X86_64_GLOB_DAT)
+			continue;
+		const char *name = NULL;
+		if (type != R_X86_64_IRELATIVE) {
+			if (!gelf_getsym(syms, (int)GELF_R_SYM(ra.r_info), &st) ||
+			    !(name = elf_strptr(elf, symsh.sh_link, st.st_name)) || !*name)
+				continue;
+		}
+		o->rels = lc_xrealloc(o->rels, (o->nrels + 1) * sizeof(*o->rels));
+		o->rels[o->nrels++] = (struct lc_dynrel){ ra.r_offset, (uint64_t)ra.r_addend, type,
+							  name ? lc_xstrdup(name) : NULL };
+	}
+}
 
 /* Version index -> name, from SHT_GNU_verdef. */
 static void verdefs_read(Elf *elf, Elf_Scn *scn, char **names, size_t max)
@@ -59,7 +104,8 @@ static void symbols_load(struct lc_object *o)
 		return;
 	}
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	Elf_Scn *scn = NULL, *dynsym = NULL, *versym = NULL, *verdef = NULL;
+	Elf_Scn *scn = NULL, *dynsym = NULL, *versym = NULL, *verdef = NULL, *relas[8];
+	size_t nrelas = 0;
 	while (elf && (scn = elf_nextscn(elf, scn)) != NULL) {
 		GElf_Shdr sh;
 		if (!gelf_getshdr(scn, &sh))
@@ -70,7 +116,11 @@ static void symbols_load(struct lc_object *o)
 			versym = scn;
 		else if (sh.sh_type == SHT_GNU_verdef)
 			verdef = scn;
+		else if (sh.sh_type == SHT_RELA && (sh.sh_flags & SHF_ALLOC) && nrelas < 8)
+			relas[nrelas++] = scn;
 	}
+	for (size_t i = 0; i < nrelas; i++)
+		dynrels_read(o, elf, relas[i], dynsym);
 	char **vernames = NULL;
 	GElf_Shdr sh;
 	Elf_Data *data = dynsym ? elf_getdata(dynsym, NULL) : NULL;
@@ -121,7 +171,40 @@ void lc_symbols_free(struct lc_object *o)
 	free(o->syms);
 	o->syms = NULL;
 	o->nsyms = 0;
+	for (size_t i = 0; i < o->nrels; i++)
+		free(o->rels[i].name);
+	free(o->rels);
+	o->rels = NULL;
+	o->nrels = 0;
 	o->syms_loaded = 0;
+}
+
+/* The address the dynamic linker resolved IFUNC `d` of `def` to, or 0. */
+static uint64_t ifunc_resolved(struct lc_proc *pr, struct lc_object *def, const struct lc_dynsym *d)
+{
+	uint64_t slot;
+	for (size_t i = 0; i < def->nrels; i++) {
+		const struct lc_dynrel *r = &def->rels[i];
+		if (r->type == R_X86_64_IRELATIVE && r->addend == d->value &&
+		    lc_mem_read(pr, def->bias + r->offset, &slot, 8) == 0 &&
+		    slot && slot != def->bias + d->value)
+			return slot;
+	}
+	for (size_t k = 0; k < pr->nobjs; k++) {
+		struct lc_object *o = &pr->objs[k];
+		if (!o->syms_loaded)
+			symbols_load(o);
+		for (size_t i = 0; i < o->nrels; i++) {
+			const struct lc_dynrel *r = &o->rels[i];
+			if (!r->name || strcmp(r->name, d->name) != 0 ||
+			    lc_mem_read(pr, o->bias + r->offset, &slot, 8) != 0)
+				continue;
+			/* a lazy JUMP_SLOT still points into its own object's PLT */
+			if (slot && slot != def->bias + d->value && (slot < o->lo || slot >= o->hi))
+				return slot;
+		}
+	}
+	return 0;
 }
 
 int lc_symbols_lookup(struct lc_proc *pr, const char *name, const char *version,
@@ -142,6 +225,15 @@ int lc_symbols_lookup(struct lc_proc *pr, const char *name, const char *version,
 						"not supported", (int)pr->pid, name, o->path);
 			out->addr = o->bias + d->value;
 			out->ifunc = d->type == STT_GNU_IFUNC;
+			if (out->ifunc) {
+				uint64_t impl = ifunc_resolved(pr, o, d);
+				if (impl) {
+					lc_debug("import %s is an IFUNC, resolved to 0x%llx", name,
+						 (unsigned long long)impl);
+					out->addr = impl;
+					out->ifunc = 0;
+				}
+			}
 			lc_debug("import %s%s%s = 0x%llx in %s", name, version ? "@" : "",
 				 version ? version : "", (unsigned long long)out->addr, o->path);
 			return 1;
