@@ -103,6 +103,7 @@ bench_all() {
 	else
 		nproc_=500 few=10 all_runs=5
 	fi
+	all_few=$few
 	all_na=
 	declare -gA all_rss=()
 	bench_note "2. all processes: building the idle patient"

@@ -35,7 +35,7 @@ bench_section_title() {
 # bench_table - the results as a table on stdout; n/a rows give their reason.
 bench_table() {
 	local section last= label median max unit target verdict note
-	printf '\n%-52s %11s %11s %-6s %-9s %s\n' "" median max unit target verdict
+	printf '\n%-56s %11s %11s %-6s %-9s %s\n' "" median max unit target verdict
 	while IFS=$'\037' read -r section label median max unit target verdict note; do
 		if [[ $section != "$last" ]]; then
 			printf '%s\n' "$(bench_section_title "$section")"
@@ -43,7 +43,7 @@ bench_table() {
 		fi
 		[[ -z $note ]] || note="($note)"
 		[[ -z $note || -z $verdict ]] || note="  $note"
-		printf '  %-50s %11s %11s %-6s %-9s %s%s\n' "$label" "$median" "$max" "$unit" \
+		printf '  %-54s %11s %11s %-6s %-9s %s%s\n' "$label" "$median" "$max" "$unit" \
 			"$target" "$verdict" "$note"
 	done < <(tr '\t' '\037' <"$results")
 }
