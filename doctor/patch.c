@@ -373,7 +373,7 @@ static int patch_dir(pid_t pid, const char *dir, int quiet)
 	struct lc_buf path = LC_BUF_INIT;
 	int applied = 0, failed = 0;
 
-	if (quiet && lc_log_level() < 2) {
+	if (quiet) {
 		/* -p all: a process that vanished or has no objects is no error */
 		char maps[64];
 		snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
