@@ -57,6 +57,8 @@ lc_tools() {
 	mkpatch=${LIBCARE_MKPATCH:-$build/bin/libcare-mkpatch}
 	doctor=${LIBCARE_DOCTOR:-$build/bin/libcare-doctor}
 	ldscript=${LIBCARE_LDSCRIPT:-$build/lib/libcare-patched.ld}
+	# LIBCARE_CC: the compiler driver (gcc-11 with its plugin build, ...).
+	cc=${LIBCARE_CC:-gcc}
 	local t
 	for t in "$plugin" "$mkpatch" "$doctor" "$ldscript"; do
 		[[ -e $t ]] || fail "not built: $t (cmake --build $build)"
@@ -89,6 +91,12 @@ lc_pipeline() {
 	# An optional `cflags` file adds compiler flags (e.g. -g) to every compile.
 	[[ -f $scen/cflags ]] && read -ra extra <"$scen/cflags"
 	cflags+=("${extra[@]}")
+	# An optional `flags` script may add to the arrays cflags and ldflags
+	# (e.g. the output of dpkg-buildflags).
+	if [[ -f $scen/flags ]]; then
+		# shellcheck source=/dev/null
+		. "$scen/flags"
+	fi
 	mkdir -p "$work/src" "$work/log"
 	cp "$scen/prog.c" "$scen/fix.diff" "$work/src/"
 	cd "$work/src"
@@ -106,26 +114,35 @@ lc_pipeline() {
 	target=$out_orig
 
 	# The plugin's original stage must not change the object (DESIGN.md).
-	step gcc "${ucflags[@]}" -c $unit.c -o plain.o
-	step gcc "${ucflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=original \
+	step "$cc" "${ucflags[@]}" -c $unit.c -o plain.o
+	step "$cc" "${ucflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=original \
 		-c $unit.c -o $unit.o
 	cmp -s plain.o $unit.o ||
 		fail "original stage changed the object: $unit.o differs from a plain build" \
 		     "$(cmp plain.o $unit.o 2>&1)"
 	rm -f plain.o
-	step gcc "${ulink[@]}" $unit.o -o "$out_orig"
+	step "$cc" "${ulink[@]}" $unit.o -o "$out_orig"
 	if [[ $unit == lib ]]; then
-		step gcc "${cflags[@]}" -c prog.c -o prog.o
-		step gcc "${ldflags[@]}" prog.o -o "$work/prog-original" -L"$work" -lscen \
+		step "$cc" "${cflags[@]}" -c prog.c -o prog.o
+		step "$cc" "${ldflags[@]}" prog.o -o "$work/prog-original" -L"$work" -lscen \
 			-Wl,-rpath,"$work"
 	fi
 
 	patch -p1 --quiet <fix.diff >"$work/log/patch.out" 2>&1 ||
 		fail "fix.diff does not apply" "$(cat "$work/log/patch.out")"
 
-	step gcc "${ucflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=patched \
-		-c $unit.c -o $unit.o
-	step gcc "${ulink[@]}" -Wl,-q -Wl,-T,"$ldscript" $unit.o -o "$out_patched"
+	step "$cc" "${ucflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=patched \
+		-fplugin-arg-libcare-verbose -c $unit.c -o $unit.o
+	# An optional `expect_changed` lists the plugin's report lines (changed:,
+	# new:, new data: ... without the "(why)") that must be exactly these.
+	if [[ -f $scen/expect_changed ]]; then
+		sed -n 's/^.*note: libcare: [^:]*: \(changed\|new\|new data\|removed\): \([^ ]*\).*$/\1: \2/p' \
+			"$work/log/$(printf %02d "$lc_steps").err" | sort >"$work/changed.txt"
+		sort "$scen/expect_changed" | diff - "$work/changed.txt" >"$work/changed.diff" ||
+			fail "the plugin's report of changed functions is not $scen/expect_changed (< expected, > reported)" \
+			     "$(cat "$work/changed.diff")"
+	fi
+	step "$cc" "${ulink[@]}" -Wl,-q -Wl,-T,"$ldscript" $unit.o -o "$out_patched"
 	step "$mkpatch" -o "$work/prog.kpatch" "$out_orig" "$out_patched"
 	[[ -s $work/prog.kpatch ]] || fail "mkpatch exited 0 but wrote no $work/prog.kpatch"
 	cd "$work"
