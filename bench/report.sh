@@ -12,7 +12,7 @@ bench_machine() {
 	machine_gcc=$(gcc --version | head -n 1)
 	machine_ld=$(ld --version | head -n 1)
 	machine_libc=$(ldd --version 2>&1 | head -n 1)
-	machine_commit=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
+	machine_commit=${LIBCARE_BENCH_COMMIT:-$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)}
 	machine_date=$(date -u '+%Y-%m-%d %H:%M UTC')
 	cat <<EOM
 LibCare benchmarks  commit $machine_commit  $machine_date$( ((quick)) && echo "  (--quick)")
