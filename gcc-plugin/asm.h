@@ -172,6 +172,9 @@ int lc_match_units(struct lc_match *m, const struct lc_asm_unit *orig,
 		   const struct lc_asm_unit *patched, const struct lc_symmap *map,
 		   struct lc_buf *report, struct lc_buf *err);
 void lc_match_free(struct lc_match *m);
+/* Why normalised texts a (original) and b (patched) differ: appends
+ * "code: `first differing line` -> `its patched version`" to report. */
+void lc_match_why(const struct lc_buf *a, const struct lc_buf *b, struct lc_buf *report);
 
 /* ---- asm_emit.c: the .kpatch.* sections ---------------------------------- */
 int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *patched,

@@ -50,6 +50,36 @@ static int match_objects(struct lc_match *m, const struct lc_asm_unit *orig,
 	return 0;
 }
 
+/* Appends why two normalised texts differ: the first line that differs,
+ * "code: `ORIGINAL` -> `PATCHED`" (one side may be "end"), each cut to
+ * 60 characters.  A changed __LINE__ shows as a changed constant. */
+void lc_match_why(const struct lc_buf *a, const struct lc_buf *b, struct lc_buf *report)
+{
+	const char *pa = a->data ? a->data : "", *pb = b->data ? b->data : "";
+	const char *ea = pa + a->len, *eb = pb + b->len;
+	for (;;) {
+		const char *na = memchr(pa, '\n', (size_t)(ea - pa)), *nb = memchr(pb, '\n', (size_t)(eb - pb));
+		size_t la = na ? (size_t)(na - pa) : (size_t)(ea - pa);
+		size_t lb = nb ? (size_t)(nb - pb) : (size_t)(eb - pb);
+		if (pa < ea && pb < eb && la == lb && memcmp(pa, pb, la) == 0) {
+			pa += la + (na != NULL);
+			pb += lb + (nb != NULL);
+			continue;
+		}
+		lc_buf_adds(report, "code: ");
+		if (pa < ea)
+			lc_buf_addf(report, "`%.*s%s`", (int)(la > 60 ? 60 : la), pa, la > 60 ? "..." : "");
+		else
+			lc_buf_adds(report, "end");
+		lc_buf_adds(report, " -> ");
+		if (pb < eb)
+			lc_buf_addf(report, "`%.*s%s`", (int)(lb > 60 ? 60 : lb), pb, lb > 60 ? "..." : "");
+		else
+			lc_buf_adds(report, "end");
+		return;
+	}
+}
+
 int lc_match_units(struct lc_match *m, const struct lc_asm_unit *orig,
 		   const struct lc_asm_unit *patched, const struct lc_symmap *map,
 		   struct lc_buf *report, struct lc_buf *err)
@@ -80,7 +110,9 @@ int lc_match_units(struct lc_match *m, const struct lc_asm_unit *orig,
 		} else {
 			m->func[i] = LC_CHANGED;
 			m->nchanged++;
-			lc_buf_addf(report, "changed: %.*s (code)\n", (int)len, name);
+			lc_buf_addf(report, "changed: %.*s (", (int)len, name);
+			lc_match_why(&a, &b, report);
+			lc_buf_adds(report, ")\n");
 		}
 		lc_buf_free(&a);
 		lc_buf_free(&b);

@@ -21,6 +21,8 @@
 #include "extract.h"
 #include "reloc.h"
 
+#define LC_JMP_BYTES 5   /* the `jmp rel32` the runtime writes over a function */
+
 /* The two relocations of one info record that stay relocations. */
 struct info_slot {
 	int have_daddr, have_saddr;
@@ -280,6 +282,22 @@ static const struct lc_obj_symbol *extract_func_at(const struct lc_obj *o, uint6
 	return best;
 }
 
+/* Bytes from the start of function `f` up to the next symbol or label-free
+ * end of its section: where a jump over `f` may write. */
+static uint64_t extract_room_after(const struct lc_obj *o, const struct lc_obj_symbol *f)
+{
+	const struct lc_obj_section *sec = &o->sec[f->shndx];
+	uint64_t end = sec->addr + sec->size;
+	for (size_t i = 1; i < o->nsym; i++) {
+		const struct lc_obj_symbol *y = &o->sym[i];
+		if (y->shndx != f->shndx || y->type == STT_SECTION || y->type == STT_FILE)
+			continue;
+		if (y->value > f->value && y->value < end)
+			end = y->value;
+	}
+	return end - f->value;
+}
+
 static int extract_info_record(struct extract *x, size_t k)
 {
 	struct info_slot *slot = &x->info[k];
@@ -301,9 +319,19 @@ static int extract_info_record(struct extract *x, size_t k)
 	if (!df)
 		return lc_error("no function at 0x%" PRIx64 " in %s for '%s'", daddr,
 				fo == x->orig ? "ORIGINAL" : "PATCHED", name);
-	if (df->size < 5)
-		return lc_error("function '%s' is too small to patch (%" PRIu64 " bytes)", df->name,
-				df->size);
+	uint64_t dlen = df->size;
+	if (dlen < LC_JMP_BYTES) {
+		/* A 1-byte `ret` at -O2 is followed by alignment padding: the
+		 * jump fits if nothing starts within its 5 bytes. */
+		uint64_t room = extract_room_after(fo, df);
+		if (room < LC_JMP_BYTES)
+			return lc_error("function '%s' is too small to patch (%" PRIu64 " bytes, "
+					"%" PRIu64 " up to the next symbol; a jump needs %d)", df->name,
+					df->size, room, LC_JMP_BYTES);
+		lc_debug("function '%s' is %" PRIu64 " bytes: its jump takes %d bytes of the "
+			 "padding after it (%" PRIu64 " free)", df->name, df->size, LC_JMP_BYTES, room);
+		dlen = LC_JMP_BYTES;
+	}
 	const struct lc_obj_symbol *sf = extract_func_at(x->p,
 		soff + x->p->sec[x->shndx[LC_PAY_TEXT]].addr, x->shndx[LC_PAY_TEXT]);
 	if (!sf)
@@ -313,7 +341,7 @@ static int extract_info_record(struct extract *x, size_t k)
 		if (x->info[j].daddr.addend == slot->daddr.addend)
 			return lc_error("function '%s' (0x%" PRIx64 ") is replaced twice", df->name,
 					daddr);
-	rec.dlen = (uint32_t)df->size;
+	rec.dlen = (uint32_t)dlen;
 	rec.slen = (uint32_t)sf->size;
 	memcpy(info->data + k * sizeof(rec), &rec, sizeof(rec));
 	lc_info("replace %s at 0x%" PRIx64 " (%" PRIu32 " bytes) with %s (%" PRIu32 " bytes)",

@@ -131,7 +131,7 @@ for mode in pie no-pie; do
 	gcc -$mode -o "$W/no-q" "$WORK/patched.s" "$DATA/other.s" &&
 		refuse noq-$mode "no relocations for them: link it with -Wl,-q" "$W/orig" "$W/no-q"
 	gcc -$mode -Wl,-q -o "$W/tiny" "$WORK/tiny.s" "$DATA/other.s" &&
-		refuse tiny-$mode "function 'tiny' is too small to patch \(1 bytes\)" "$W/orig" "$W/tiny"
+		refuse tiny-$mode "function 'tiny' is too small to patch \(1 bytes, 1 up to the next symbol" "$W/orig" "$W/tiny"
 	gcc -$mode -Wl,-q -o "$W/tls" "$WORK/tls.s" "$DATA/other.s" &&
 		refuse tls-$mode "R_X86_64_TPOFF32 relocation in main\.kpatch\+0x4: not supported" "$W/orig" "$W/tls"
 	gcc -$mode -o "$W/odd" "$WORK/odd.s" "$DATA/other.s" &&

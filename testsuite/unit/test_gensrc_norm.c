@@ -81,7 +81,7 @@ int main(void)
 		FN("f", "\ttestl\t%edi, %edi\n\tje\t.L9\n\tleaq\t.LC2(%rip), %rdi\n\tjmp\tputs@PLT\n"
 		   ".L9:\n\tret\n");
 	s = report(lit_a, lit_b);
-	CHECK_STR(s, "changed: g (code)\n");
+	CHECK_STR(s, "changed: g (code: `jmp puts@PLT` -> `call puts@PLT`)\n");
 	free(s);
 
 	/* a changed string literal is a change */
@@ -92,7 +92,8 @@ int main(void)
 		FN("f", "\ttestl\t%edi, %edi\n\tje\t.L5\n\tleaq\t.LC1(%rip), %rdi\n\tjmp\tputs@PLT\n"
 		   ".L5:\n\tret\n");
 	s = report(lit_a, lit_c);
-	CHECK_STR(s, "changed: f (code)\n");
+	CHECK_STR(s, "changed: f (code: `leaq {.string \"hello\";}(%rip), %rdi` -> "
+		  "`leaq {.string \"HELLO\";}(%rip), %rdi`)\n");
 	free(s);
 
 	/* label drift alone is no change */
@@ -113,7 +114,28 @@ int main(void)
 	const char *st_c = FN("f", "\tmovl\tother.1(%rip), %eax\n\tret\n")
 		"\t.local\tother.1\n\t.comm\tother.1,4,4\n";
 	s = report(st_a, st_c);
-	CHECK_STR(s, "changed: f (code)\nnew data: other.1\n");
+	CHECK_STR(s, "changed: f (code: `movl count.0(%rip), %eax` -> `movl other.1(%rip), %eax`)\n"
+		  "new data: other.1\n");
+	free(s);
+
+	/* a __LINE__ that moved (assert below added lines) is a change, and the
+	 * report says which constant: the diff's reader sees why */
+	s = report(FN("check", "\tmovl\t$19, %edx\n\tleaq\t.LC0(%rip), %rsi\n\tret\n")
+		   "\t.section\t.rodata.str1.1,\"aMS\",@progbits,1\n.LC0:\n\t.string\t\"prog.c\"\n",
+		   FN("check", "\tmovl\t$22, %edx\n\tleaq\t.LC3(%rip), %rsi\n\tret\n")
+		   "\t.section\t.rodata.str1.1,\"aMS\",@progbits,1\n.LC3:\n\t.string\t\"prog.c\"\n");
+	CHECK_STR(s, "changed: check (code: `movl $19, %edx` -> `movl $22, %edx`)\n");
+	free(s);
+
+	/* a change at the end: the patched text is longer */
+	s = report(FN("f", "\tret\n"), FN("f", "\tret\n\tud2\n"));
+	CHECK_STR(s, "changed: f (code: `.size f, .-f` -> `ud2`)\n");
+	free(s);
+
+	/* clone counters renumber like static locals: f.constprop.1 -> .0 */
+	s = report(FN("f.constprop.0", "\tret\n") FN("g", "\tjmp\tf.constprop.0\n"),
+		   FN("f.constprop.1", "\tret\n") FN("g", "\tjmp\tf.constprop.1\n"));
+	CHECK_STR(s, "renamed: f.constprop.1 -> f.constprop.0\nno change: the original text alone\n");
 	free(s);
 
 	/* trailing comments (-fverbose-asm) are no change; '#' in a string is kept */
