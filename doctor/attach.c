@@ -45,10 +45,10 @@ static void on_wait_alarm(int sig)
 }
 
 /* A one-shot timer that interrupts waitpid (no SA_RESTART). */
-static void wait_timer(int seconds)
+static void wait_timer_ms(int ms)
 {
-	struct itimerval it = { { 0, 0 }, { seconds, 0 } };
-	if (seconds) {
+	struct itimerval it = { { 0, 0 }, { ms / 1000, (ms % 1000) * 1000 } };
+	if (ms) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_wait_alarm;
@@ -56,6 +56,30 @@ static void wait_timer(int seconds)
 		wait_expired = 0;
 	}
 	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void wait_timer(int seconds)
+{
+	wait_timer_ms(seconds * 1000);
+}
+
+/* A thread we trace already: born while PTRACE_O_TRACECLONE was set (the
+ * breakpoint wait), it was attached by the kernel. */
+static int thread_traced_by_us(pid_t tid)
+{
+	char path[64], line[128];
+	int ours = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "TracerPid:", 10) == 0) {
+			ours = atoi(line + 10) == (int)getpid();
+			break;
+		}
+	fclose(f);
+	return ours;
 }
 
 static struct lc_thread *thread_find(struct lc_threads *ts, pid_t tid)
@@ -87,13 +111,15 @@ static int threads_scan(struct lc_threads *ts, int stop)
 		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) != 0) {
 			if (errno == ESRCH)
 				continue;        /* exited meanwhile */
+			if (errno == EPERM && thread_traced_by_us(tid))
+				goto add;
 			int err = errno;
 			closedir(d);
 			return lc_error("cannot attach to process %d thread %d: %s", (int)ts->pid,
 					(int)tid, strerror(err));
 		}
-		ts->t = lc_xrealloc(ts->t, (ts->n + 1) * sizeof(*ts->t));
-		ts->t[ts->n++] = (struct lc_thread){ tid, 0, 0, 0, 0 };
+add:
+		lc_threads_add(ts, tid, 0);
 		lc_debug("process %d: seized thread %d", (int)ts->pid, (int)tid);
 		added++;
 		if (stop && lc_thread_stop(ts, &ts->t[ts->n - 1]) != 0) {
@@ -103,6 +129,38 @@ static int threads_scan(struct lc_threads *ts, int stop)
 	}
 	closedir(d);
 	return added;
+}
+
+struct lc_thread *lc_threads_add(struct lc_threads *ts, pid_t tid, int stopped)
+{
+	ts->t = lc_xrealloc(ts->t, (ts->n + 1) * sizeof(*ts->t));
+	ts->t[ts->n] = (struct lc_thread){ tid, stopped, 0, 0, 0 };
+	return &ts->t[ts->n++];
+}
+
+struct lc_thread *lc_threads_find(struct lc_threads *ts, pid_t tid)
+{
+	return thread_find(ts, tid);
+}
+
+int lc_threads_wait_any(struct lc_threads *ts, int ms, pid_t *tid, int *status)
+{
+	(void)ts;
+	if (ms <= 0)
+		return 1;
+	wait_timer_ms(ms);
+	for (;;) {
+		pid_t r = waitpid(-1, status, __WALL);
+		if (r > 0) {
+			wait_timer(0);
+			*tid = r;
+			return 0;
+		}
+		if (errno == EINTR && !wait_expired)
+			continue;
+		wait_timer(0);
+		return 1;
+	}
 }
 
 int lc_threads_seize(struct lc_threads *ts, pid_t pid)

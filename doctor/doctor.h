@@ -43,6 +43,8 @@ struct lc_object {
 	struct lc_dynrel *rels;  /* its GOT slots: IRELATIVE, JUMP_SLOT, GLOB_DAT */
 	size_t nrels;
 	int syms_loaded;
+	int has_tls;             /* PT_TLS (symbols.c): size, alignment, first byte */
+	uint64_t tls_memsz, tls_align, tls_firstbyte;
 };
 
 struct lc_proc {
@@ -68,6 +70,10 @@ int lc_proc_syscall_insn(struct lc_proc *pr, uint64_t *addr);
 int lc_symbols_lookup(struct lc_proc *pr, const char *name, const char *version,
 		      struct lc_import *out);
 void lc_symbols_free(struct lc_object *obj);
+/* The TLS module of `target` (name NULL) or of the object defining the
+ * thread-local `name`: 1 found, 0 not, -1 error (logged). */
+int lc_symbols_tls(struct lc_proc *pr, struct lc_object *target, const char *name,
+		   const char *version, struct lc_tls *out);
 
 /* --- mem.c: the patient's memory through /proc/PID/mem -------------------- */
 
@@ -108,6 +114,12 @@ int lc_threads_stop_all(struct lc_threads *ts);
 void lc_threads_resume_all(struct lc_threads *ts);
 /* Resumes (with any pending signal) and detaches every thread. */
 void lc_threads_detach(struct lc_threads *ts);
+/* The tracer's bookkeeping of a thread (stopped: in a stop we waited for). */
+struct lc_thread *lc_threads_add(struct lc_threads *ts, pid_t tid, int stopped);
+struct lc_thread *lc_threads_find(struct lc_threads *ts, pid_t tid);
+/* Waits up to `ms` for the next ptrace stop or exit of any thread:
+ * 0 (tid, status set), 1 nothing happened in time. */
+int lc_threads_wait_any(struct lc_threads *ts, int ms, pid_t *tid, int *status);
 /* A stopped thread to run injected syscalls in: the main thread if it can. */
 struct lc_thread *lc_threads_pick(struct lc_threads *ts);
 
@@ -159,22 +171,76 @@ struct lc_range {
 	const char *name;
 };
 
+/* Where busy threads leave the busy functions: the return address of the
+ * outermost busy frame of each (0 if a busy thread's way out is unknown). */
+struct lc_exits {
+	uint64_t addr[64];
+	size_t n;
+	int unknown;
+};
+
 /* 0: no stopped thread executes in any range, nor has a return address
- * in one; 1: one does (reported in `why`).  `u` may be NULL: rip only. */
+ * in one; 1: one does (reported in `why`, ways out in `ex` if not NULL).
+ * `u` may be NULL: rip only. */
 int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_range *r,
-		   size_t n, char *why, size_t why_len);
-/* Stops the world until lc_stack_check passes (with `u`, or an unwinder of
- * its own if NULL), resuming 10 ms between
- * tries, up to `timeout_ms`.  0 safe (world stopped), 1 gave up (world
- * stopped, reason in why), -1 error. */
+		   size_t n, struct lc_exits *ex, char *why, size_t why_len);
+
+struct lc_safe_stats {
+	int stops;                  /* times the world was stopped */
+	int bp_hits;                /* breakpoints on ways out that were hit */
+	uint64_t last_check_us;     /* the final check (threads and coroutines) */
+};
+
+/* Stops the world until no thread is busy (lc_stack_check, with `u` or an
+ * unwinder of its own if NULL) and no suspended coroutine frame is
+ * (lc_coroutines_check).  In between, busy threads run to breakpoints on
+ * their ways out (breakpoint.c), or everybody runs 10 ms if a way out is
+ * unknown.  Up to `timeout_ms`.  0 safe (world stopped), 1 gave up (world
+ * stopped, no breakpoint left, reason in why), -1 error. */
 int lc_stack_wait_safe(struct lc_threads *ts, struct lc_unwind *u, const struct lc_range *r,
-		       size_t n, int timeout_ms, char *why, size_t why_len);
+		       size_t n, int timeout_ms, struct lc_safe_stats *st, char *why,
+		       size_t why_len);
+
+/* --- breakpoint.c: let busy threads run to their ways out ------------------ */
+
+/* World stopped on entry and on return: puts int3 on each address, resumes
+ * every thread until one hits one or `ms` pass, stops the world again and
+ * takes them out (threads that hit one are put back on the instruction).
+ * Threads born meanwhile are traced (PTRACE_O_TRACECLONE).  Returns the
+ * number of hits, or -1 (breakpoints removed whenever possible). */
+int lc_breakpoints_run(struct lc_threads *ts, const uint64_t *addr, size_t n, int ms);
+
+/* --- coroutine.c: frames suspended on stacks no thread runs on ----------- */
+
+/* 1 if a word in a writable anonymous mapping that is no live thread's
+ * stack is a return address into a range (after a call instruction): a
+ * suspended coroutine's frame.  Reason in why.  0 none, -1 error. */
+int lc_coroutines_check(struct lc_threads *ts, const struct lc_range *r, size_t n, char *why,
+			size_t why_len);
+
+/* --- lock.c: one doctor at a time changes a process ----------------------- */
+
+/* Waits briefly for another doctor working on `pid`, then refuses (logged). */
+int lc_lock_acquire(pid_t pid);
+void lc_lock_release(pid_t pid);
 
 /* --- subcommands ---------------------------------------------------------- */
+
+/* Exit status: 0 done, 1 failed, 2 refused because the patch (this or a
+ * higher level) is already applied - nothing to do, and nothing changed. */
+#define LC_EXIT_FAILED  1
+#define LC_EXIT_ALREADY 2
+#define LC_SAFE_TIMEOUT_MS 2000         /* --timeout default */
 
 int lc_cmd_patch(int argc, char **argv);
 int lc_cmd_unpatch(int argc, char **argv);
 int lc_cmd_info(int argc, char **argv);
+int lc_cmd_check(int argc, char **argv);
+/* patch.c: one patch file into one process; `check_only` stops before the
+ * first change to the process.  Returns an LC_EXIT_* status. */
+int lc_patch_file(pid_t pid, const char *file, int timeout_ms, int check_only);
+/* targets.c: "--timeout SECONDS" (decimals allowed) in ms; -1 (logged). */
+int lc_parse_timeout(const char *s, int *ms);
 /* targets.c: "-p PID" or "-p all" (LC_PID_ALL); -1 (logged) if bad. */
 #define LC_PID_ALL ((pid_t)0)
 int lc_parse_pid(const char *s, pid_t *pid);

@@ -2,6 +2,7 @@
  * info.c - `libcare-doctor info -p PID`: the objects of a process with
  * their BuildIDs, and the patches applied to each, as recorded in the
  * patient's own memory (the region headers).  Reads only; never attaches.
+ * As text, or with --json one JSON document: {"processes": [...]}.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,13 +15,14 @@
 
 static void info_usage(FILE *f)
 {
-	fprintf(f, "usage: libcare-doctor info -p PID|all\n"
+	fprintf(f, "usage: libcare-doctor info -p PID|all [--json]\n"
 		"\n"
 		"Lists the ELF objects of process PID with their BuildIDs and the patches\n"
 		"applied to each (id, level, functions).  -p all shows every process that\n"
 		"has a patch applied.\n"
 		"\n"
 		"  -p PID|all   the process(es)\n"
+		"  -j, --json   one JSON document instead of text\n"
 		"  -h, --help   this text\n");
 }
 
@@ -40,6 +42,93 @@ static void info_patch(const struct lc_applied *a)
 	printf("\n");
 	if (h->patch.description[0])
 		printf("    %s\n", h->patch.description);
+}
+
+static void json_string(const char *s, size_t max)
+{
+	putchar('"');
+	for (size_t i = 0; i < max && s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void json_patch(const struct lc_applied *a, const char *sep)
+{
+	const struct lc_region_header *h = a->hdr;
+	char when[64] = "";
+	time_t t = (time_t)h->applied;
+	struct tm tm;
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%s\n        {\"id\": ", sep);
+	json_string(h->patch.id, sizeof(h->patch.id));
+	printf(", \"level\": %u, \"description\": ", h->patch.level);
+	json_string(h->patch.description, sizeof(h->patch.description));
+	printf(", \"applied\": %llu, \"applied_utc\": \"%s\", \"region\": %llu, "
+	       "\"region_size\": %llu, \"functions\": [", (unsigned long long)h->applied, when,
+	       (unsigned long long)a->addr, (unsigned long long)h->size);
+	for (uint32_t i = 0; i < h->nhunks; i++) {
+		printf("%s", i ? ", " : "");
+		json_string(lc_region_name(h, lc_region_hunk(h, i)->name), (size_t)-1);
+	}
+	printf("]}");
+}
+
+/* One process as a JSON object (the caller separates them). */
+static int info_json(pid_t pid, int many, int first)
+{
+	struct lc_proc pr;
+	struct lc_applied *a = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (lc_proc_open(&pr, pid) != 0 || lc_regions_scan(&pr, &a, &n) != 0)
+		goto out;
+	rc = 1;
+	if (many && n == 0)
+		goto out;
+	printf("%s\n  {\"pid\": %d, \"patches_applied\": %zu, \"objects\": [", first ? "" : ",",
+	       (int)pid, n);
+	for (size_t i = 0; i < pr.nobjs; i++) {
+		const struct lc_object *o = &pr.objs[i];
+		const char *sep = "";
+		printf("%s\n      {\"path\": ", i ? "," : "");
+		json_string(o->path, (size_t)-1);
+		printf(", \"build_id\": ");
+		if (o->build_id_len)
+			printf("\"%s\"", o->build_id_hex);
+		else
+			printf("null");
+		printf(", \"patches\": [");
+		for (size_t k = 0; k < n; k++)
+			if (a[k].obj == o) {
+				json_patch(&a[k], sep);
+				sep = ",";
+			}
+		printf("]}");
+	}
+	printf("\n    ]");
+	int orphans = 0;
+	for (size_t k = 0; k < n; k++)
+		if (!a[k].obj) {
+			printf("%s", orphans++ ? "," : ", \"patches_of_unloaded_objects\": [");
+			json_patch(&a[k], "");
+		}
+	if (orphans)
+		printf("]");
+	printf("}");
+	rc = 0;
+out:
+	lc_regions_free(a, n);
+	lc_proc_close(&pr);
+	return rc;
 }
 
 static int info_run(pid_t pid, int many)
@@ -82,14 +171,15 @@ int lc_cmd_info(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pid_t pid = 0;
-	int c, have_pid = 0, verbose = lc_log_level();
+	int c, have_pid = 0, verbose = lc_log_level(), json = 0;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hp:v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hp:vj", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': info_usage(stdout); return 0;
 		case 'p':
@@ -98,6 +188,7 @@ int lc_cmd_info(int argc, char **argv)
 			have_pid = 1;
 			break;
 		case 'v': verbose++; break;
+		case 'j': json = 1; break;
 		case ':':
 			lc_error("info: option '%s' needs a value (see libcare-doctor info --help)",
 				 argv[optind - 1]);
@@ -113,6 +204,12 @@ int lc_cmd_info(int argc, char **argv)
 		return 1;
 	}
 	lc_log_set_level(verbose);
+	if (json && pid != LC_PID_ALL) {
+		printf("{\"processes\": [");
+		int rc = info_json(pid, 0, 1);
+		printf("\n]}\n");
+		return rc == 0 ? 0 : 1;
+	}
 	if (pid != LC_PID_ALL)
 		return info_run(pid, 0) == 0 ? 0 : 1;
 	/* -p all: the processes that have patches applied */
@@ -120,14 +217,19 @@ int lc_cmd_info(int argc, char **argv)
 	size_t n, shown = 0;
 	if (lc_pids_all(&pids, &n) != 0)
 		return 1;
+	if (json)
+		printf("{\"processes\": [");
 	for (size_t i = 0; i < n; i++) {
 		char maps[64];
 		snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pids[i]);
-		if (access(maps, R_OK) == 0 && info_run(pids[i], 1) == 0)
+		if (access(maps, R_OK) == 0 &&
+		    (json ? info_json(pids[i], 1, shown == 0) : info_run(pids[i], 1)) == 0)
 			shown++;
 	}
 	free(pids);
-	if (!shown)
+	if (json)
+		printf("\n]}\n");
+	else if (!shown)
 		printf("no process has a patch applied\n");
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * main.c - libcare-doctor: dispatch to the subcommands (patch, unpatch,
- * info), each in its own file with one entry point.
+ * info, check), each in its own file with one entry point.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,10 +16,12 @@ static void usage(FILE *f)
 		"  patch -p PID|all FILE|DIR       apply FILE (<BuildID>.kpatch), or the\n"
 		"                                  DIR/<BuildID>.kpatch of each object\n"
 		"  unpatch -p PID|all [-b BUILDID] remove applied patches\n"
-		"  info -p PID|all                 objects, BuildIDs and applied patches\n"
+		"  unpatch ... [--id ID]           only the patch with this id\n"
+		"  info -p PID|all [--json]        objects, BuildIDs and applied patches\n"
+		"  check -p PID FILE               would FILE apply? (changes nothing)\n"
 		"\n"
 		"Each command has --help.  Exit 0 on success, 1 with one line on stderr\n"
-		"otherwise.\n");
+		"otherwise, 2 if the patch is already applied (patch, check).\n");
 }
 
 int main(int argc, char **argv)
@@ -52,6 +54,8 @@ int main(int argc, char **argv)
 		return lc_cmd_unpatch(argc - i, argv + i);
 	if (strcmp(cmd, "info") == 0)
 		return lc_cmd_info(argc - i, argv + i);
+	if (strcmp(cmd, "check") == 0)
+		return lc_cmd_check(argc - i, argv + i);
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return 0;

@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +30,9 @@
 #include "libcare/log.h"
 #include "doctor.h"
 
-#define SAFE_TIMEOUT_MS 2000
-
 static void patch_usage(FILE *f)
 {
-	fprintf(f, "usage: libcare-doctor patch -p PID|all FILE|DIR [-v]\n"
+	fprintf(f, "usage: libcare-doctor patch -p PID|all FILE|DIR [--timeout S] [-v]\n"
 		"\n"
 		"Applies the patch FILE (<BuildID>.kpatch from libcare-mkpatch) to the object\n"
 		"with that BuildID in the running process PID.  With a directory, applies\n"
@@ -41,8 +40,14 @@ static void patch_usage(FILE *f)
 		"-p all, does so in every process (those without the object are skipped,\n"
 		"as are patches already applied).\n"
 		"\n"
-		"  -p PID|all   the process(es) to patch\n"
-		"  -v           per-phase timing and details (-vv: debug)\n"
+		"A patch with the same --id and a higher level replaces the applied one;\n"
+		"patches with other ids stack.  Exit status: 0 applied, 1 failed (the\n"
+		"process is left as it was), 2 already applied (this or a higher level).\n"
+		"\n"
+		"  -p PID|all     the process(es) to patch\n"
+		"  -t, --timeout S  wait up to S seconds (default 2) for threads to leave\n"
+		"                 the functions to replace, then give up\n"
+		"  -v             per-phase timing and details (-vv: debug)\n"
 		"  -h, --help   this text\n");
 }
 
@@ -62,12 +67,22 @@ struct patch_run {
 	size_t napplied;
 	const struct lc_applied *old;   /* the lower level this one replaces */
 	int many;                       /* -p all or DIR: skip, don't refuse */
+	int timeout_ms;                 /* --timeout */
+	int check_only;                 /* `check`: stop before any change */
 };
 
-#define PATCH_SKIPPED 1                 /* not for this process, or applied */
+#define PATCH_SKIPPED 1                 /* -p all/DIR: not for this process, or applied */
+#define PATCH_ALREADY 2                 /* this or a higher level is applied */
 
-/* Refuses a patch for an object that already has one of this or a higher
- * level; remembers a lower one to replace. */
+static int same_object(const struct lc_patch_header *a, const struct lc_patch_header *b)
+{
+	return a->build_id_len == b->build_id_len &&
+	       memcmp(a->build_id, b->build_id, a->build_id_len) == 0;
+}
+
+/* Patches are told apart by their --id: a patch with the id of an applied
+ * one for the same object is a new level of it.  Refuses this or a lower
+ * level as already applied; remembers a lower one to replace. */
 static int patch_check_applied(struct patch_run *r)
 {
 	const struct lc_patch_header *h = lc_patch_header(r->patch);
@@ -75,21 +90,22 @@ static int patch_check_applied(struct patch_run *r)
 		return -1;
 	for (size_t i = 0; i < r->napplied; i++) {
 		const struct lc_patch_header *old = &r->applied[i].hdr->patch;
-		if (old->build_id_len != h->build_id_len ||
-		    memcmp(old->build_id, h->build_id, h->build_id_len) != 0)
+		if (!same_object(old, h) || strncmp(old->id, h->id, sizeof(old->id)) != 0)
 			continue;
 		if (old->level >= h->level && r->many) {
 			lc_info("process %d: patch '%s' level %u is already applied to %s", (int)r->pid,
 				old->id, old->level, r->obj->path);
 			return PATCH_SKIPPED;
 		}
-		if (old->level >= h->level)
-			return lc_error("process %d: patch '%s' level %u is already applied to %s "
-					"(this patch: '%s' level %u)", (int)r->pid, old->id, old->level,
-					r->obj->path, h->id, h->level);
+		if (old->level >= h->level) {
+			lc_error("process %d: patch '%s' level %u is already applied to %s "
+				 "(this patch: '%s' level %u)", (int)r->pid, old->id, old->level,
+				 r->obj->path, h->id, h->level);
+			return PATCH_ALREADY;
+		}
 		if (r->old)
-			return lc_error("process %d: %s has more than one patch applied", (int)r->pid,
-					r->obj->path);
+			return lc_error("process %d: %s has patch '%s' applied twice", (int)r->pid,
+					r->obj->path, old->id);
 		r->old = &r->applied[i];
 		lc_info("process %d: replacing patch '%s' level %u at 0x%llx", (int)r->pid, old->id,
 			old->level, (unsigned long long)r->old->addr);
@@ -133,6 +149,38 @@ static int patch_target_lookup(void *ctx, const char *name, const char *version,
 	return lc_symbols_lookup(&r->pr, name, version, out);
 }
 
+static int patch_target_tls(void *ctx, const char *name, const char *version,
+			    struct lc_tls *out)
+{
+	struct patch_run *r = ctx;
+	return lc_symbols_tls(&r->pr, r->obj, name, version, out);
+}
+
+/* Another patch (other id) of the same object may not replace a function
+ * this one replaces: jumps would be written over jumps, and unpatching one
+ * would break the other.  Only a higher level of that patch may. */
+static int patch_check_overlap(struct patch_run *r)
+{
+	const struct lc_region_header *nh = (const struct lc_region_header *)r->image;
+	for (size_t i = 0; i < r->napplied; i++) {
+		const struct lc_region_header *oh = r->applied[i].hdr;
+		if (&r->applied[i] == r->old || !same_object(&oh->patch, &nh->patch))
+			continue;
+		for (uint32_t k = 0; k < oh->nhunks; k++)
+			for (uint32_t j = 0; j < nh->nhunks; j++) {
+				const struct lc_region_hunk *o = lc_region_hunk(oh, k);
+				const struct lc_region_hunk *n = lc_region_hunk(nh, j);
+				if (o->addr < n->addr + n->len && n->addr < o->addr + o->len)
+					return lc_error("process %d: function '%s' is already replaced by "
+							"patch '%s' level %u; only a higher level of '%s' "
+							"may replace it", (int)r->pid,
+							lc_region_name(oh, o->name), oh->patch.id,
+							oh->patch.level, oh->patch.id);
+			}
+	}
+	return 0;
+}
+
 /* Everything that needs no attach: file, process, object, region, link. */
 static int patch_prepare(struct patch_run *r)
 {
@@ -166,13 +214,16 @@ static int patch_prepare(struct patch_run *r)
 	const struct lc_layout *l = lc_patch_layout(r->patch);
 	if (lc_region_choose(&r->pr, r->obj, l->size, l->needs_low, &r->addr) != 0)
 		return -1;
-	struct lc_target t = { r, r->obj->bias, patch_target_read, patch_target_lookup };
+	struct lc_target t = { r, r->obj->bias, patch_target_read, patch_target_lookup,
+			       patch_target_tls };
 	if (lc_patch_link(r->patch, &t, r->addr) != 0)
 		return -1;
 	const uint8_t *img = lc_patch_image(r->patch, &r->size);
 	r->image = lc_xmalloc(r->size);
 	memcpy(r->image, img, r->size);
 	((struct lc_region_header *)r->image)->applied = (uint64_t)time(NULL);
+	if (patch_check_overlap(r) != 0)
+		return -1;
 	lc_info("process %d: region 0x%llx-0x%llx (%zu bytes, %zu stub(s)), syscall at 0x%llx",
 		(int)r->pid, (unsigned long long)r->addr, (unsigned long long)(r->addr + r->size),
 		r->size, l->nstubs, (unsigned long long)r->insn);
@@ -263,13 +314,15 @@ static int patch_write_jumps(struct patch_run *r, uint32_t n)
 	return 0;
 }
 
-/* World stopped, jumps written: the replaced patch's region goes. */
+/* Jumps written and the world resumed: the replaced patch's region goes,
+ * from one thread stopped again (no thread is in it, nothing jumps to it). */
 static void patch_unmap_old(struct patch_run *r)
 {
 	struct lc_thread *th = lc_threads_pick(&r->ts);
 	if (!r->old)
 		return;
-	if (!th || lc_region_unmap(&r->ts, th, r->insn, r->old->addr, r->old->hdr->size) != 0)
+	if (!th || lc_thread_stop(&r->ts, th) != 0 || th->gone ||
+	    lc_region_unmap(&r->ts, th, r->insn, r->old->addr, r->old->hdr->size) != 0)
 		lc_warn("process %d: the replaced patch's region at 0x%llx stays mapped", (int)r->pid,
 			(unsigned long long)r->old->addr);
 }
@@ -289,12 +342,27 @@ static void patch_rollback(struct patch_run *r)
 	lc_threads_detach(&r->ts);
 }
 
+/* What `check` says instead of patching: everything up to the first change. */
+static int patch_report_check(struct patch_run *r)
+{
+	const struct lc_region_header *h = (const struct lc_region_header *)r->image;
+	printf("check %d: %s can be applied to %s: patch '%s' level %u, %u function(s):",
+	       (int)r->pid, r->file, r->obj->path, h->patch.id, h->patch.level, h->nhunks);
+	for (uint32_t i = 0; i < h->nhunks; i++)
+		printf(" %s", lc_patch_func_name(r->patch, i));
+	printf("; region 0x%llx (%zu bytes) free%s\n", (unsigned long long)r->addr, r->size,
+	       r->old ? "; replaces the lower level" : "");
+	return 0;
+}
+
 static int patch_run(struct patch_run *r)
 {
 	uint64_t t0 = lc_now_us();
 	int prc = patch_prepare(r);
 	if (prc != 0)
 		return prc;
+	if (r->check_only)
+		return patch_report_check(r);
 	uint64_t t1 = lc_now_us();
 	const struct lc_region_header *h = (const struct lc_region_header *)r->image;
 	uint32_t n = h->nhunks;
@@ -318,11 +386,13 @@ static int patch_run(struct patch_run *r)
 	char why[256];
 	int rc = patch_region_install(r);
 	uint64_t t3 = lc_now_us();
+	struct lc_safe_stats st = { 0 };
 	if (rc == 0) {
-		rc = lc_stack_wait_safe(&r->ts, r->unwind, busy, nbusy, SAFE_TIMEOUT_MS, why, sizeof(why));
+		rc = lc_stack_wait_safe(&r->ts, r->unwind, busy, nbusy, r->timeout_ms, &st, why,
+					sizeof(why));
 		if (rc > 0)
 			rc = lc_error("process %d: %s; gave up after %d ms", (int)r->pid, why,
-				      SAFE_TIMEOUT_MS);
+				      r->timeout_ms);
 	}
 	uint64_t t4 = lc_now_us();
 	if (rc == 0)
@@ -332,12 +402,22 @@ static int patch_run(struct patch_run *r)
 		patch_rollback(r);
 		return -1;
 	}
+	/* The stop-the-world window ends here: it held the stack checks and
+	 * the jump writes only. */
+	lc_threads_resume_all(&r->ts);
+	uint64_t t5 = lc_now_us();
+	uint64_t stopped = t5 - r->ts.stop_us;
 	patch_unmap_old(r);
 	lc_threads_detach(&r->ts);
-	uint64_t stopped = r->ts.resume_us - r->ts.stop_us;
-	lc_info("process %d: prepare %llu us, attach %llu us, region %llu us, safe point %llu us",
+	uint64_t t6 = lc_now_us();
+	lc_info("process %d: prepare %llu us, attach %llu us, region %llu us, waiting for a safe "
+		"point %llu us (%d stop(s), %d breakpoint hit(s)), jumps %llu us, cleanup %llu us",
 		(int)r->pid, (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1),
-		(unsigned long long)(t3 - t2), (unsigned long long)(t4 - t3));
+		(unsigned long long)(t3 - t2), (unsigned long long)(t4 - t3), st.stops, st.bp_hits,
+		(unsigned long long)(t5 - t4), (unsigned long long)(t6 - t5));
+	lc_info("process %d: stopped for %llu us: stack checks %llu us, jump writes %llu us",
+		(int)r->pid, (unsigned long long)stopped, (unsigned long long)st.last_check_us,
+		(unsigned long long)(t5 - t4));
 	for (uint32_t i = 0; i < n; i++)
 		lc_info("process %d: %s at 0x%llx -> 0x%llx", (int)r->pid,
 			lc_patch_func_name(r->patch, i), (unsigned long long)patch_hunk(r, i)->addr,
@@ -347,8 +427,9 @@ static int patch_run(struct patch_run *r)
 	return 0;
 }
 
-/* One patch file into one process: 0 applied, PATCH_SKIPPED, -1 error. */
-static int patch_one(pid_t pid, const char *file, int many)
+/* One patch file into one process: 0 applied, PATCH_SKIPPED, PATCH_ALREADY,
+ * -1 error.  The process is locked against other doctors meanwhile. */
+static int patch_one(pid_t pid, const char *file, int many, int timeout_ms, int check_only)
 {
 	struct patch_run r;
 	memset(&r, 0, sizeof(r));
@@ -356,7 +437,14 @@ static int patch_one(pid_t pid, const char *file, int many)
 	r.pid = pid;
 	r.file = file;
 	r.many = many;
+	r.timeout_ms = timeout_ms;
+	r.check_only = check_only;
+	int locked = !check_only;
+	if (locked && lc_lock_acquire(pid) != 0)
+		return -1;
 	int rc = patch_run(&r);
+	if (locked)
+		lc_lock_release(pid);
 	lc_patch_free(r.patch);
 	lc_unwind_end(r.unwind);
 	lc_regions_free(r.applied, r.napplied);
@@ -365,9 +453,15 @@ static int patch_one(pid_t pid, const char *file, int many)
 	return rc;
 }
 
+int lc_patch_file(pid_t pid, const char *file, int timeout_ms, int check_only)
+{
+	int rc = patch_one(pid, file, 0, timeout_ms, check_only);
+	return rc == 0 ? 0 : rc == PATCH_ALREADY ? LC_EXIT_ALREADY : LC_EXIT_FAILED;
+}
+
 /* DIR/<BuildID>.kpatch for each object of the process that has one.
  * Returns the number applied, or -1 if any failed. */
-static int patch_dir(pid_t pid, const char *dir, int quiet)
+static int patch_dir(pid_t pid, const char *dir, int quiet, int timeout_ms)
 {
 	struct lc_proc pr;
 	struct lc_buf path = LC_BUF_INIT;
@@ -391,7 +485,9 @@ static int patch_dir(pid_t pid, const char *dir, int quiet)
 		lc_buf_addf(&path, "%s/%s.kpatch", dir, pr.objs[i].build_id_hex);
 		if (access(path.data, R_OK) != 0)
 			continue;
-		int rc = patch_one(pid, path.data, 1);
+		int rc = patch_one(pid, path.data, 1, timeout_ms, 0);
+		if (rc < 0 && quiet && kill(pid, 0) != 0 && errno == ESRCH)
+			break;          /* exited meanwhile: skipped */
 		if (rc < 0)
 			failed++;
 		else if (rc == 0)
@@ -403,7 +499,7 @@ static int patch_dir(pid_t pid, const char *dir, int quiet)
 }
 
 /* -p all or a directory: every (process, patch) pair that fits. */
-static int patch_many(pid_t pid, const char *what, int is_dir)
+static int patch_many(pid_t pid, const char *what, int is_dir, int timeout_ms)
 {
 	pid_t *pids = NULL, one = pid;
 	size_t n = 1;
@@ -418,14 +514,16 @@ static int patch_many(pid_t pid, const char *what, int is_dir)
 	for (size_t i = 0; i < n; i++) {
 		int rc;
 		if (is_dir) {
-			rc = patch_dir(pids[i], what, pid == LC_PID_ALL);
+			rc = patch_dir(pids[i], what, pid == LC_PID_ALL, timeout_ms);
 		} else {
 			char maps[64];
 			snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pids[i]);
 			if (access(maps, R_OK) != 0)
 				continue;
-			rc = patch_one(pids[i], what, 1);
+			rc = patch_one(pids[i], what, 1, timeout_ms, 0);
 			rc = rc == 0 ? 1 : rc == PATCH_SKIPPED ? 0 : -1;
+			if (rc < 0 && access(maps, R_OK) != 0)
+				rc = 0;         /* exited meanwhile: skipped */
 		}
 		if (rc < 0)
 			failed++;
@@ -462,18 +560,23 @@ int lc_cmd_patch(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pid_t pid = 0;
 	const char *file = NULL;
-	int c, verbose = lc_log_level(), have_pid = 0;
+	int c, verbose = lc_log_level(), have_pid = 0, timeout_ms = LC_SAFE_TIMEOUT_MS;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hp:v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hp:t:v", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': patch_usage(stdout); return 0;
+		case 't':
+			if (lc_parse_timeout(optarg, &timeout_ms) != 0)
+				return 1;
+			break;
 		case 'p':
 			if (lc_parse_pid(optarg, &pid) != 0)
 				return 1;
@@ -502,8 +605,8 @@ int lc_cmd_patch(int argc, char **argv)
 	struct stat st;
 	int is_dir = stat(file, &st) == 0 && S_ISDIR(st.st_mode);
 	if (!is_dir && pid != LC_PID_ALL)
-		return patch_one(pid, file, 0) == 0 ? 0 : 1;
+		return lc_patch_file(pid, file, timeout_ms, 0);
 	if (!is_dir && patch_file_check(file) != 0)
 		return 1;
-	return patch_many(pid, file, is_dir) == 0 ? 0 : 1;
+	return patch_many(pid, file, is_dir, timeout_ms) == 0 ? 0 : 1;
 }

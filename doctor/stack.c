@@ -27,14 +27,38 @@ static const struct lc_range *range_of(const struct lc_range *r, size_t n, uint6
 	return NULL;
 }
 
+/* The way out of the busy functions for one thread: the return address of
+ * its outermost busy frame (pcs[] hold return addresses minus 1). */
+static void exits_add(struct lc_exits *ex, const uint64_t *pcs, int nf, int outer)
+{
+	if (!ex)
+		return;
+	if (outer + 1 >= nf) {
+		ex->unknown = 1;
+		return;
+	}
+	uint64_t a = pcs[outer + 1] + 1;
+	for (size_t i = 0; i < ex->n; i++)
+		if (ex->addr[i] == a)
+			return;
+	if (ex->n < sizeof(ex->addr) / sizeof(ex->addr[0]))
+		ex->addr[ex->n++] = a;
+	else
+		ex->unknown = 1;
+}
+
 int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_range *r,
-		   size_t n, char *why, size_t why_len)
+		   size_t n, struct lc_exits *ex, char *why, size_t why_len)
 {
 	uint64_t pcs[MAX_FRAMES];
+	int busy = 0;
+	if (ex)
+		memset(ex, 0, sizeof(*ex));
 	for (size_t i = 0; i < ts->n; i++) {
 		struct lc_thread *th = &ts->t[i];
 		struct user_regs_struct regs;
 		const struct lc_range *hit;
+		char msg[256];
 		if (th->gone || !th->stopped)
 			continue;
 		if (ptrace(PTRACE_GETREGS, th->tid, NULL, &regs) != 0) {
@@ -43,44 +67,78 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 			return lc_error("process %d: cannot read the registers of thread %d: %s",
 					(int)ts->pid, (int)th->tid, strerror(errno));
 		}
-		if ((hit = range_of(r, n, regs.rip)) != NULL) {
-			snprintf(why, why_len, "thread %d is executing '%s' (rip 0x%llx)",
-				 (int)th->tid, hit->name, (unsigned long long)regs.rip);
-			lc_debug("process %d: %s", (int)ts->pid, why);
-			return 1;
-		}
 		int nf = u ? lc_unwind_thread(u, th->tid, pcs, MAX_FRAMES) : 0;
-		for (int f = 1; f < nf; f++) {
-			if ((hit = range_of(r, n, pcs[f])) != NULL) {
-				snprintf(why, why_len, "thread %d has '%s' on its stack (frame %d, return "
-					 "address 0x%llx)", (int)th->tid, hit->name, f,
-					 (unsigned long long)pcs[f] + 1);
-				lc_debug("process %d: %s", (int)ts->pid, why);
-				return 1;
-			}
+		if (nf == 0)
+			pcs[nf++] = regs.rip;
+		int outer = -1;
+		msg[0] = '\0';
+		if ((hit = range_of(r, n, regs.rip)) != NULL) {
+			outer = 0;
+			snprintf(msg, sizeof(msg), "thread %d is executing '%s' (rip 0x%llx)",
+				 (int)th->tid, hit->name, (unsigned long long)regs.rip);
 		}
-		lc_debug("process %d: thread %d: rip 0x%llx, %d frame(s) unwound", (int)ts->pid,
-			 (int)th->tid, (unsigned long long)regs.rip, nf);
+		for (int f = 1; f < nf; f++) {
+			if ((hit = range_of(r, n, pcs[f])) == NULL)
+				continue;
+			if (!msg[0])
+				snprintf(msg, sizeof(msg), "thread %d has '%s' on its stack (frame %d, "
+					 "return address 0x%llx)", (int)th->tid, hit->name, f,
+					 (unsigned long long)pcs[f] + 1);
+			outer = f;
+		}
+		lc_debug("process %d: thread %d: rip 0x%llx, %d frame(s) unwound%s%s", (int)ts->pid,
+			 (int)th->tid, (unsigned long long)regs.rip, u ? nf : 0, msg[0] ? ": " : "",
+			 msg);
+		if (outer < 0)
+			continue;
+		if (!busy)
+			snprintf(why, why_len, "%s", msg);
+		busy = 1;
+		exits_add(ex, pcs, u ? nf : 0, outer);
 	}
-	return 0;
+	return busy;
 }
 
 int lc_stack_wait_safe(struct lc_threads *ts, struct lc_unwind *given, const struct lc_range *r,
-		       size_t n, int timeout_ms, char *why, size_t why_len)
+		       size_t n, int timeout_ms, struct lc_safe_stats *st, char *why,
+		       size_t why_len)
 {
 	uint64_t deadline = lc_now_us() + (uint64_t)timeout_ms * 1000u;
 	struct lc_unwind *u = given ? given : lc_unwind_begin(ts->pid);
-	int rc;
+	struct lc_exits ex;
+	int rc, stopped = 0;
 	for (;;) {
-		if (lc_threads_stop_all(ts) != 0) {
+		if (!stopped && lc_threads_stop_all(ts) != 0) {
 			rc = -1;
 			break;
 		}
-		rc = lc_stack_check(ts, u, r, n, why, why_len);
-		if (rc <= 0 || lc_now_us() >= deadline)
+		st->stops++;
+		uint64_t t = lc_now_us();
+		rc = lc_stack_check(ts, u, r, n, &ex, why, why_len);
+		if (rc == 0) {
+			rc = lc_coroutines_check(ts, r, n, why, why_len);
+			ex.unknown = 1;         /* a coroutine leaves when it is resumed */
+		}
+		uint64_t now = lc_now_us();
+		st->last_check_us = now - t;
+		if (rc <= 0 || now >= deadline)
 			break;
+		int left_ms = (int)((deadline - now + 999) / 1000);
+		if (!ex.unknown && ex.n > 0) {
+			/* Wake up when a busy thread leaves; look again at least
+			 * every 250 ms (a longjmp or an exception leaves too). */
+			int hits = lc_breakpoints_run(ts, ex.addr, ex.n, left_ms < 250 ? left_ms : 250);
+			if (hits < 0) {
+				rc = -1;
+				break;
+			}
+			st->bp_hits += hits;
+			stopped = 1;
+			continue;
+		}
 		lc_threads_resume_all(ts);
-		usleep(10000);
+		stopped = 0;
+		usleep(left_ms < 10 ? (useconds_t)left_ms * 1000 : 10000);
 	}
 	if (!given)
 		lc_unwind_end(u);

@@ -61,3 +61,14 @@ int lc_pids_all(pid_t **out, size_t *n)
 	qsort(*out, *n, sizeof(**out), pid_order);
 	return 0;
 }
+
+int lc_parse_timeout(const char *s, int *ms)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *s == '\0' || *end != '\0' || !(v >= 0) || v > 3600)
+		return lc_error("--timeout '%s' is not a number of seconds (0 to 3600)", s);
+	*ms = (int)(v * 1000 + 0.5);
+	return 0;
+}

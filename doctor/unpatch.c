@@ -1,11 +1,12 @@
 /*
- * unpatch.c - `libcare-doctor unpatch -p PID [-b BUILDID]`: take applied
- * patches out of a running process.
+ * unpatch.c - `libcare-doctor unpatch -p PID|all [-b BUILDID] [--id ID]`:
+ * take applied patches out of a running process.
  *
  * The regions found in the patient say what to undo.  With the world
  * stopped and no thread inside a replacement (or its stubs), each jump is
  * checked to still be ours, the original bytes go back, and the region is
- * unmapped.  If any check fails nothing is changed.
+ * unmapped once the world runs again.  If any check fails nothing is
+ * changed.  Patches of other ids stay (they replace other functions).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,26 +17,37 @@
 #include "libcare/log.h"
 #include "doctor.h"
 
-#define SAFE_TIMEOUT_MS 2000
-
 static void unpatch_usage(FILE *f)
 {
-	fprintf(f, "usage: libcare-doctor unpatch -p PID|all [-b BUILDID] [-v]\n"
+	fprintf(f, "usage: libcare-doctor unpatch -p PID|all [-b BUILDID] [--id ID] [--timeout S] [-v]\n"
 		"\n"
 		"Removes the patches applied to process PID, or to every process with\n"
 		"-p all (only those for the object with BUILDID, a hex prefix, if -b is\n"
-		"given) and restores the original code.\n"
+		"given; only the patch with that id if --id is) and restores the original\n"
+		"code.  Refused while a thread runs a replacement function.\n"
 		"\n"
 		"  -p PID|all   the process(es)\n"
 		"  -b BUILDID   only patches of this object\n"
+		"  -i, --id ID  only the patch with this id\n"
+		"  -t, --timeout S  wait up to S seconds (default 2) for threads to leave\n"
+		"               the replacement functions, then give up\n"
 		"  -v           details (-vv: debug)\n"
 		"  -h, --help   this text\n");
 }
 
-static int unpatch_selected(const struct lc_applied *a, const char *buildid)
+struct unpatch_opts {
+	const char *buildid;    /* hex prefix, or NULL */
+	const char *id;         /* --id, or NULL */
+	int timeout_ms;
+};
+
+static int unpatch_selected(const struct lc_applied *a, const struct unpatch_opts *o)
 {
 	char hex[2 * LC_BUILD_ID_MAX + 1];
 	uint32_t len = a->hdr->patch.build_id_len;
+	const char *buildid = o->buildid;
+	if (o->id && strncmp(a->hdr->patch.id, o->id, sizeof(a->hdr->patch.id)) != 0)
+		return 0;
 	if (!buildid)
 		return 1;
 	if (len > LC_BUILD_ID_MAX)
@@ -70,8 +82,11 @@ static int unpatch_restore(struct lc_proc *pr, struct lc_applied *a, size_t n)
 	return 0;
 }
 
-static int unpatch_run(pid_t pid, const char *buildid, int many)
+static int unpatch_run(pid_t pid, const struct unpatch_opts *o, int many)
 {
+	if (lc_lock_acquire(pid) != 0)
+		return -1;
+	const char *buildid = o->buildid;
 	struct lc_proc pr;
 	struct lc_threads ts = { 0 };
 	struct lc_applied *all = NULL, *a = NULL;
@@ -87,14 +102,17 @@ static int unpatch_run(pid_t pid, const char *buildid, int many)
 		goto out;
 	a = lc_xcalloc(nall ? nall : 1, sizeof(*a));
 	for (size_t i = 0; i < nall; i++)
-		if (unpatch_selected(&all[i], buildid))
+		if (unpatch_selected(&all[i], o))
 			a[n++] = all[i];
 	if (n == 0 && many) {
 		rc = 1;
 		goto out;
 	}
 	if (n == 0) {
-		if (buildid)
+		if (o->id)
+			lc_error("process %d has no patch '%s' applied%s%s", (int)pid, o->id,
+				 buildid ? " to an object with BuildID " : "", buildid ? buildid : "");
+		else if (buildid)
 			lc_error("process %d has no patch applied to an object with BuildID %s",
 				 (int)pid, buildid);
 		else
@@ -113,29 +131,44 @@ static int unpatch_run(pid_t pid, const char *buildid, int many)
 	}
 	if (lc_threads_seize(&ts, pid) != 0)
 		goto out;
-	int safe = lc_stack_wait_safe(&ts, NULL, busy, nranges, SAFE_TIMEOUT_MS, why, sizeof(why));
+	uint64_t t0 = lc_now_us();
+	struct lc_safe_stats st = { 0 };
+	int safe = lc_stack_wait_safe(&ts, NULL, busy, nranges, o->timeout_ms, &st, why,
+				      sizeof(why));
 	if (safe > 0)
 		lc_error("process %d: %s, a replacement function; gave up after %d ms", (int)pid, why,
-			 SAFE_TIMEOUT_MS);
+			 o->timeout_ms);
+	uint64_t t1 = lc_now_us();
 	if (safe != 0 || unpatch_restore(&pr, a, n) != 0) {
 		lc_threads_detach(&ts);
 		goto out;
 	}
+	/* The stop-the-world window ends: it held the checks and the writes. */
+	lc_threads_resume_all(&ts);
+	uint64_t t2 = lc_now_us(), stopped = t2 - ts.stop_us;
 	struct lc_thread *th = lc_threads_pick(&ts);
+	if (th && lc_thread_stop(&ts, th) != 0)
+		th = NULL;
 	for (size_t k = 0; k < n; k++)
-		if (!th || lc_region_unmap(&ts, th, insn, a[k].addr, a[k].hdr->size) != 0)
+		if (!th || th->gone || lc_region_unmap(&ts, th, insn, a[k].addr, a[k].hdr->size) != 0)
 			lc_warn("process %d: the region at 0x%llx stays mapped (its jumps are gone)",
 				(int)pid, (unsigned long long)a[k].addr);
 	lc_threads_detach(&ts);
+	lc_info("process %d: waiting for a safe point %llu us (%d stop(s), %d breakpoint hit(s)); "
+		"stopped for %llu us: stack checks %llu us, writes %llu us; unmapping %llu us",
+		(int)pid, (unsigned long long)(t1 - t0), st.stops, st.bp_hits,
+		(unsigned long long)stopped, (unsigned long long)st.last_check_us,
+		(unsigned long long)(t2 - t1), (unsigned long long)(lc_now_us() - t2));
 	for (size_t k = 0; k < n; k++)
 		for (uint32_t i = 0; i < a[k].hdr->nhunks; i++)
 			lc_info("process %d: restored %s at 0x%llx", (int)pid,
 				lc_region_name(a[k].hdr, lc_region_hunk(a[k].hdr, i)->name),
 				(unsigned long long)lc_region_hunk(a[k].hdr, i)->addr);
 	printf("unpatched %d: %zu patch(es), %zu function(s) restored, patient stopped for %llu us\n",
-	       (int)pid, n, nfuncs, (unsigned long long)(ts.resume_us - ts.stop_us));
+	       (int)pid, n, nfuncs, (unsigned long long)stopped);
 	rc = 0;
 out:
+	lc_lock_release(pid);
 	free(busy);
 	free(a);
 	lc_regions_free(all, nall);
@@ -149,16 +182,19 @@ int lc_cmd_unpatch(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "buildid", required_argument, NULL, 'b' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pid_t pid = 0;
 	const char *buildid = NULL;
+	struct unpatch_opts o = { NULL, NULL, LC_SAFE_TIMEOUT_MS };
 	int c, verbose = lc_log_level(), have_pid = 0;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hp:b:v", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hp:b:i:t:v", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': unpatch_usage(stdout); return 0;
 		case 'p':
@@ -167,6 +203,11 @@ int lc_cmd_unpatch(int argc, char **argv)
 			have_pid = 1;
 			break;
 		case 'b': buildid = optarg; break;
+		case 'i': o.id = optarg; break;
+		case 't':
+			if (lc_parse_timeout(optarg, &o.timeout_ms) != 0)
+				return 1;
+			break;
 		case 'v': verbose++; break;
 		case ':':
 			lc_error("unpatch: option '%s' needs a value (see libcare-doctor unpatch --help)",
@@ -188,8 +229,9 @@ int lc_cmd_unpatch(int argc, char **argv)
 		return 1;
 	}
 	lc_log_set_level(verbose);
+	o.buildid = buildid;
 	if (pid != LC_PID_ALL)
-		return unpatch_run(pid, buildid, 0) == 0 ? 0 : 1;
+		return unpatch_run(pid, &o, 0) == 0 ? 0 : 1;
 	pid_t *pids;
 	size_t n, done = 0, failed = 0;
 	if (lc_pids_all(&pids, &n) != 0)
@@ -199,7 +241,9 @@ int lc_cmd_unpatch(int argc, char **argv)
 		snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pids[i]);
 		if (access(maps, R_OK) != 0)
 			continue;
-		int rc = unpatch_run(pids[i], buildid, 1);
+		int rc = unpatch_run(pids[i], &o, 1);
+		if (rc < 0 && access(maps, R_OK) != 0)
+			continue;       /* exited meanwhile */
 		if (rc < 0)
 			failed++;
 		else if (rc == 0)
