@@ -13,9 +13,13 @@
  * addend is the resolver (libc calls its own IFUNCs that way), else a
  * GLOB_DAT or already-bound JUMP_SLOT for the name in any object.  Only if
  * none exists is the import reported as an IFUNC, which the runtime refuses.
+ *
+ * Thread-local variables: lc_symbols_tls() tells an object's TLS module id
+ * and static offset, read back from its own TLS GOT slots (see below).
  */
 #include <fcntl.h>
 #include <gelf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +40,8 @@ struct lc_dynrel {
 	uint64_t addend;         /* IRELATIVE: the resolver */
 	uint32_t type;
 	char *name;              /* JUMP_SLOT, GLOB_DAT: the symbol */
+	uint64_t symvalue;       /* TPOFF64, DTPMOD64: the symbol's value, */
+	int symlocal;            /* and whether it is this object's (sym 0 or defined) */
 };
 
 /* The dynamic relocations that fill GOT slots, from .rela.dyn/.rela.plt. */
@@ -54,6 +60,20 @@ static void dynrels_read(struct lc_object *o, Elf *elf, Elf_Scn *scn, Elf_Scn *d
 		if (!gelf_getrela(data, (int)i, &ra))
 			break;
 		uint32_t type = (uint32_t)GELF_R_TYPE(ra.r_info);
+		if (type == R_X86_64_TPOFF64 || type == R_X86_64_DTPMOD64) {
+			/* TLS slots: where the module's id and static offset show */
+			size_t si = GELF_R_SYM(ra.r_info);
+			int local = si == 0;
+			uint64_t v = 0;
+			if (si && gelf_getsym(syms, (int)si, &st)) {
+				local = st.st_shndx != SHN_UNDEF;
+				v = st.st_value;
+			}
+			o->rels = lc_xrealloc(o->rels, (o->nrels + 1) * sizeof(*o->rels));
+			o->rels[o->nrels++] = (struct lc_dynrel){ ra.r_offset, (uint64_t)ra.r_addend,
+								  type, NULL, v, local };
+			continue;
+		}
 		if (type != R_X86_64_IRELATIVE && type != R_X86_64_JUMP_SLOT &&
 		    type != R_X86_64_GLOB_DAT)
 			continue;
@@ -65,7 +85,7 @@ static void dynrels_read(struct lc_object *o, Elf *elf, Elf_Scn *scn, Elf_Scn *d
 		}
 		o->rels = lc_xrealloc(o->rels, (o->nrels + 1) * sizeof(*o->rels));
 		o->rels[o->nrels++] = (struct lc_dynrel){ ra.r_offset, (uint64_t)ra.r_addend, type,
-							  name ? lc_xstrdup(name) : NULL };
+							  name ? lc_xstrdup(name) : NULL, 0, 0 };
 	}
 }
 
@@ -121,6 +141,17 @@ static void symbols_load(struct lc_object *o)
 	}
 	for (size_t i = 0; i < nrelas; i++)
 		dynrels_read(o, elf, relas[i], dynsym);
+	size_t nph = 0;
+	if (elf && elf_getphdrnum(elf, &nph) == 0)
+		for (size_t i = 0; i < nph; i++) {
+			GElf_Phdr ph;
+			if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_TLS) {
+				o->tls_memsz = ph.p_memsz;
+				o->tls_align = ph.p_align ? ph.p_align : 1;
+				o->tls_firstbyte = ph.p_vaddr & (o->tls_align - 1);
+				o->has_tls = 1;
+			}
+		}
 	char **vernames = NULL;
 	GElf_Shdr sh;
 	Elf_Data *data = dynsym ? elf_getdata(dynsym, NULL) : NULL;
@@ -236,6 +267,76 @@ int lc_symbols_lookup(struct lc_proc *pr, const char *name, const char *version,
 			}
 			lc_debug("import %s%s%s = 0x%llx in %s", name, version ? "@" : "",
 				 version ? version : "", (unsigned long long)out->addr, o->path);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The module id and static TLS offset of `o`, from the patient:
+ *  - the program (module 1): its block ends at the thread pointer, as the
+ *    dynamic linker lays out the first module (roundup(memsz - firstbyte,
+ *    align) + firstbyte below the TP);
+ *  - a library: copied from its own GOT slots, which the dynamic linker
+ *    filled when it loaded it: a DTPMOD64 slot holds the module id; a
+ *    TPOFF64 slot for a variable v of the object holds v + addend - offset.
+ */
+static void tls_of_object(struct lc_proc *pr, struct lc_object *o, struct lc_tls *out)
+{
+	snprintf(out->object, sizeof(out->object), "%s", o->path);
+	if (o->is_exec) {
+		uint64_t a = o->tls_align ? o->tls_align : 1, fb = o->tls_firstbyte;
+		out->modid = 1;
+		out->offset = (int64_t)((o->tls_memsz - fb + a - 1) / a * a + fb);
+		out->has_offset = 1;
+		return;
+	}
+	for (size_t i = 0; i < o->nrels; i++) {
+		const struct lc_dynrel *r = &o->rels[i];
+		uint64_t slot;
+		if (!r->symlocal || lc_mem_read(pr, o->bias + r->offset, &slot, 8) != 0)
+			continue;
+		if (r->type == R_X86_64_DTPMOD64 && !out->modid && slot)
+			out->modid = slot;
+		if (r->type == R_X86_64_TPOFF64 && !out->has_offset) {
+			out->offset = (int64_t)(r->symvalue + r->addend - slot);
+			out->has_offset = 1;
+		}
+	}
+	lc_debug("process %d: TLS of %s: module %llu, static offset %s%lld", (int)pr->pid,
+		 o->path, (unsigned long long)out->modid, out->has_offset ? "" : "unknown ",
+		 (long long)out->offset);
+}
+
+int lc_symbols_tls(struct lc_proc *pr, struct lc_object *target, const char *name,
+		   const char *version, struct lc_tls *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!name) {
+		if (!target->syms_loaded)
+			symbols_load(target);
+		if (!target->has_tls)
+			return lc_error("process %d: %s has no thread-local storage (no PT_TLS)",
+					(int)pr->pid, target->path);
+		tls_of_object(pr, target, out);
+		return 1;
+	}
+	for (size_t k = 0; k < pr->nobjs; k++) {
+		struct lc_object *o = &pr->objs[k];
+		if (!o->syms_loaded)
+			symbols_load(o);
+		for (size_t i = 0; i < o->nsyms; i++) {
+			const struct lc_dynsym *d = &o->syms[i];
+			if (strcmp(d->name, name) != 0)
+				continue;
+			if (version ? !d->version || strcmp(d->version, version) != 0 : d->hidden)
+				continue;
+			if (d->type != STT_TLS)
+				return lc_error("process %d: '%s' of %s is not a thread-local variable",
+						(int)pr->pid, name, o->path);
+			tls_of_object(pr, o, out);
+			out->value = d->value;
 			return 1;
 		}
 	}

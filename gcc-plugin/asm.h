@@ -181,6 +181,27 @@ int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *pat
 		   const struct lc_symmap *map, const struct lc_match *m,
 		   struct lc_buf *out, struct lc_buf *err);
 
+/* ---- asm_ifunc.c: IFUNCs of the unit ------------------------------------ */
+/* Whether the unit declares `name` `.type name, @gnu_indirect_function`. */
+int lc_unit_is_ifunc(const struct lc_asm_unit *u, const char *name, size_t len);
+
+/* ---- asm_tls.c: thread-local storage operands in patched code ----------- */
+struct lc_tls_emit {
+	char **decl;            /* pseudo-symbols to declare .weak/.hidden */
+	size_t ndecl;
+	char **slot;            /* .Lkptls.* slots already laid down */
+	size_t nslot;
+};
+/* Whether `reloc` (what follows '@') is a TLS operand. */
+int lc_tls_is_operand(const char *reloc, size_t len);
+/* Appends the replacement of `name@reloc` to out, and any slot it needs to
+ * `slots` (.kpatch.data text).  -1 with a reason in `why` if refused. */
+int lc_tls_rewrite(struct lc_tls_emit *t, const char *name, size_t len, const char *reloc,
+		   size_t rlen, struct lc_buf *slots, struct lc_buf *out, struct lc_buf *why);
+/* The .weak/.hidden declarations of the pseudo-symbols used. */
+void lc_tls_declare_all(const struct lc_tls_emit *t, struct lc_buf *out);
+void lc_tls_emit_free(struct lc_tls_emit *t);
+
 /* ---- gensrc.c: the whole comparison ------------------------------------- */
 /*
  * Appends to `out` the original text followed by the .kpatch sections for

@@ -14,7 +14,7 @@
  *	call puts@PLT            ->  call puts.kpatch_ext@PLT    (+ .weak)
  *	movq stdout@GOTPCREL(%rip), %rax -> movq .Lkpgot.stdout(%rip), %rax
  *	                             (+ slot: .Lkpgot.stdout: .quad stdout.kpatch_ext)
- *	movl %fs:tv@tpoff, %eax  ->  refused (TLS is not supported yet)
+ *	movl %fs:tv@tpoff, %eax  ->  movl %fs:tv.kpatch_tpoff, %eax   (asm_tls.c)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +42,7 @@ struct emit_ctx {
 	char section;                   /* 0, 't' or 'd' */
 	const char *func;               /* the function being copied */
 	struct lc_buf refusal;          /* first reason the code cannot be patched */
+	struct lc_tls_emit tls;         /* TLS pseudo-symbols (asm_tls.c) */
 };
 
 /* Adds a name once; returns 1 if it was new. */
@@ -91,7 +92,7 @@ static void emit_resolve(struct emit_ctx *c, const char *s, size_t len, int is_d
 	const char *ms = lc_symmap_lookup(c->map, s, &mlen);
 	if (lc_strmap_get(&c->emitted, s, len) >= 0)
 		lc_buf_addf(out, "%.*s%s", (int)mlen, ms, LC_PATCHED_SUFFIX);
-	else if (lc_unit_defines(c->p, s, len))
+	else if (lc_unit_defines(c->p, s, len) && !lc_unit_is_ifunc(c->p, s, len))
 		lc_buf_add(out, ms, mlen);
 	else {
 		name_list_add(&c->ext, s, len);
@@ -119,19 +120,17 @@ static int emit_sym(void *vctx, const struct lc_sym_ref *r, struct lc_buf *out)
 		lc_buf_addf(out, "%s%.*s", LC_GOT_PREFIX, (int)mlen, ms);
 		return 1;
 	}
-	if (reloc_is(r, "tpoff") || reloc_is(r, "gottpoff") || reloc_is(r, "tlsgd") ||
-	    reloc_is(r, "tlsld") || reloc_is(r, "dtpoff") || reloc_is(r, "tlsdesc") ||
-	    reloc_is(r, "tlscall")) {
-		/* TLS: neither ld (in a non-allocated section) nor the patch
-		 * runtime can resolve these yet; refuse instead of failing later. */
+	if (lc_tls_is_operand(r->reloc, r->reloc_len)) {
+		/* TLS: rewritten into pseudo-symbols mkpatch resolves (asm_tls.c). */
 		size_t mlen = r->len;
 		const char *ms = lc_symmap_lookup(c->map, r->s, &mlen);
-		if (!c->refusal.len)
-			lc_buf_addf(&c->refusal, "function '%s' uses thread-local storage ('%.*s@%.*s'): "
-				    "cannot be live-patched yet", c->func ? c->func : "?", (int)r->len,
-				    r->s, (int)r->reloc_len, r->reloc);
-		lc_buf_add(out, ms, mlen);
-		return 0;
+		struct lc_buf why = LC_BUF_INIT;
+		if (lc_tls_rewrite(&c->tls, ms, mlen, r->reloc, r->reloc_len, &c->got_text, out,
+				   &why) < 0 && !c->refusal.len)
+			lc_buf_addf(&c->refusal, "function '%s' uses %s", c->func ? c->func : "?",
+				    why.data);
+		lc_buf_free(&why);
+		return 1;
 	}
 	emit_resolve(c, r->s, r->len, r->is_def, out);
 	return 0;
@@ -347,6 +346,7 @@ int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *pat
 	for (size_t i = 0; i < c.ext.n; i++)
 		lc_buf_addf(out, "\t.weak\t%.*s%s\n\t.hidden\t%.*s%s\n", (int)c.ext.len[i], c.ext.s[i],
 			    LC_EXTERN_SUFFIX, (int)c.ext.len[i], c.ext.s[i], LC_EXTERN_SUFFIX);
+	lc_tls_declare_all(&c.tls, out);
 	ret = 0;
 out:
 	lc_strmap_free(&c.emitted);
@@ -357,5 +357,6 @@ out:
 	name_list_free(&c.got);
 	lc_buf_free(&c.got_text);
 	lc_buf_free(&c.refusal);
+	lc_tls_emit_free(&c.tls);
 	return ret;
 }

@@ -216,11 +216,15 @@ static int extract_one(struct extract *x, int s, const GElf_Rela *ra)
 			lc_info("import %s%s (from %s)", r.import, r.weak ? " (weak)" : "", where.data);
 		}
 		sym = lc_payload_add_undef(x->pay, r.import, r.weak);
+		if (r.sym_type) {       /* a TLS variable or an IFUNC's GOT slot */
+			x->pay->sym[sym].type = r.sym_type;
+			x->pay->sym[sym].value = r.sym_value;
+		}
 		break;
 	case LC_RELOC_ABS:
 		break;
 	}
-	lc_payload_add_rela(x->pay, s, off, type, sym, r.addend);
+	lc_payload_add_rela(x->pay, s, off, lc_reloc_payload_type(&r, type), sym, r.addend);
 	memset(x->pay->data[s].data + off, 0, width);
 	x->st->relocs++;
 	if (s == LC_PAY_INFO)

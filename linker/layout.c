@@ -126,8 +126,16 @@ static struct layout_key *layout_keys(const struct lc_obj *obj, const struct lc_
 
 static int layout_ext_name(const char *name)
 {
-	size_t n = strlen(name), m = strlen(LC_EXTERN_SUFFIX);
-	return n > m && strcmp(name + n - m, LC_EXTERN_SUFFIX) == 0;
+	/* the plugin's external references and its TLS pseudo-symbols (asm_tls.c) */
+	static const char *const suffixes[] = { LC_EXTERN_SUFFIX, ".kpatch_tpoff",
+						".kpatch_dtpoff", ".kpatch_dtpmod" };
+	size_t n = strlen(name);
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t m = strlen(suffixes[i]);
+		if (n > m && strcmp(name + n - m, suffixes[i]) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 static int layout_undefined_in(const struct lc_obj *o, const char *name)

@@ -22,7 +22,17 @@ struct lc_reloc {
 	char *import;           /* IMPORT: "name" or "name@VERSION" (owned) */
 	int weak;               /* IMPORT: may stay unresolved (value 0) */
 	int64_t addend;
+	/* Thread-local storage and IFUNCs (see docs/patch-format.md): */
+	int tls;                /* LC_TLS_*: the payload type is a TLS one */
+	unsigned char sym_type; /* IMPORT: STT_TLS or STT_GNU_IFUNC, else 0 */
+	uint64_t sym_value;     /* IMPORT of an IFUNC: vaddr of the target's GOT slot */
 };
+
+enum { LC_TLS_NONE, LC_TLS_TPOFF, LC_TLS_DTPOFF, LC_TLS_DTPMOD };
+
+/* The payload relocation type for `r`, classified from a PATCHED
+ * relocation of type `type` (the same, unless r is a TLS value). */
+uint32_t lc_reloc_payload_type(const struct lc_reloc *r, uint32_t type);
 
 /*
  * Classifies a relocation against PATCHED's symbol `sym` (NULL: symbol 0)

@@ -25,6 +25,9 @@ static size_t reloc_width(uint32_t type)
 	case R_X86_64_64: case R_X86_64_PC64: return 8;
 	case R_X86_64_PC32: case R_X86_64_PLT32:
 	case R_X86_64_32: case R_X86_64_32S: return 4;
+	/* thread-local values (tls.c) */
+	case R_X86_64_DTPMOD64: case R_X86_64_DTPOFF64: case R_X86_64_TPOFF64: return 8;
+	case R_X86_64_DTPOFF32: case R_X86_64_TPOFF32: return 4;
 	default: return 0;
 	}
 }
@@ -44,6 +47,10 @@ const char *lc_reloc_type_name(uint32_t type)
 	case R_X86_64_TPOFF32: return "R_X86_64_TPOFF32";
 	case R_X86_64_GOTTPOFF: return "R_X86_64_GOTTPOFF";
 	case R_X86_64_TLSGD: return "R_X86_64_TLSGD";
+	case R_X86_64_TPOFF64: return "R_X86_64_TPOFF64";
+	case R_X86_64_DTPMOD64: return "R_X86_64_DTPMOD64";
+	case R_X86_64_DTPOFF64: return "R_X86_64_DTPOFF64";
+	case R_X86_64_DTPOFF32: return "R_X86_64_DTPOFF32";
 	default: return "unknown";
 	}
 }
@@ -276,6 +283,15 @@ static int load_relocs(struct lc_patch *p, Elf_Scn *symtab, Elf_Scn **relas, siz
 				return lc_error("%s: payload: relocation at %s+0x%llx refers to '%s', "
 						"which is in no placed section", p->what, lc_part_names[part],
 						(unsigned long long)r->offset, s->name);
+			if (lc_tls_reloc(r->type) && !s->is_target && !(s->import && s->type == STT_TLS))
+				return lc_error("%s: payload: %s relocation at %s+0x%llx against '%s', "
+						"which is neither the target nor a thread-local import",
+						p->what, lc_reloc_type_name(r->type), lc_part_names[part],
+						(unsigned long long)r->offset, s->name);
+			if (s->import && s->type == STT_TLS && !lc_tls_reloc(r->type))
+				return lc_error("%s: payload: %s relocation at %s+0x%llx against "
+						"thread-local '%s'", p->what, lc_reloc_type_name(r->type),
+						lc_part_names[part], (unsigned long long)r->offset, s->name);
 			if (part == LC_PART_INFO && r->type != R_X86_64_64)
 				return lc_error("%s: payload: %s relocation in %s (only R_X86_64_64)",
 						p->what, lc_reloc_type_name(r->type), LC_SECTION_INFO);

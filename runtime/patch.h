@@ -73,6 +73,10 @@ int lc_symbols_resolve(struct lc_patch *p, const struct lc_target *t, uint64_t a
 int lc_relocs_apply(struct lc_patch *p, const struct lc_target *t, uint64_t addr);
 int lc_hunks_build(struct lc_patch *p, const struct lc_target *t, uint64_t addr);
 const char *lc_reloc_type_name(uint32_t type);
+/* tls.c: whether `type` is a thread-local value, and applying one. */
+int lc_tls_reloc(uint32_t type);
+int lc_tls_apply(struct lc_patch *p, const struct lc_rela *r, const struct lc_target *t,
+		 uint8_t *at);
 /* The FUNC symbol of .kpatch.text that contains `off`, or "?". */
 const char *lc_patch_func_at(const struct lc_patch *p, uint64_t off);
 /* The info record `i` (relocated copy after a link). */

@@ -72,6 +72,8 @@ static int reloc_apply(struct lc_patch *p, const struct lc_rela *r, const struct
 	uint64_t P = part_addr(p, r->part, region) + r->offset;
 	uint64_t v;
 
+	if (lc_tls_reloc(r->type))
+		return lc_tls_apply(p, r, t, at);
 	switch (r->type) {
 	case R_X86_64_64:
 		put64(at, S + A);

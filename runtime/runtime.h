@@ -32,6 +32,15 @@ struct lc_import {
 	int ifunc;               /* STT_GNU_IFUNC: refused for now */
 };
 
+/* The thread-local storage of an object in the address space. */
+struct lc_tls {
+	uint64_t modid;          /* its TLS module id (DTPMOD64); 0: unknown */
+	int64_t offset;          /* TP minus the start of its block (static TLS) */
+	int has_offset;          /* offset known */
+	uint64_t value;          /* a named variable: its offset in the block */
+	char object[256];        /* the object's path, for messages */
+};
+
 struct lc_target {
 	void *ctx;
 	uint64_t bias;           /* load bias of the target object (LC_SYM_TARGET) */
@@ -41,6 +50,10 @@ struct lc_target {
 	 * 1 found, 0 not found, -1 error (logged). */
 	int (*lookup)(void *ctx, const char *name, const char *version,
 		      struct lc_import *out);
+	/* The TLS of the target object (name NULL) or of the object defining
+	 * thread-local variable name[@version].  1 found, 0 not, -1 error
+	 * (logged).  May be NULL: patches using TLS are then refused. */
+	int (*tls)(void *ctx, const char *name, const char *version, struct lc_tls *out);
 };
 
 /* Where each part of the region goes, as offsets from its start. */

@@ -4,6 +4,7 @@
  * target's load bias, imports ("name" or "name@VERSION") through the
  * target's lookup callback.
  */
+#include <elf.h>
 #include "libcare/log.h"
 #include "patch.h"
 
@@ -19,6 +20,17 @@ static uint64_t part_addr(const struct lc_patch *p, int part, uint64_t region)
 static int symbol_import(const struct lc_patch *p, struct lc_sym *s, const struct lc_target *t)
 {
 	struct lc_import imp = { 0, 0 };
+	if (s->type == STT_GNU_IFUNC && s->value) {
+		/* the target's own IFUNC: what its GOT slot at link-time value holds */
+		uint64_t slot = 0;
+		if (t->read(t->ctx, t->bias + s->value, &slot, 8) != 0)
+			return -1;
+		if (!slot)
+			return lc_error("%s: IFUNC '%s': its GOT slot at 0x%llx is empty", p->what,
+					s->import, (unsigned long long)(t->bias + s->value));
+		s->addr = slot;
+		return 0;
+	}
 	int rc = t->lookup(t->ctx, s->import, s->version, &imp);
 
 	if (rc < 0)
@@ -47,7 +59,7 @@ int lc_symbols_resolve(struct lc_patch *p, const struct lc_target *t, uint64_t r
 			s->addr = s->value;
 		else if (s->is_target)
 			s->addr = t->bias;
-		else if (s->import && s->used) {
+		else if (s->import && s->used && s->type != STT_TLS) {   /* TLS: tls.c */
 			if (symbol_import(p, s, t) != 0)
 				return -1;
 		} else

@@ -315,7 +315,7 @@ static void test_position_independent(void)
 	m.base = 0x555555555000ull;
 	memcpy(m.bytes + 0x139, "\x48\x83\xec\x08\xe8", 5);
 	mem_set(&m, "puts", 0x7ffff7e50000ull, 0);           /* far: through a stub */
-	t = (struct lc_target){ &m, 0x555555554000ull, mem_read, mem_lookup };
+	t = (struct lc_target){ &m, 0x555555554000ull, mem_read, mem_lookup, NULL };
 	struct lc_patch *p = lc_patch_load(file.data, file.len, "high.kpatch");
 	CHECK(p != NULL);
 	if (!p)
