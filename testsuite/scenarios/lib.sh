@@ -92,7 +92,12 @@ lc_pipeline() {
 	[[ -f $scen/cflags ]] && read -ra extra <"$scen/cflags"
 	cflags+=("${extra[@]}")
 	# An optional `flags` script may add to the arrays cflags and ldflags
-	# (e.g. the output of dpkg-buildflags).
+	# (e.g. the output of dpkg-buildflags); with a lib.c also to libcflags
+	# and libldflags (the library only: -fvisibility=hidden, -Wl,-Bsymbolic,
+	# --version-script=lib.map ...), progldflags (the program's link), and
+	# set dlopen=1: the program does not link to the library (it dlopen()s
+	# it).
+	libcflags=() libldflags=() progldflags=() dlopen=
 	if [[ -f $scen/flags ]]; then
 		# shellcheck source=/dev/null
 		. "$scen/flags"
@@ -104,10 +109,11 @@ lc_pipeline() {
 	local out_patched=$work/prog-patched
 	if [[ -f $scen/lib.c ]]; then
 		cp "$scen/lib.c" "$work/src/"
+		cp "$scen"/*.map "$work/src/" 2>/dev/null || true
 		unit=lib
 		ucflags=("${cflags[@]/-fno-pie/-fPIC}")
-		ucflags=("${ucflags[@]/-fPIE/-fPIC}")
-		ulink=(-shared)
+		ucflags=("${ucflags[@]/-fPIE/-fPIC}" "${libcflags[@]}")
+		ulink=(-shared "${libldflags[@]}")
 		out_orig=$work/libscen.so
 		out_patched=$work/libscen-patched.so
 	fi
@@ -122,10 +128,14 @@ lc_pipeline() {
 		     "$(cmp plain.o $unit.o 2>&1)"
 	rm -f plain.o
 	step "$cc" "${ulink[@]}" $unit.o -o "$out_orig"
+	local linklib=()
 	if [[ $unit == lib ]]; then
-		step "$cc" "${cflags[@]}" -c prog.c -o prog.o
-		step "$cc" "${ldflags[@]}" prog.o -o "$work/prog-original" -L"$work" -lscen \
-			-Wl,-rpath,"$work"
+		# with the plugin too: fix.diff may change the program as well
+		[[ -n $dlopen ]] || linklib=(-L"$work" -lscen)
+		step "$cc" "${cflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=original \
+			-c prog.c -o prog.o
+		step "$cc" "${ldflags[@]}" prog.o -o "$work/prog-original" "${linklib[@]}" \
+			-Wl,-rpath,"$work" "${progldflags[@]}"
 	fi
 
 	patch -p1 --quiet <fix.diff >"$work/log/patch.out" 2>&1 ||
@@ -148,6 +158,22 @@ lc_pipeline() {
 	step "$cc" "${ulink[@]}" -Wl,-q -Wl,-T,"$ldscript" $unit.o -o "$out_patched"
 	step "$mkpatch" -o "$work/prog.kpatch" "$out_orig" "$out_patched"
 	[[ -s $work/prog.kpatch ]] || fail "mkpatch exited 0 but wrote no $work/prog.kpatch"
+	# A fix for the library AND the program: a patch for each, applied
+	# together from a directory of <BuildID>.kpatch files ($patch_arg).
+	patch_arg=$work/prog.kpatch
+	if [[ $unit == lib ]] && ! cmp -s prog.c "$scen/prog.c"; then
+		local id
+		mkdir -p "$work/patches"
+		id=$(readelf -n "$out_orig" | awk '/Build ID/ {print $3}')
+		cp "$work/prog.kpatch" "$work/patches/$id.kpatch"
+		step "$cc" "${cflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=patched \
+			-c prog.c -o prog.o
+		step "$cc" "${ldflags[@]}" -Wl,-q -Wl,-T,"$ldscript" prog.o -o "$work/prog-patched" \
+			"${linklib[@]}" -Wl,-rpath,"$work" "${progldflags[@]}"
+		id=$(readelf -n "$work/prog-original" | awk '/Build ID/ {print $3}')
+		step "$mkpatch" -o "$work/patches/$id.kpatch" "$work/prog-original" "$work/prog-patched"
+		patch_arg=$work/patches
+	fi
 	cd "$work"
 }
 
