@@ -176,6 +176,20 @@ void lc_match_free(struct lc_match *m);
  * "code: `first differing line` -> `its patched version`" to report. */
 void lc_match_why(const struct lc_buf *a, const struct lc_buf *b, struct lc_buf *report);
 
+/* ---- asm_extdata.c: direct references to data outside the unit ---------- */
+/* Whether `sym` is outside the unit (not defined by it nor by patch code). */
+typedef int (*lc_extdata_fn)(void *ctx, const char *sym, size_t len);
+/*
+ * A load from or the address of an outside symbol into a general register
+ * (`movq environ(%rip), %rax`, `leaq t+8(%rip), %rdi`, `movl $environ, %edi`)
+ * becomes a load of its address through `sym@GOTPCREL(%rip)` into that
+ * register and, for a load or an offset, a second instruction through it.
+ * Appends the lines (newline-separated, no final newline) and returns 1;
+ * returns 0 and appends nothing for any other line.
+ */
+int lc_extdata_rewrite(const char *s, size_t len, lc_extdata_fn is_ext, void *ctx,
+		       struct lc_buf *out);
+
 /* ---- asm_emit.c: the .kpatch.* sections ---------------------------------- */
 int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *patched,
 		   const struct lc_symmap *map, const struct lc_match *m,

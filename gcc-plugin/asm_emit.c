@@ -43,6 +43,8 @@ struct emit_ctx {
 	const char *func;               /* the function being copied */
 	struct lc_buf refusal;          /* first reason the code cannot be patched */
 	struct lc_tls_emit tls;         /* TLS pseudo-symbols (asm_tls.c) */
+	char **kept;                    /* rewritten lines that names point into */
+	size_t nkept;
 };
 
 /* Adds a name once; returns 1 if it was new. */
@@ -136,6 +138,42 @@ static int emit_sym(void *vctx, const struct lc_sym_ref *r, struct lc_buf *out)
 	return 0;
 }
 
+/*
+ * Alignment inside code: gas pads with NOPs only in executable sections, and
+ * .kpatch.text is not one (non-allocated, no flags), so a loop label's
+ * `.p2align 4,,10` would put zero bytes in the path of execution.  The
+ * fill is made explicit: `.p2align 4,,10` -> `.p2align 4,0x90,10`.
+ * Returns 1 if the directive was written.
+ */
+static int emit_code_align(const struct lc_line_info *li, struct lc_buf *out)
+{
+	if (!lc_line_is(li, ".p2align") && !lc_line_is(li, ".align") && !lc_line_is(li, ".balign"))
+		return 0;
+	const char *a = li->args, *e = li->args + li->args_len;
+	const char *c1 = memchr(a, ',', (size_t)(e - a));
+	if (!c1) {
+		lc_buf_addf(out, "\t%.*s\t%.*s,0x90\n", (int)li->word_len, li->word,
+			    (int)li->args_len, a);
+		return 1;
+	}
+	const char *f = c1 + 1;
+	while (f < e && (*f == ' ' || *f == '\t'))
+		f++;
+	if (f < e && *f != ',')
+		return 0;   /* an explicit fill */
+	lc_buf_addf(out, "\t%.*s\t%.*s,0x90%.*s\n", (int)li->word_len, li->word, (int)(c1 - a), a,
+		    (int)(e - f), f);
+	return 1;
+}
+
+/* lc_extdata_fn: a symbol neither the unit nor the patch code defines. */
+static int emit_is_ext(void *vctx, const char *s, size_t len)
+{
+	struct emit_ctx *c = vctx;
+	return !lc_unit_defines(c->p, s, len) && lc_strmap_get(&c->emitted, s, len) < 0 &&
+	       !lc_name_is_literal(s, len);
+}
+
 static void emit_section(struct emit_ctx *c, char which, struct lc_buf *out)
 {
 	if (c->section == which)
@@ -199,6 +237,23 @@ static void emit_line(struct emit_ctx *c, const struct lc_asm_line *l, char forc
 			return;   /* an existing object's, defined by the original */
 	}
 	emit_section(c, which, out);
+	if (which == 't' && li.kind == LC_LINE_DIRECTIVE && emit_code_align(&li, out))
+		return;
+	struct lc_buf x = LC_BUF_INIT;
+	if (which == 't' && lc_extdata_rewrite(l->s, l->len, emit_is_ext, c, &x)) {
+		/* extern data through a slot (asm_extdata.c), line by line */
+		for (const char *p = x.data, *e = x.data + x.len; p < e;) {
+			const char *nl = memchr(p, '\n', (size_t)(e - p));
+			size_t n = nl ? (size_t)(nl - p) : (size_t)(e - p);
+			lc_line_rewrite(p, n, emit_sym, c, out);
+			lc_buf_adds(out, "\n");
+			p += n + 1;
+		}
+		/* name lists point into the text: keep it to the end */
+		c->kept = lc_xrealloc(c->kept, (c->nkept + 1) * sizeof(*c->kept));
+		c->kept[c->nkept++] = x.data;
+		return;
+	}
 	lc_line_rewrite(l->s, l->len, emit_sym, c, out);
 	lc_buf_adds(out, "\n");
 }
@@ -358,5 +413,8 @@ out:
 	lc_buf_free(&c.got_text);
 	lc_buf_free(&c.refusal);
 	lc_tls_emit_free(&c.tls);
+	for (size_t i = 0; i < c.nkept; i++)
+		free(c.kept[i]);
+	free(c.kept);
 	return ret;
 }
