@@ -11,7 +11,8 @@
  * (rip - 1), so it runs the original instruction when it resumes and never
  * sees the trap.  A thread that was standing right after a breakpoint
  * address when the int3 would go in gets no breakpoint there (it could not
- * be told from one that hit it).
+ * be told from one that hit it); one standing on it is single-stepped over
+ * it first (it would trap at once).
  *
  * While int3s are in place every thread must be traced, since an untraced
  * thread hitting one would kill the process with SIGTRAP: PTRACE_O_TRACECLONE
@@ -121,11 +122,22 @@ int lc_breakpoints_run(struct lc_threads *ts, const uint64_t *addr, size_t n, in
 		int clash = 0;
 		for (size_t k = 0; k < ts->n; k++) {
 			struct user_regs_struct regs;
-			if (ts->t[k].stopped && !ts->t[k].gone &&
-			    ptrace(PTRACE_GETREGS, ts->t[k].tid, NULL, &regs) == 0 &&
-			    regs.rip == addr[i] + 1)
+			struct lc_thread *th = &ts->t[k];
+			if (!th->stopped || th->gone ||
+			    ptrace(PTRACE_GETREGS, th->tid, NULL, &regs) != 0)
+				continue;
+			if (regs.rip == addr[i] + 1)
 				clash = 1;
+			/* One that came out here last time: one step on, or it
+			 * would trap at once. */
+			if (regs.rip == addr[i] && ptrace(PTRACE_SINGLESTEP, th->tid, NULL, NULL) == 0 &&
+			    lc_thread_wait(ts, th, NULL) != 0 && th->timed_out) {
+				rc = -1;
+				break;
+			}
 		}
+		if (rc < 0)
+			break;
 		b[nb] = (struct bp){ addr[i], 0, 0 };
 		static const uint8_t int3 = 0xcc;
 		if (clash || pread(fd, &b[nb].orig, 1, (off_t)addr[i]) != 1 ||

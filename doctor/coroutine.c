@@ -45,7 +45,7 @@
 #define TCB_SEARCH (64u << 10)
 
 /* Is there a call instruction that ends right at `ret`? */
-static int after_call(int fd, uint64_t ret)
+int lc_code_after_call(int fd, uint64_t ret)
 {
 	uint8_t c[16];
 	if (pread(fd, c, sizeof(c), (off_t)(ret - sizeof(c))) != (ssize_t)sizeof(c))
@@ -153,7 +153,7 @@ int lc_coroutines_check(struct lc_threads *ts, const struct lc_range *r, size_t 
 				if (at >= skip_lo && at < skip_hi)
 					continue;
 				for (size_t k = 0; k < n; k++) {
-					if (v <= r[k].lo || v > r[k].hi || !after_call(fd, v))
+					if (v <= r[k].lo || v > r[k].hi || !lc_code_after_call(fd, v))
 						continue;
 					snprintf(why, why_len, "a suspended frame of '%s' (return address "
 						 "0x%llx at 0x%llx, a stack no thread runs on: coroutine?)",

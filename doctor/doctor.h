@@ -217,6 +217,9 @@ int lc_breakpoints_run(struct lc_threads *ts, const uint64_t *addr, size_t n, in
  * suspended coroutine's frame.  Reason in why.  0 none, -1 error. */
 int lc_coroutines_check(struct lc_threads *ts, const struct lc_range *r, size_t n, char *why,
 			size_t why_len);
+/* Do the bytes before `ret` (read through /proc/PID/mem `fd`) decode as a
+ * call instruction ending there? */
+int lc_code_after_call(int fd, uint64_t ret);
 
 /* --- lock.c: one doctor at a time changes a process ----------------------- */
 

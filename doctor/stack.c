@@ -10,6 +10,7 @@
  * resumes for 10 ms and is stopped again, up to a timeout.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -27,17 +28,34 @@ static const struct lc_range *range_of(const struct lc_range *r, size_t n, uint6
 	return NULL;
 }
 
+#define GUESS_WORDS 1024
+
+/* No CFI for the outermost busy frame (patch code has none): the way out
+ * is guessed as the first word above the stack pointer that is a return
+ * address out of the busy code (it follows a call instruction).  Only a
+ * breakpoint goes there: a wrong guess costs a time slice, never safety,
+ * which the next check decides with real unwinding. */
+static uint64_t exit_guess(int memfd, uint64_t rsp, const struct lc_range *r, size_t n)
+{
+	uint64_t w[GUESS_WORDS];
+	ssize_t got = memfd < 0 ? -1 : pread(memfd, w, sizeof(w), (off_t)rsp);
+	for (ssize_t i = 0; i < got / 8; i++)
+		if (w[i] > 4096 && !range_of(r, n, w[i] - 1) && lc_code_after_call(memfd, w[i]))
+			return w[i];
+	return 0;
+}
+
 /* The way out of the busy functions for one thread: the return address of
  * its outermost busy frame (pcs[] hold return addresses minus 1). */
-static void exits_add(struct lc_exits *ex, const uint64_t *pcs, int nf, int outer)
+static void exits_add(struct lc_exits *ex, const uint64_t *pcs, int nf, int outer, uint64_t guess)
 {
 	if (!ex)
 		return;
-	if (outer + 1 >= nf) {
+	uint64_t a = outer + 1 < nf ? pcs[outer + 1] + 1 : guess;
+	if (!a) {
 		ex->unknown = 1;
 		return;
 	}
-	uint64_t a = pcs[outer + 1] + 1;
 	for (size_t i = 0; i < ex->n; i++)
 		if (ex->addr[i] == a)
 			return;
@@ -51,7 +69,7 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 		   size_t n, struct lc_exits *ex, char *why, size_t why_len)
 {
 	uint64_t pcs[MAX_FRAMES];
-	int busy = 0;
+	int busy = 0, memfd = -1;
 	if (ex)
 		memset(ex, 0, sizeof(*ex));
 	for (size_t i = 0; i < ts->n; i++) {
@@ -64,6 +82,8 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 		if (ptrace(PTRACE_GETREGS, th->tid, NULL, &regs) != 0) {
 			if (errno == ESRCH)
 				continue;
+			if (memfd >= 0)
+				close(memfd);
 			return lc_error("process %d: cannot read the registers of thread %d: %s",
 					(int)ts->pid, (int)th->tid, strerror(errno));
 		}
@@ -94,8 +114,22 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 		if (!busy)
 			snprintf(why, why_len, "%s", msg);
 		busy = 1;
-		exits_add(ex, pcs, u ? nf : 0, outer);
+		int known = u && outer + 1 < nf;
+		uint64_t guess = 0;
+		if (ex && !known) {
+			if (memfd < 0) {
+				char path[64];
+				snprintf(path, sizeof(path), "/proc/%d/mem", (int)ts->pid);
+				memfd = open(path, O_RDONLY | O_CLOEXEC);
+			}
+			guess = exit_guess(memfd, regs.rsp, r, n);
+			lc_debug("process %d: thread %d: no unwinding out of the busy frame; way out "
+				 "guessed 0x%llx", (int)ts->pid, (int)th->tid, (unsigned long long)guess);
+		}
+		exits_add(ex, pcs, known ? nf : 0, outer, guess);
 	}
+	if (memfd >= 0)
+		close(memfd);
 	return busy;
 }
 
