@@ -23,6 +23,7 @@
 #include "layout.h"
 #include "obj.h"
 #include "payload.h"
+#include "textrel.h"
 
 static const char usage_text[] =
 	"usage: libcare-mkpatch [-o OUT] [--level N] [--id TEXT] [--desc TEXT] [-v] "
@@ -140,7 +141,7 @@ static int mkpatch_run(const struct mkpatch_opts *o, struct lc_obj *orig, struct
 	int ret = -1;
 
 	lc_payload_init(&pay);
-	if (lc_obj_open(orig, "ORIGINAL", o->orig) < 0)
+	if (lc_obj_open(orig, "ORIGINAL", o->orig) < 0 || lc_textrel_check(orig, "ORIGINAL") < 0)
 		goto out;
 	int idlen = lc_buildid_from_elf(orig->elf, id);
 	if (idlen <= 0) {
