@@ -113,7 +113,8 @@ lc_pipeline() {
 		unit=lib
 		ucflags=("${cflags[@]/-fno-pie/-fPIC}")
 		ucflags=("${ucflags[@]/-fPIE/-fPIC}" "${libcflags[@]}")
-		ulink=(-shared "${libldflags[@]}")
+		# a soname: the patched link writes the same name into .dynstr
+		ulink=(-shared -Wl,-soname,libscen.so "${libldflags[@]}")
 		out_orig=$work/libscen.so
 		out_patched=$work/libscen-patched.so
 	fi
