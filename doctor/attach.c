@@ -6,7 +6,10 @@
  * thread's stop), so the patient runs while the patch is prepared and
  * stops for as short a time as possible.  A signal that arrives meanwhile
  * shows up as a signal-delivery-stop: it is remembered and delivered when
- * the thread resumes.  A thread that exits meanwhile is marked gone.
+ * the thread resumes.  A thread that exits meanwhile is marked gone.  A
+ * thread of a stopped process (group-stop) is never resumed: it stays in
+ * its ptrace-stop until the detach, which puts it back in the group-stop
+ * (or lets it run if SIGCONT came meanwhile).
  *
  * While threads are seized the doctor does not let SIGINT, SIGTERM, SIGHUP
  * or SIGQUIT kill it halfway through a change, and no wait for a thread
@@ -134,7 +137,7 @@ add:
 struct lc_thread *lc_threads_add(struct lc_threads *ts, pid_t tid, int stopped)
 {
 	ts->t = lc_xrealloc(ts->t, (ts->n + 1) * sizeof(*ts->t));
-	ts->t[ts->n] = (struct lc_thread){ tid, stopped, 0, 0, 0 };
+	ts->t[ts->n] = (struct lc_thread){ tid, stopped, 0, 0, 0, 0 };
 	return &ts->t[ts->n++];
 }
 
@@ -214,6 +217,11 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 	}
 	wait_timer(0);
 	th->stopped = 1;
+	int sig = WSTOPSIG(st);
+	th->group_stop = (st >> 16) == PTRACE_EVENT_STOP &&
+			 (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU);
+	lc_debug("process %d: thread %d stopped: signal %d, event %d%s", (int)ts->pid,
+		 (int)th->tid, sig, st >> 16, th->group_stop ? " (group-stop)" : "");
 	if (status)
 		*status = st;
 	return 0;
@@ -247,6 +255,8 @@ int lc_thread_resume(struct lc_threads *ts, struct lc_thread *th)
 {
 	if (!th->stopped || th->gone)
 		return 0;
+	if (th->group_stop)
+		return 0;       /* the process is stopped: it stays so until the detach */
 	if (ptrace(PTRACE_CONT, th->tid, NULL, (void *)(long)th->sig) != 0) {
 		if (errno == ESRCH) {
 			th->gone = 1;
@@ -322,6 +332,28 @@ void lc_threads_detach(struct lc_threads *ts)
 	ts->t = NULL;
 	ts->n = 0;
 	ts->seized = 0;
+}
+
+int lc_thread_sigmask(struct lc_thread *th, const uint64_t *set, uint64_t *old)
+{
+	if (old && ptrace(PTRACE_GETSIGMASK, th->tid, (void *)sizeof(*old), old) != 0)
+		return -1;
+	return ptrace(PTRACE_SETSIGMASK, th->tid, (void *)sizeof(*set), (void *)set) == 0 ? 0 : -1;
+}
+
+int lc_thread_step(struct lc_threads *ts, struct lc_thread *th)
+{
+	uint64_t mask, all = ~0ull;
+	int st, masked = lc_thread_sigmask(th, &all, &mask) == 0;
+	int rc = -1, group_stop = th->group_stop;
+	if (ptrace(PTRACE_SINGLESTEP, th->tid, NULL, NULL) == 0) {
+		th->stopped = 0;
+		rc = lc_thread_wait(ts, th, &st);
+	}
+	if (masked && !th->gone)
+		lc_thread_sigmask(th, &mask, NULL);
+	th->group_stop = group_stop;
+	return rc;
 }
 
 struct lc_thread *lc_threads_pick(struct lc_threads *ts)

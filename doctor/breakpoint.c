@@ -89,9 +89,10 @@ static int bp_event(struct lc_threads *ts, const struct bp *b, size_t n, pid_t t
 	}
 	th->stopped = 1;
 	int event = st >> 16, sig = WSTOPSIG(st);
-	if (event == PTRACE_EVENT_STOP && (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
-					   sig == SIGTTOU))
-		return 0;       /* group-stop: it stays stopped */
+	th->group_stop = event == PTRACE_EVENT_STOP && (sig == SIGSTOP || sig == SIGTSTP ||
+							sig == SIGTTIN || sig == SIGTTOU);
+	if (th->group_stop)
+		return 0;       /* it stays stopped */
 	if (event == 0 && sig == SIGTRAP) {
 		struct user_regs_struct regs;
 		if (ptrace(PTRACE_GETREGS, tid, NULL, &regs) == 0 && bp_find(b, n, regs.rip - 1)) {
@@ -130,8 +131,7 @@ int lc_breakpoints_run(struct lc_threads *ts, const uint64_t *addr, size_t n, in
 				clash = 1;
 			/* One that came out here last time: one step on, or it
 			 * would trap at once. */
-			if (regs.rip == addr[i] && ptrace(PTRACE_SINGLESTEP, th->tid, NULL, NULL) == 0 &&
-			    lc_thread_wait(ts, th, NULL) != 0 && th->timed_out) {
+			if (regs.rip == addr[i] && lc_thread_step(ts, th) != 0 && th->timed_out) {
 				rc = -1;
 				break;
 			}

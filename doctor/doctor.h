@@ -89,6 +89,8 @@ struct lc_thread {
 	int gone;                /* exited meanwhile */
 	int sig;                 /* signal to deliver when it resumes */
 	int timed_out;           /* did not stop when asked */
+	int group_stop;          /* the process is stopped (SIGSTOP...): the
+	                          * thread is not resumed before the detach */
 };
 
 struct lc_threads {
@@ -120,6 +122,11 @@ struct lc_thread *lc_threads_find(struct lc_threads *ts, pid_t tid);
 /* Waits up to `ms` for the next ptrace stop or exit of any thread:
  * 0 (tid, status set), 1 nothing happened in time. */
 int lc_threads_wait_any(struct lc_threads *ts, int ms, pid_t *tid, int *status);
+/* Sets a stopped thread's signal mask (PTRACE_SETSIGMASK), the old one in
+ * *old if not NULL.  0 or -1. */
+int lc_thread_sigmask(struct lc_thread *th, const uint64_t *set, uint64_t *old);
+/* One instruction, with every signal held pending meanwhile; 0 or -1. */
+int lc_thread_step(struct lc_threads *ts, struct lc_thread *th);
 /* A stopped thread to run injected syscalls in: the main thread if it can. */
 struct lc_thread *lc_threads_pick(struct lc_threads *ts);
 

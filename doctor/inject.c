@@ -42,7 +42,12 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 		return lc_error("process %d: cannot set the registers of thread %d: %s",
 				(int)ts->pid, (int)th->tid, strerror(errno));
 
-	int done = 0;
+	/* All signals blocked while it steps: one arriving now stays pending
+	 * in the kernel (delivered after the doctor, in order) instead of
+	 * interrupting the step. */
+	uint64_t mask, all = ~0ull;
+	int masked = lc_thread_sigmask(th, &all, &mask) == 0;
+	int done = 0, group_stop = th->group_stop;
 	for (int tries = 0; tries < 16 && !done; tries++) {
 		int st;
 		if (ptrace(PTRACE_SINGLESTEP, th->tid, NULL, NULL) != 0)
@@ -59,6 +64,9 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 		else if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP)
 			th->sig = WSTOPSIG(st);  /* arrived first: deliver it later */
 	}
+	if (masked)
+		lc_thread_sigmask(th, &mask, NULL);
+	th->group_stop = group_stop;    /* the steps' stops were not group-stops */
 	if (ptrace(PTRACE_SETREGS, th->tid, NULL, &saved) != 0)
 		return lc_error("process %d: cannot restore the registers of thread %d: %s",
 				(int)ts->pid, (int)th->tid, strerror(errno));
