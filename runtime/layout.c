@@ -34,11 +34,11 @@ int lc_layout_compute(struct lc_patch *p)
 	l->data_size = p->parts[LC_PART_DATA].size;
 	l->size = l->data_offset + align_up(l->data_size, LC_PAGE_SIZE);
 	l->needs_low = 0;
-	/* only a 32-bit absolute address of the region itself needs a low one
-	 * (not a constant such as a TP offset, nor the target's or an import's) */
+	/* a 32-bit absolute address; not a constant (symbol 0 or SHN_ABS, e.g.
+	 * the TP offset of a variable of the program) */
 	for (size_t i = 0; i < p->nrelas; i++)
 		if ((p->relas[i].type == R_X86_64_32 || p->relas[i].type == R_X86_64_32S) &&
-		    p->syms[p->relas[i].sym].part >= 0)
+		    p->relas[i].sym != 0 && p->syms[p->relas[i].sym].part != -2)
 			l->needs_low = 1;
 	return 0;
 }

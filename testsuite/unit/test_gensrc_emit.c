@@ -151,10 +151,43 @@ int main(void)
 	}
 	free(k);
 
-	/* TLS in changed code is refused with the function and symbol named */
-	k = kpatch(FN("f", "\tret\n"), FN("f", "\tmovl\t%fs:tv@tpoff, %eax\n\tret\n"));
-	CHECK_STR(k, "ERROR: function 'f' uses thread-local storage ('tv@tpoff'): cannot be "
-		  "live-patched yet");
+	/* TLS operands become pseudo-symbols and slots (asm_tls.c), one slot
+	 * per variable and model, every pseudo-symbol declared weak + hidden */
+	k = kpatch(FN("f", "\tret\n"), FN("f", "\tmovl\t%fs:tv@tpoff, %eax\n"
+		   "\tmovq\tiv@gottpoff(%rip), %rax\n\tmovq\tiv@gottpoff(%rip), %rdx\n"
+		   "\tdata16\tleaq\tgv@tlsgd(%rip), %rdi\n\tcall\t__tls_get_addr@PLT\n"
+		   "\tleaq\tlv@tlsld(%rip), %rdi\n\tmovl\tlv@dtpoff(%rax), %eax\n\tret\n"));
+	CHECK(has(k, "\tmovl\t%fs:tv.kpatch_tpoff, %eax\n"));
+	CHECK(has(k, "\tmovq\t.Lkptls.ie.iv(%rip), %rax\n\tmovq\t.Lkptls.ie.iv(%rip), %rdx\n"));
+	CHECK(has(k, "\tdata16\tleaq\t.Lkptls.gd.gv(%rip), %rdi\n"
+		  "\tcall\t__tls_get_addr.kpatch_ext@PLT\n"));
+	CHECK(has(k, "\tleaq\t.Lkptls.ld.lv(%rip), %rdi\n\tmovl\tlv.kpatch_dtpoff(%rax), %eax\n"));
+	CHECK(has(k, ".Lkptls.ie.iv:\n\t.quad\tiv.kpatch_tpoff\n"));
+	CHECK(has(k, ".Lkptls.gd.gv:\n\t.quad\tgv.kpatch_dtpmod\n\t.quad\tgv.kpatch_dtpoff\n"));
+	CHECK(has(k, ".Lkptls.ld.lv:\n\t.quad\tlv.kpatch_dtpmod\n\t.quad\t0\n"));
+	{
+		const char *p1 = strstr(k, ".Lkptls.ie.iv:");
+		CHECK(p1 && !strstr(p1 + 1, ".Lkptls.ie.iv:"));
+	}
+	CHECK(has(k, "\t.weak\ttv.kpatch_tpoff\n\t.hidden\ttv.kpatch_tpoff\n"));
+	CHECK(has(k, "\t.weak\tgv.kpatch_dtpmod\n\t.hidden\tgv.kpatch_dtpmod\n"));
+	CHECK(!strstr(k, "@tpoff") && !strstr(k, "@gottpoff") && !strstr(k, "@tls"));
+	free(k);
+
+	/* TLS descriptors (-mtls-dialect=gnu2) are refused with the function named */
+	k = kpatch(FN("f", "\tret\n"), FN("f", "\tleaq\ttv@TLSDESC(%rip), %rax\n"
+		   "\tcall\t*tv@TLSCALL(%rax)\n\tret\n"));
+	CHECK_STR(k, "ERROR: function 'f' uses 'tv@TLSDESC': TLS descriptors (-mtls-dialect=gnu2) "
+		  "cannot be live-patched; build with the default TLS dialect");
+	free(k);
+
+	/* a call to an IFUNC of the unit goes through .kpatch_ext (ld aborts
+	 * on an IFUNC relocation in a non-allocated section) */
+	k = kpatch(FN("f", "\tret\n") "\t.globl\ttw\n\t.type\ttw, @gnu_indirect_function\n"
+		   "\t.set\ttw,f\n",
+		   FN("f", "\tcall\ttw@PLT\n\tret\n") "\t.globl\ttw\n"
+		   "\t.type\ttw, @gnu_indirect_function\n\t.set\ttw,f\n");
+	CHECK(has(k, "\tcall\ttw.kpatch_ext@PLT\n"));
 	free(k);
 
 	/* a label outside the function is refused, not left dangling */
