@@ -39,7 +39,7 @@ all_stop() {
 
 # all_patched PID - "1" if the doctor's info shows a patch applied in PID.
 all_patched() {
-	"$doctor" info -p "$1" 2>/dev/null | grep -q ' [1-9][0-9]* patch(es) applied' && echo 1 || echo 0
+	"$doctor" info -p "$1" 2>/dev/null | grep ' [1-9][0-9]* patch(es) applied' >/dev/null && echo 1 || echo 0
 }
 
 # all_case FEW - one -p all case: FEW processes of the patched binary, NPROC -

@@ -52,7 +52,7 @@ bench_build() {
 		build_time "$dir/log/patched-$i" gcc "${cflags[@]}" -fplugin="$plugin" \
 			-fplugin-arg-libcare-stage=patched -c sqlite3.c -o sqlite3.o
 		patched+=("$bt_cpu") rpatched+=("$bt_rss")
-		readelf -SW sqlite3.o | grep -q '\.kpatch\.text' ||
+		readelf -SW sqlite3.o | grep '\.kpatch\.text' >/dev/null ||
 			bench_die "the patched stage of sqlite3.c emitted no .kpatch.text: $(tail -n 3 "$dir/log/patched-$i.err" | tr "\n" " ")"
 		ro+=("$(awk -v a="${orig[i]}" -v b="${plain[i]}" 'BEGIN { printf "%.3f", a / b }')")
 		rp+=("$(awk -v a="${patched[i]}" -v b="${plain[i]}" 'BEGIN { printf "%.3f", a / b }')")
