@@ -16,6 +16,7 @@
  * them, exactly as the original code does.
  */
 #include <elf.h>
+#include <stdio.h>
 #include <string.h>
 #include "libcare/log.h"
 #include "patch.h"
@@ -38,7 +39,13 @@ int lc_tls_apply(struct lc_patch *p, const struct lc_rela *r, const struct lc_ta
 	const char *name = s->is_target ? NULL : s->import;
 	const char *what = s->is_target ? "the target's thread-local storage" : s->name;
 	struct lc_tls tls;
+	char where[300];
 	memset(&tls, 0, sizeof(tls));
+	if (r->part == LC_PART_TEXT)
+		snprintf(where, sizeof(where), "function '%s'", lc_patch_func_at(p, r->offset));
+	else
+		snprintf(where, sizeof(where), "%s+0x%llx", lc_part_names[r->part],
+			 (unsigned long long)r->offset);
 
 	if (!t->tls)
 		return lc_error("%s: %s relocation for %s: this target cannot tell TLS modules",
@@ -47,17 +54,15 @@ int lc_tls_apply(struct lc_patch *p, const struct lc_rela *r, const struct lc_ta
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
-		return lc_error("%s: thread-local '%s' used in function '%s' is not defined in any "
-				"object of the process", p->what, s->name, r->part == LC_PART_TEXT ?
-				lc_patch_func_at(p, r->offset) : "-");
+		return lc_error("%s: thread-local '%s' used in %s is not defined in any object "
+				"of the process", p->what, s->name, where);
 	int64_t v;
 	switch (r->type) {
 	case R_X86_64_DTPMOD64:
 		if (!tls.modid)
 			return lc_error("%s: the TLS module id of %s is unknown (its code has no "
-					"general- or local-dynamic TLS access to copy it from): cannot "
-					"patch function '%s'", p->what, tls.object,
-					r->part == LC_PART_TEXT ? lc_patch_func_at(p, r->offset) : "-");
+					"general- or local-dynamic TLS access to copy it from), needed "
+					"by %s", p->what, tls.object, where);
 		memcpy(at, &tls.modid, 8);
 		return 0;
 	case R_X86_64_DTPOFF64:
@@ -68,8 +73,7 @@ int lc_tls_apply(struct lc_patch *p, const struct lc_rela *r, const struct lc_ta
 		if (!tls.has_offset)
 			return lc_error("%s: the static TLS offset of %s is unknown (its code has no "
 					"initial-exec TLS access to copy it from, or it was loaded with "
-					"dlopen): cannot patch function '%s'", p->what, tls.object,
-					r->part == LC_PART_TEXT ? lc_patch_func_at(p, r->offset) : "-");
+					"dlopen), needed by %s", p->what, tls.object, where);
 		v = (int64_t)tls.value + r->addend - tls.offset;
 		break;
 	}
@@ -78,8 +82,8 @@ int lc_tls_apply(struct lc_patch *p, const struct lc_rela *r, const struct lc_ta
 		return 0;
 	}
 	if (v < INT32_MIN || v > INT32_MAX)
-		return lc_error("%s: %s value %lld for '%s' does not fit 32 bits", p->what,
-				lc_reloc_type_name(r->type), (long long)v, what);
+		return lc_error("%s: %s value %lld for %s in %s does not fit 32 bits", p->what,
+				lc_reloc_type_name(r->type), (long long)v, what, where);
 	int32_t v32 = (int32_t)v;
 	memcpy(at, &v32, 4);
 	return 0;
