@@ -21,6 +21,8 @@ extern "C" {
 /* Comment lines that keep function boundaries in the stored text. */
 #define LC_MARK_BEGIN "# libcare:fn-begin "
 #define LC_MARK_END   "# libcare:fn-end "
+/* One line per variable of the unit: "# libcare:var KEY TYPE" (asm_vars.c). */
+#define LC_MARK_VAR   "# libcare:var "
 
 /* ---- strmap.c: string -> int map (names are not copied) -------------- */
 struct lc_strmap {
@@ -215,6 +217,11 @@ int lc_tls_rewrite(struct lc_tls_emit *t, const char *name, size_t len, const ch
 /* The .weak/.hidden declarations of the pseudo-symbols used. */
 void lc_tls_declare_all(const struct lc_tls_emit *t, struct lc_buf *out);
 void lc_tls_emit_free(struct lc_tls_emit *t);
+
+/* ---- asm_vars.c: the types of the unit's variables ------------------------ */
+/* -1 with err when a variable recorded in both texts changed type. */
+int lc_vars_compare(const char *orig, size_t orig_len, const char *patched, size_t patched_len,
+		    struct lc_buf *err);
 
 /* ---- gensrc.c: the whole comparison ------------------------------------- */
 /*

@@ -13,6 +13,8 @@ int lc_gensrc(const char *orig, size_t orig_len, const char *patched, size_t pat
 	struct lc_match m;
 	int ret = -1;
 
+	if (lc_vars_compare(orig, orig_len, patched, patched_len, err) < 0)
+		return -1;
 	lc_unit_parse(&uo, orig, orig_len, err);
 	lc_unit_parse(&up, patched, patched_len, err);
 	lc_symmap_build(&map, &uo, &up, report);

@@ -21,6 +21,8 @@
 #include "diagnostic-core.h"
 #include "opts.h"
 #include "toplev.h"
+#include "cgraph.h"
+#include "stor-layout.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -31,6 +33,10 @@
 #include "asm.h"
 
 int plugin_is_GPL_compatible;
+
+/* Seconds an original object may be newer than its store entry (the
+ * assembler runs after cc1 wrote the store). */
+#define LC_STORE_SLACK_S 30
 
 enum capture_stage { STAGE_NONE, STAGE_ORIGINAL, STAGE_PATCHED };
 
@@ -140,14 +146,45 @@ static void finish_original(struct lc_buf *text, const char *store)
 	lc_buf_free(&err);
 }
 
+/*
+ * The original object is written by the assembler right after cc1 wrote
+ * its assembly to the store.  An object much newer than the store entry was
+ * not made by that compile: restored from a cache (ccache never runs cc1 on
+ * a hit), or built without the plugin afterwards; the recorded assembly may
+ * then be of another version of the source.  Only `-o DIR/NAME.o` objects
+ * (aux_base_name + ".o") are checked.
+ */
+static int store_is_stale(const char *store)
+{
+	struct stat so, ss;
+	if (!aux_base_name)
+		return 0;
+	char *obj = concat(aux_base_name, ".o", NULL);
+	int stale = stat(obj, &so) == 0 && stat(store, &ss) == 0 &&
+		    so.st_mtime > ss.st_mtime + LC_STORE_SLACK_S;
+	if (stale)
+		error_at(UNKNOWN_LOCATION, "libcare: the original object %s is %ld s newer than its "
+			 "recorded assembly %s: it was not made by the compile that recorded it "
+			 "(a compiler cache hit? ccache: %<CCACHE_DISABLE=1%>) - rebuild the original "
+			 "with stage=original (or touch %s if the object was only post-processed)",
+			 obj, (long)(so.st_mtime - ss.st_mtime), store, store);
+	free(obj);
+	return stale;
+}
+
 /* stage=patched: text becomes the original text plus the .kpatch sections. */
 static void finish_patched(struct lc_buf *text, const char *store)
 {
 	struct lc_buf orig = LC_BUF_INIT, out = LC_BUF_INIT, report = LC_BUF_INIT;
 	struct lc_buf err = LC_BUF_INIT;
 	if (lc_buf_read_file(&orig, store) < 0) {
-		error_at(UNKNOWN_LOCATION, "libcare: no original assembly recorded for %s in %s: build the original "
-		      "with stage=original first", aux_base_name, store);
+		error_at(UNKNOWN_LOCATION, "libcare: no original assembly recorded for %s in %s: build the "
+			 "original with stage=original first; if it was, its compile did not run "
+			 "this plugin - a compiler cache hit (ccache: set %<CCACHE_DISABLE=1%>), another "
+			 "compiler (clang cannot load a GCC plugin) or flags dropped by the build",
+			 aux_base_name, store);
+	} else if (store_is_stale(store)) {
+		/* error given */
 	} else if (lc_gensrc(orig.data, orig.len, text->data, text->len, &out, &report, &err) < 0) {
 		report_lines(&report);
 		error_at(UNKNOWN_LOCATION, "libcare: %s: %s", main_input_filename, err.data);
@@ -161,6 +198,110 @@ static void finish_patched(struct lc_buf *text, const char *store)
 	lc_buf_free(&out);
 	lc_buf_free(&report);
 	lc_buf_free(&err);
+}
+
+/*
+ * The layout of a type, for the "# libcare:var" lines (asm_vars.c):
+ * i32/u8/f64/bool, struct{name:TYPE@bitpos;...}, union{...}, TYPE[n],
+ * *NAME for pointers (the pointee by name only: no recursion), enumN.
+ */
+static void type_sig(struct lc_buf *out, tree t, int depth)
+{
+	if (!t || t == error_mark_node) {
+		lc_buf_adds(out, "?");
+		return;
+	}
+	t = TYPE_MAIN_VARIANT(t);
+	switch (TREE_CODE(t)) {
+	case INTEGER_TYPE:
+		lc_buf_addf(out, "%c%d", TYPE_UNSIGNED(t) ? 'u' : 'i', (int)TYPE_PRECISION(t));
+		return;
+	case BOOLEAN_TYPE:
+		lc_buf_addf(out, "bool%d", (int)TYPE_PRECISION(t));
+		return;
+	case ENUMERAL_TYPE:
+		lc_buf_addf(out, "enum%c%d", TYPE_UNSIGNED(t) ? 'u' : 'i', (int)TYPE_PRECISION(t));
+		return;
+	case REAL_TYPE:
+		lc_buf_addf(out, "f%d", (int)TYPE_PRECISION(t));
+		return;
+	case POINTER_TYPE:
+	case REFERENCE_TYPE: {
+		tree p = TYPE_MAIN_VARIANT(TREE_TYPE(t));
+		tree n = TYPE_NAME(p);
+		if (n && TREE_CODE(n) == TYPE_DECL)
+			n = DECL_NAME(n);
+		lc_buf_adds(out, "*");
+		if (n && TREE_CODE(n) == IDENTIFIER_NODE)
+			lc_buf_addf(out, "%s%s", TREE_CODE(p) == RECORD_TYPE ? "struct " :
+				    TREE_CODE(p) == UNION_TYPE ? "union " : "", IDENTIFIER_POINTER(n));
+		else if (depth < 4 && TREE_CODE(p) != RECORD_TYPE && TREE_CODE(p) != UNION_TYPE)
+			type_sig(out, p, depth + 1);
+		else
+			lc_buf_adds(out, "anon");
+		return;
+	}
+	case ARRAY_TYPE: {
+		type_sig(out, TREE_TYPE(t), depth + 1);
+		tree sz = TYPE_SIZE_UNIT(t), esz = TYPE_SIZE_UNIT(TREE_TYPE(t));
+		if (sz && esz && tree_fits_uhwi_p(sz) && tree_fits_uhwi_p(esz) && tree_to_uhwi(esz))
+			lc_buf_addf(out, "[%lu]", (unsigned long)(tree_to_uhwi(sz) / tree_to_uhwi(esz)));
+		else
+			lc_buf_adds(out, "[]");
+		return;
+	}
+	case RECORD_TYPE:
+	case UNION_TYPE: {
+		lc_buf_adds(out, TREE_CODE(t) == RECORD_TYPE ? "struct{" : "union{");
+		int first = 1;
+		for (tree f = TYPE_FIELDS(t); f; f = DECL_CHAIN(f)) {
+			if (TREE_CODE(f) != FIELD_DECL)
+				continue;
+			if (!first)
+				lc_buf_adds(out, ";");
+			first = 0;
+			lc_buf_addf(out, "%s:", DECL_NAME(f) ? IDENTIFIER_POINTER(DECL_NAME(f)) : "");
+			if (depth < 8)
+				type_sig(out, TREE_TYPE(f), depth + 1);
+			if (DECL_BIT_FIELD(f) && DECL_SIZE(f) && tree_fits_uhwi_p(DECL_SIZE(f)))
+				lc_buf_addf(out, ":%lu", (unsigned long)tree_to_uhwi(DECL_SIZE(f)));
+			if (DECL_FIELD_OFFSET(f) && tree_fits_shwi_p(DECL_FIELD_OFFSET(f)))
+				lc_buf_addf(out, "@%ld", (long)int_bit_position(f));
+		}
+		lc_buf_adds(out, "}");
+		return;
+	}
+	default:
+		lc_buf_addf(out, "%s", get_tree_code_name(TREE_CODE(t)));
+		if (TYPE_SIZE_UNIT(t) && tree_fits_uhwi_p(TYPE_SIZE_UNIT(t)))
+			lc_buf_addf(out, "%lu", (unsigned long)tree_to_uhwi(TYPE_SIZE_UNIT(t)));
+		return;
+	}
+}
+
+/* "# libcare:var KEY TYPE" for every variable the unit defines. */
+static void vars_record(struct lc_buf *text)
+{
+	varpool_node *v;
+	if (text->len && text->data[text->len - 1] != '\n')
+		lc_buf_adds(text, "\n");
+	FOR_EACH_DEFINED_VARIABLE(v) {
+		tree d = v->decl;
+		if (!DECL_NAME(d) || DECL_ARTIFICIAL(d))
+			continue;
+		lc_buf_adds(text, LC_MARK_VAR);
+		tree ctx = DECL_CONTEXT(d);
+		if (ctx && TREE_CODE(ctx) == FUNCTION_DECL) {
+			const char *fn = IDENTIFIER_POINTER(DECL_ASSEMBLER_NAME(ctx));
+			lc_buf_addf(text, "%s::%s ", fn[0] == '*' ? fn + 1 : fn,
+				    IDENTIFIER_POINTER(DECL_NAME(d)));
+		} else {
+			const char *an = IDENTIFIER_POINTER(DECL_ASSEMBLER_NAME(d));
+			lc_buf_addf(text, "%s ", an[0] == '*' ? an + 1 : an);
+		}
+		type_sig(text, TREE_TYPE(d), 0);
+		lc_buf_adds(text, "\n");
+	}
 }
 
 static void on_finish_unit(void *gcc_data, void *user_data)
@@ -178,6 +319,7 @@ static void on_finish_unit(void *gcc_data, void *user_data)
 	cap.mem_buf = NULL;
 	cap.active = 0;
 
+	vars_record(&text);
 	lc_producer_clean(&text, cap.plugin_path);
 	if (cap.store_dir && *cap.store_dir && mkdir(cap.store_dir, 0777) < 0 && errno != EEXIST)
 		error_at(UNKNOWN_LOCATION, "libcare: cannot create store directory %s: %m", cap.store_dir);

@@ -42,6 +42,40 @@ sed 's/int glob = 5;/int glob = 6;/' "$SRC/prog.c" > prog.c
 expect_fail "data change" "data object 'glob' changed (size or initial value): cannot be live-patched" \
 	cc_patched -O2 -c prog.c -o prog.o
 
+# a changed type of existing data, same size and initial value (zero):
+# only the plugin's type record shows it
+printf 'struct pair { int a; int b; };\nstruct pair st;\nint f(void) { static int calls; return st.a + ++calls; }\n' > types.c
+cc_orig -O2 -c types.c -o types.o
+sed 's/{ int a; int b; }/{ int b; int a; }/' types.c > types2.c && mv types2.c types.c
+expect_fail "struct layout changed" "data object 'st' changed type (struct{a:i32@0;b:i32@32} -> struct{b:i32@0;a:i32@32}): cannot be live-patched" \
+	cc_patched -O2 -c types.c -o types.o
+sed 's/{ int b; int a; }/{ int a; int b; }/; s/static int calls/static unsigned calls/' types.c > types2.c && mv types2.c types.c
+expect_fail "static local type changed" "static variable 'calls' of function 'f' changed type (i32 -> u32): cannot be live-patched" \
+	cc_patched -O2 -c types.c -o types.o
+sed 's/static unsigned calls/static int calls/; s/^struct pair st;/float st;/; s/st.a/(int)st/' types.c > types2.c && mv types2.c types.c
+expect_fail "global type changed" "data object 'st' changed type (struct{a:i32@0;b:i32@32} -> f32)" \
+	cc_patched -O2 -c types.c -o types.o
+# the type record is comments only: the original object stays a plain build's
+printf 'struct pair { int a; int b; };\nstruct pair st;\nint f(void) { static int calls; return st.a + ++calls; }\n' > types.c
+"$CC" -O2 -c types.c -o plain-types.o
+cc_orig -O2 -c types.c -o types.o
+cmp -s plain-types.o types.o && ok "type record leaves the object alone" || fail "type record changed the object"
+
+# an original compile that did not run the plugin (a ccache hit, clang, flags
+# dropped): its object without a store entry
+rm -f cached.libcare.s
+"$CC" -O2 -c "$SRC/prog.c" -o cached.o
+cp "$SRC/prog.c" cached.c
+expect_fail "cached original (no store entry)" "no original assembly recorded for cached in cached.libcare.s.*ccache.*clang" \
+	cc_patched -O2 -c cached.c -o cached.o
+# ... or a store entry older than the object: restored from a cache later
+cc_orig -O2 -c cached.c -o cached.o
+touch -d '-1 hour' cached.libcare.s
+expect_fail "cached original (stale store entry)" "the original object cached.o is [0-9]* s newer than its recorded assembly cached.libcare.s.*cache" \
+	cc_patched -O2 -c cached.c -o cached.o
+touch cached.libcare.s
+cc_patched -O2 -c cached.c -o cached.o && ok "fresh store entry accepted" || fail "fresh store entry"
+
 # a compile error is an ordinary compile error, in both stages
 printf 'int f(void) { return 1; }\nint g(void) { return x; }\n' > bad.c
 expect_fail "compile error (original)" "'x' undeclared" cc_orig -O2 -c bad.c -o bad.o

@@ -58,5 +58,32 @@ int main(void)
 	lc_buf_free(&p);
 	lc_buf_free(&err);
 	lc_buf_free(&back);
+
+	/* variable types (asm_vars.c): the same type is no change, another is
+	 * refused with the name and both layouts; a local static is named with
+	 * its function; texts without records are not checked */
+	{
+		const char *o = "f:\n\tret\n# libcare:var st struct{a:i32@0;b:i32@32}\n"
+				"# libcare:var f::calls i32\n";
+		const char *same = "# libcare:var f::calls i32\n"
+				   "# libcare:var st struct{a:i32@0;b:i32@32}\n# libcare:var new i8\n";
+		const char *swapped = "# libcare:var st struct{b:i32@0;a:i32@32}\n";
+		const char *local = "# libcare:var f::calls u32\n";
+		struct lc_buf e = LC_BUF_INIT;
+		CHECK(lc_vars_compare(o, strlen(o), same, strlen(same), &e) == 0 && !e.len);
+		CHECK(lc_vars_compare(o, strlen(o), swapped, strlen(swapped), &e) < 0);
+		CHECK_STR(e.data, "data object 'st' changed type (struct{a:i32@0;b:i32@32} -> "
+			  "struct{b:i32@0;a:i32@32}): cannot be live-patched");
+		lc_buf_reset(&e);
+		CHECK(lc_vars_compare(o, strlen(o), local, strlen(local), &e) < 0);
+		CHECK_STR(e.data, "static variable 'calls' of function 'f' changed type (i32 -> u32): "
+			  "cannot be live-patched");
+		lc_buf_reset(&e);
+		CHECK(lc_vars_compare("f:\n", 3, swapped, strlen(swapped), &e) == 0);
+		/* a key that is a prefix of another is not confused with it */
+		const char *o2 = "# libcare:var stx i32\n", *p2 = "# libcare:var st i64\n";
+		CHECK(lc_vars_compare(o2, strlen(o2), p2, strlen(p2), &e) == 0);
+		lc_buf_free(&e);
+	}
 	return TEST_DONE();
 }
