@@ -117,6 +117,23 @@ int main(void)
 	/* Refusals name the symbol. */
 	CHECK(classify(&sym[11], 0) == -1 && strstr(why.data, "thread-local symbol 'tls_var'"));
 	CHECK(ext("tls_var.kpatch_ext", 0) == -1 && strstr(why.data, "'tls_var'"));
+
+	/* The plugin's TLS pseudo-symbols (gcc-plugin/asm_tls.c).  Defined in
+	 * PATCHED (value = offset in its TLS block): DTPOFF is a constant,
+	 * DTPMOD and (not an executable: no ELF here) TPOFF stay TLS
+	 * relocations against the target; undefined: a STT_TLS import. */
+	CHECK(ext("tls_var.kpatch_dtpoff", 4) == 0 && r.kind == LC_RELOC_ABS && r.addend == 4 &&
+	      lc_reloc_payload_type(&r, R_X86_64_32S) == R_X86_64_32S);
+	CHECK(ext("tls_var.kpatch_dtpmod", 0) == 0 && r.kind == LC_RELOC_TARGET &&
+	      lc_reloc_payload_type(&r, R_X86_64_64) == R_X86_64_DTPMOD64);
+	CHECK(ext("tls_var.kpatch_tpoff", 0) == 0 && r.kind == LC_RELOC_TARGET && r.addend == 0 &&
+	      lc_reloc_payload_type(&r, R_X86_64_32S) == R_X86_64_TPOFF32 &&
+	      lc_reloc_payload_type(&r, R_X86_64_64) == R_X86_64_TPOFF64);
+	CHECK(ext("other_tv.kpatch_dtpoff", 8) == 0 && IS_IMPORT("other_tv", 0) &&
+	      r.sym_type == STT_TLS && r.addend == 8 &&
+	      lc_reloc_payload_type(&r, R_X86_64_64) == R_X86_64_DTPOFF64);
+	CHECK(ext("twice.kpatch_tpoff", 0) == -1 && strstr(why.data, "'twice'") &&
+	      strstr(why.data, "not a TLS symbol"));
 	CHECK(classify(&sym[12], 0) == -1 && strstr(why.data, "'note' is in section '.comment'"));
 	CHECK(ext("ifn.kpatch_ext", 0) == -1 && strstr(why.data, "'ifn' is an IFUNC"));
 
