@@ -65,13 +65,16 @@ static void dynrels_read(struct lc_object *o, Elf *elf, Elf_Scn *scn, Elf_Scn *d
 			size_t si = GELF_R_SYM(ra.r_info);
 			int local = si == 0;
 			uint64_t v = 0;
+			const char *sn = NULL;
 			if (si && gelf_getsym(syms, (int)si, &st)) {
 				local = st.st_shndx != SHN_UNDEF;
 				v = st.st_value;
+				sn = elf_strptr(elf, symsh.sh_link, st.st_name);
 			}
 			o->rels = lc_xrealloc(o->rels, (o->nrels + 1) * sizeof(*o->rels));
 			o->rels[o->nrels++] = (struct lc_dynrel){ ra.r_offset, (uint64_t)ra.r_addend,
-								  type, NULL, v, local };
+								  type, sn && *sn ? lc_xstrdup(sn) : NULL,
+								  v, local };
 			continue;
 		}
 		if (type != R_X86_64_IRELATIVE && type != R_X86_64_JUMP_SLOT &&
@@ -309,6 +312,28 @@ static void tls_of_object(struct lc_proc *pr, struct lc_object *o, struct lc_tls
 		 (long long)out->offset);
 }
 
+/* Another object's initial-exec access to variable `d` (a TPOFF64 slot
+ * naming it, e.g. in the program) also tells the defining module's static
+ * offset: slot = value + addend - offset. */
+static void tls_offset_from_users(struct lc_proc *pr, const struct lc_dynsym *d,
+				  struct lc_tls *out)
+{
+	for (size_t k = 0; k < pr->nobjs && !out->has_offset; k++) {
+		struct lc_object *o = &pr->objs[k];
+		uint64_t slot;
+		for (size_t i = 0; i < o->nrels && !out->has_offset; i++) {
+			const struct lc_dynrel *r = &o->rels[i];
+			if (r->type != R_X86_64_TPOFF64 || !r->name || strcmp(r->name, d->name) != 0 ||
+			    lc_mem_read(pr, o->bias + r->offset, &slot, 8) != 0)
+				continue;
+			out->offset = (int64_t)(d->value + r->addend - slot);
+			out->has_offset = 1;
+			lc_debug("process %d: static TLS offset of %s from %s's slot for %s: %lld",
+				 (int)pr->pid, out->object, o->path, d->name, (long long)out->offset);
+		}
+	}
+}
+
 int lc_symbols_tls(struct lc_proc *pr, struct lc_object *target, const char *name,
 		   const char *version, struct lc_tls *out)
 {
@@ -337,6 +362,8 @@ int lc_symbols_tls(struct lc_proc *pr, struct lc_object *target, const char *nam
 						(int)pr->pid, name, o->path);
 			tls_of_object(pr, o, out);
 			out->value = d->value;
+			if (!out->has_offset)
+				tls_offset_from_users(pr, d, out);
 			return 1;
 		}
 	}
