@@ -97,6 +97,14 @@ static void emit_resolve(struct emit_ctx *c, const char *s, size_t len, int is_d
 	else if (lc_unit_defines(c->p, s, len) && !lc_unit_is_ifunc(c->p, s, len))
 		lc_buf_add(out, ms, mlen);
 	else {
+		if (!lc_unit_defines(c->p, s, len) && lc_unit_defines(c->orig, s, len) &&
+		    !c->refusal.len)
+			/* ld would bind it to the original's copy, still in the
+			 * patched link: the old code, which the fix removed */
+			lc_buf_addf(&c->refusal, "function '%s' uses '%.*s', which the original unit "
+				    "defines and the fix removed from it (or moved elsewhere): the patch "
+				    "would use the original's: cannot be live-patched",
+				    c->func ? c->func : "?", (int)len, s);
 		name_list_add(&c->ext, s, len);
 		lc_buf_addf(out, "%.*s%s", (int)len, s, LC_EXTERN_SUFFIX);
 	}
