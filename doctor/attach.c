@@ -352,8 +352,50 @@ int lc_thread_step(struct lc_threads *ts, struct lc_thread *th)
 	}
 	if (masked && !th->gone)
 		lc_thread_sigmask(th, &mask, NULL);
+	if (rc == 0)
+		lc_thread_drain_trap(ts, th);
 	th->group_stop = group_stop;
 	return rc;
+}
+
+/* The thread's private pending signals (SigPnd of /proc/PID/task/TID/status). */
+static uint64_t thread_pending(pid_t pid, pid_t tid)
+{
+	char path[64], line[128];
+	uint64_t set = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "SigPnd:", 7) == 0) {
+			set = strtoull(line + 7, NULL, 16);
+			break;
+		}
+	fclose(f);
+	return set;
+}
+
+int lc_thread_drain_trap(struct lc_threads *ts, struct lc_thread *th)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		int st;
+		if (!th->stopped || th->gone ||
+		    !(thread_pending(ts->pid, th->tid) & (1ull << (SIGTRAP - 1))))
+			return 0;
+		/* Resumed, it takes the pending signal before running a single
+		 * instruction: a signal-delivery-stop we then swallow. */
+		if (ptrace(PTRACE_CONT, th->tid, NULL, NULL) != 0)
+			return -1;
+		th->stopped = 0;
+		if (lc_thread_wait(ts, th, &st) != 0)
+			return -1;
+		if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP && !th->sig)
+			th->sig = WSTOPSIG(st);
+		lc_debug("process %d: thread %d: pending SIGTRAP of the doctor taken out", (int)ts->pid,
+			 (int)th->tid);
+	}
+	return 0;
 }
 
 struct lc_thread *lc_threads_pick(struct lc_threads *ts)

@@ -9,7 +9,8 @@
  * wait, or a time slice does.  Then the world is stopped again, every int3
  * is taken out and each thread that hit one is put back on the instruction
  * (rip - 1), so it runs the original instruction when it resumes and never
- * sees the trap.  A thread that was standing right after a breakpoint
+ * sees the trap (a SIGTRAP still pending because an interrupt was reported
+ * first is taken out: lc_thread_drain_trap).  A thread that was standing right after a breakpoint
  * address when the int3 would go in gets no breakpoint there (it could not
  * be told from one that hit it); one standing on it is single-stepped over
  * it first (it would trap at once).
@@ -170,8 +171,13 @@ int lc_breakpoints_run(struct lc_threads *ts, const uint64_t *addr, size_t n, in
 			rc = lc_error("process %d: cannot remove the breakpoint at 0x%llx: %s",
 				      (int)ts->pid, (unsigned long long)b[i].addr, strerror(errno));
 	int rewound = 0;
-	for (size_t i = 0; i < ts->n; i++)
-		rewound += thread_rewind(&ts->t[i], b, nb);
+	for (size_t i = 0; i < ts->n; i++) {
+		if (!thread_rewind(&ts->t[i], b, nb))
+			continue;
+		rewound++;
+		/* stopped by an interrupt before it took the int3's SIGTRAP */
+		lc_thread_drain_trap(ts, &ts->t[i]);
+	}
 	threads_set_options(ts, 0);
 	close(fd);
 	lc_debug("process %d: %zu breakpoint(s), %d thread(s) came out", (int)ts->pid, nb, rewound);

@@ -125,6 +125,11 @@ int lc_threads_wait_any(struct lc_threads *ts, int ms, pid_t *tid, int *status);
 /* Sets a stopped thread's signal mask (PTRACE_SETSIGMASK), the old one in
  * *old if not NULL.  0 or -1. */
 int lc_thread_sigmask(struct lc_thread *th, const uint64_t *set, uint64_t *old);
+/* A SIGTRAP the doctor caused (int3, single-step) may still be pending
+ * when the thread reported another stop first (an interrupt is reported
+ * before pending signals): it is taken out, or the thread would die of it
+ * after the detach.  Other signals met on the way are kept for delivery. */
+int lc_thread_drain_trap(struct lc_threads *ts, struct lc_thread *th);
 /* One instruction, with every signal held pending meanwhile; 0 or -1. */
 int lc_thread_step(struct lc_threads *ts, struct lc_thread *th);
 /* A stopped thread to run injected syscalls in: the main thread if it can. */

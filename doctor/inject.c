@@ -66,6 +66,8 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 	}
 	if (masked)
 		lc_thread_sigmask(th, &mask, NULL);
+	if (done)
+		lc_thread_drain_trap(ts, th);
 	th->group_stop = group_stop;    /* the steps' stops were not group-stops */
 	if (ptrace(PTRACE_SETREGS, th->tid, NULL, &saved) != 0)
 		return lc_error("process %d: cannot restore the registers of thread %d: %s",
