@@ -6,5 +6,4 @@ configure_file(${CMAKE_CURRENT_LIST_DIR}/libcare-patch-make
                ${CMAKE_BINARY_DIR}/bin/libcare-patch-make COPYONLY)
 install(PROGRAMS ${CMAKE_CURRENT_LIST_DIR}/libcare-patch-make
         DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES ${CMAKE_SOURCE_DIR}/docs/libcare-patch-make.1
-        DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+# Its manual page, docs/man/libcare-patch-make.1, is installed by docs/.
