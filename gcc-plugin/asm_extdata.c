@@ -19,9 +19,12 @@
  *	                                 leaq 8(%rdi), %rdi
  *	movl $environ, %edi          ->  movq environ@GOTPCREL(%rip), %rdi
  *
- * Other uses (stores, arithmetic on memory, SSE loads) are left as they
- * are: they work when the symbol is in the program (another unit's global,
- * a COPY-relocated stdout) and mkpatch refuses them by name otherwise.
+ * Any other instruction with such an operand (a store, arithmetic on
+ * memory, an SSE load) borrows a register for the address (see
+ * rewrite_borrowing).  Instructions that move %rsp or leave (push, call,
+ * jmp) stay as they are: they work when the symbol is in the program
+ * (another unit's global, a COPY-relocated stdout) and mkpatch refuses
+ * them by name otherwise.
  */
 #include <string.h>
 #include "asm.h"
@@ -66,6 +69,91 @@ static int is_sym_char(char ch, int first)
 	       ch == '$' || (!first && ch >= '0' && ch <= '9');
 }
 
+static int rewrite_simple(const struct lc_line_info *li, lc_extdata_fn is_ext, void *ctx,
+			  struct lc_buf *out);
+
+/* Mnemonics that move %rsp or leave the instruction stream: no borrowed
+ * register around them. */
+static int uses_stack(const struct lc_line_info *li)
+{
+	static const char *const bad[] = { "push", "pop", "call", "jmp", "ret", "enter", "leave",
+					   NULL };
+	for (int i = 0; bad[i]; i++)
+		if (li->word_len >= strlen(bad[i]) && memcmp(li->word, bad[i], strlen(bad[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Any other instruction with one `sym+off(%rip)` operand of outside data
+ * (a store, `addl $1, x(%rip)`, `cmpl x(%rip), %eax`, an SSE load): the
+ * address goes into a borrowed register, saved below the red zone (a leaf
+ * function may keep data in the 128 bytes under %rsp); lea, push and pop
+ * leave the flags alone, so the instruction's flags reach the next one:
+ *
+ *	addl %edi, optind(%rip)  ->  leaq -128(%rsp), %rsp
+ *	                             pushq %r11
+ *	                             movq optind@GOTPCREL(%rip), %r11
+ *	                             addl %edi, (%r11)
+ *	                             popq %r11
+ *	                             leaq 128(%rsp), %rsp
+ */
+static int rewrite_borrowing(const struct lc_line_info *li, lc_extdata_fn is_ext, void *ctx,
+			     struct lc_buf *out)
+{
+	static const char *const scratch[] = { "r11", "r10", "r9", "r8", NULL };
+	const char *a = li->args, *end = li->args + li->args_len;
+	if (li->kind != LC_LINE_INSN || uses_stack(li) || memchr(a, '@', li->args_len))
+		return 0;
+	for (const char *q = a; q + 4 <= end; q++)
+		if (memcmp(q, "%rsp", 4) == 0 || memcmp(q, "%esp", 4) == 0)
+			return 0;
+	/* the one "(%rip)" operand and the symbol before it */
+	const char *rip = NULL;
+	for (const char *q = a; q + 6 <= end; q++)
+		if (memcmp(q, "(%rip)", 6) == 0) {
+			if (rip)
+				return 0;
+			rip = q;
+		}
+	if (!rip)
+		return 0;
+	const char *op = rip;
+	while (op > a && op[-1] != ' ' && op[-1] != '\t' && op[-1] != ',' && op[-1] != '*')
+		op--;
+	const char *sym = op, *p = op;
+	while (p < rip && is_sym_char(*p, p == sym))
+		p++;
+	size_t sym_len = (size_t)(p - sym);
+	if (!sym_len || (sym_len >= 2 && sym[0] == '.' && sym[1] == 'L'))
+		return 0;
+	if (p < rip && *p == '+')
+		p++;
+	const char *off = p;
+	while (p < rip && (*p == '-' || (*p >= '0' && *p <= '9')))
+		p++;
+	if (p != rip || !is_ext(ctx, sym, sym_len))
+		return 0;
+	const char *reg = NULL;
+	for (int i = 0; scratch[i] && !reg; i++) {
+		size_t rl = strlen(scratch[i]);
+		int used = 0;
+		for (const char *q = a; q + rl + 1 <= end && !used; q++)
+			used = q[0] == '%' && memcmp(q + 1, scratch[i], rl) == 0 &&
+			       (q + rl + 1 == end || !(q[rl + 1] >= '0' && q[rl + 1] <= '9'));
+		if (!used)
+			reg = scratch[i];
+	}
+	if (!reg)
+		return 0;
+	lc_buf_addf(out, "\tleaq\t-128(%%rsp), %%rsp\n\tpushq\t%%%s\n"
+		    "\tmovq\t%.*s@GOTPCREL(%%rip), %%%s\n\t%.*s\t%.*s%.*s(%%%s)%.*s\n"
+		    "\tpopq\t%%%s\n\tleaq\t128(%%rsp), %%rsp", reg, (int)sym_len, sym, reg,
+		    (int)li->word_len, li->word, (int)(op - a), a, (int)(rip - off), off, reg,
+		    (int)(end - rip - 6), rip + 6, reg);
+	return 1;
+}
+
 int lc_extdata_rewrite(const char *s, size_t len, lc_extdata_fn is_ext, void *ctx,
 		       struct lc_buf *out)
 {
@@ -73,6 +161,16 @@ int lc_extdata_rewrite(const char *s, size_t len, lc_extdata_fn is_ext, void *ct
 	lc_line_classify(s, len, &li);
 	if (li.kind != LC_LINE_INSN)
 		return 0;
+	int r = rewrite_simple(&li, is_ext, ctx, out);
+	return r ? r : rewrite_borrowing(&li, is_ext, ctx, out);
+}
+
+/* A load or an address into a general register: that register holds the
+ * address (the forms in the header comment). */
+static int rewrite_simple(const struct lc_line_info *lip, lc_extdata_fn is_ext, void *ctx,
+			  struct lc_buf *out)
+{
+	struct lc_line_info li = *lip;
 	int lea = li.word_len == 4 && memcmp(li.word, "leaq", 4) == 0;
 	if (!lea && !is_load(li.word, li.word_len))
 		return 0;

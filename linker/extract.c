@@ -211,6 +211,17 @@ static int extract_one(struct extract *x, int s, const GElf_Rela *ra)
 		sym = lc_payload_add_undef(x->pay, LC_SYM_TARGET, 0);
 		break;
 	case LC_RELOC_IMPORT:
+		if (!r.tls && !r.sym_type && (type == R_X86_64_PC32 || type == R_X86_64_32 ||
+					      type == R_X86_64_32S)) {
+			/* Data of a library, reached with 32 bits: the library is
+			 * mapped gigabytes away from the program and its patch. */
+			lc_error("%s relocation in %s against '%s': a direct 32-bit reference to "
+				 "data the original neither defines nor copies (it lives in a shared "
+				 "library, beyond reach): cannot be live-patched; read it through a "
+				 "pointer, or use it in the original too", lc_reloc_type_name(type, tn),
+				 where.data, r.import);
+			goto out;
+		}
 		if (extract_new_import(x, r.import)) {
 			x->st->imports++;
 			lc_info("import %s%s (from %s)", r.import, r.weak ? " (weak)" : "", where.data);

@@ -72,13 +72,35 @@ int main(void)
 	CHECK_STR(s, "\tmovq\tenviron@GOTPCREL(%rip), %rdi");
 	free(s);
 
-	/* left alone: the unit's own data, local labels, stores, arithmetic on
-	 * memory, SSE, @-specified operands, immediates that are numbers */
+	/* anything else with an outside sym(%rip): a borrowed register, saved
+	 * below the red zone, holds the address */
+	s = rw("\taddl\t%edi, optind(%rip)");
+	CHECK_STR(s, "\tleaq\t-128(%rsp), %rsp\n\tpushq\t%r11\n"
+		  "\tmovq\toptind@GOTPCREL(%rip), %r11\n\taddl\t%edi, (%r11)\n"
+		  "\tpopq\t%r11\n\tleaq\t128(%rsp), %rsp");
+	free(s);
+	s = rw("\tmovsd\tx+8(%rip), %xmm0");
+	CHECK_STR(s, "\tleaq\t-128(%rsp), %rsp\n\tpushq\t%r11\n"
+		  "\tmovq\tx@GOTPCREL(%rip), %r11\n\tmovsd\t8(%r11), %xmm0\n"
+		  "\tpopq\t%r11\n\tleaq\t128(%rsp), %rsp");
+	free(s);
+	/* ... one the instruction does not use */
+	s = rw("\tmovq\t%r11, x(%rip)");
+	CHECK(strstr(s, "\tpushq\t%r10\n\tmovq\tx@GOTPCREL(%rip), %r10\n"
+			"\tmovq\t%r11, (%r10)\n\tpopq\t%r10\n") != NULL);
+	free(s);
+	s = rw("\tcmpl\t$3, x(%rip)");
+	CHECK(strstr(s, "\tcmpl\t$3, (%r11)\n") != NULL);
+	free(s);
+
+	/* left alone: the unit's own data, local labels, @-specified operands,
+	 * numbers, anything that moves %rsp or leaves (push, call, jmp) */
 	const char *same[] = {
 		"\tmovq\tin_counter(%rip), %rax", "\tleaq\t.LC0(%rip), %rdi",
-		"\tmovl\t%eax, x(%rip)", "\taddl\t$1, x(%rip)", "\tmovsd\tx(%rip), %xmm0",
-		"\tmovq\tstdout@GOTPCREL(%rip), %rax", "\tmovl\t$5, %edi", "\tcall\tputs@PLT",
-		"\tmovq\tx(%rip), %rax, %rbx", "\tcmpl\tx(%rip), %eax", NULL
+		"\taddl\t$1, in_x(%rip)", "\tmovq\tstdout@GOTPCREL(%rip), %rax",
+		"\tmovl\t$5, %edi", "\tcall\tputs@PLT", "\tpushq\tx(%rip)",
+		"\tcall\t*fp(%rip)", "\tjmp\t*fp(%rip)", "\tmovq\tx(%rip), %rsp",
+		"\tmovq\t%r11, %r10", NULL
 	};
 	for (int i = 0; same[i]; i++) {
 		s = rw(same[i]);

@@ -5,8 +5,9 @@
  * into a non-PIE executable) - and calls an original static function, an
  * original global function, and libc functions through the jump table,
  * one of them versioned (realpath has GLIBC_2.2.5 and GLIBC_2.3), and
- * libc data the original never imported (program_invocation_short_name):
- * a load through a slot, as it lives beyond a 32-bit displacement.
+ * libc data the original never imported (program_invocation_short_name
+ * read, optind updated in place): through a slot, as it lives beyond a
+ * 32-bit displacement.
  */
 #include <stdio.h>
 #include <stdlib.h>
