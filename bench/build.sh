@@ -4,8 +4,10 @@
 # plain gcc, the plugin's original stage, and the patched stage after a
 # one-line change to sqlite3_libversion_number() in the same tree.  CPU time
 # (user + sys of gcc and its children) rather than wall time, so that other
-# load on the machine counts less; peak RSS too.  The objects of the last run
-# are kept for benchmark 5 (patch size of a real library).
+# load on the machine counts less; peak RSS too.  Twice: with -g (how Debian
+# builds; the assembly the plugin handles is then mostly debug information)
+# and without.  The objects of the -g set are kept for benchmark 5 (patch
+# size of a real library).
 
 # build_time LOG CMD... - run a compile; its CPU seconds in $bt_cpu, its peak
 # RSS (KiB) in $bt_rss.
@@ -18,28 +20,25 @@ build_time() {
 	read -r bt_cpu bt_rss < <(awk '{ printf "%.2f %d\n", $1 + $2, $3 }' "$log.time")
 }
 
-bench_build() {
-	local src dir=$work/sqlite runs i
-	local -a cflags plain=() orig=() patched=() rplain=() rorig=() rpatched=() ro=() rp=()
+# build_ratio A B - A / B to three decimals.
+build_ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'
+}
+
+# build_set DIR LABEL CFLAGS... - RUNS rounds of the three compiles in DIR,
+# rows labelled LABEL.
+build_set() {
+	local dir=$1 label=$2 i sp so spp
+	shift 2
+	local -a cflags=("$@") plain=() orig=() patched=() rplain=() rorig=() rpatched=() ro=() rp=()
 	local fn='SQLITE_API int sqlite3_libversion_number(void){ return SQLITE_VERSION_NUMBER'
-	if ((quick)); then
-		runs=1 cflags=(-O0 -g -fPIC)
-	else
-		runs=3 cflags=(-O2 -g -fPIC)
-	fi
-	sqlite_build=
-	sqlite_source
-	src=$sqlite_src
-	if [[ -z $src ]]; then
-		bench_row 3 "original stage / plain" n/a "" x "<= 1.03" "$sqlite_na"
-		bench_row 3 "patched stage / plain" n/a "" x "<= 1.15" "$sqlite_na"
-		return
-	fi
+
 	mkdir -p "$dir/log"
-	grep -qF "$fn;" "$src" || bench_die "$src has no '$fn;': not the expected SQLite amalgamation"
-	bench_note "3. build overhead: $runs x 3 compiles of $(wc -l <"$src") lines of sqlite3.c (${cflags[*]})"
+	grep -F "$fn;" "$sqlite_src" >/dev/null ||
+		bench_die "$sqlite_src has no '$fn;': not the expected SQLite amalgamation"
+	bench_note "3. build overhead: $runs x 3 compiles of $(wc -l <"$sqlite_src") lines of sqlite3.c (${cflags[*]})"
 	for ((i = 0; i < runs; i++)); do
-		cp "$src" "$dir/sqlite3.c"
+		cp "$sqlite_src" "$dir/sqlite3.c"
 		cd "$dir" || exit 1
 		build_time "$dir/log/plain-$i" gcc "${cflags[@]}" -c sqlite3.c -o plain.o
 		plain+=("$bt_cpu") rplain+=("$bt_rss")
@@ -54,32 +53,46 @@ bench_build() {
 		patched+=("$bt_cpu") rpatched+=("$bt_rss")
 		readelf -SW sqlite3.o | grep '\.kpatch\.text' >/dev/null ||
 			bench_die "the patched stage of sqlite3.c emitted no .kpatch.text: $(tail -n 3 "$dir/log/patched-$i.err" | tr "\n" " ")"
-		ro+=("$(awk -v a="${orig[i]}" -v b="${plain[i]}" 'BEGIN { printf "%.3f", a / b }')")
-		rp+=("$(awk -v a="${patched[i]}" -v b="${plain[i]}" 'BEGIN { printf "%.3f", a / b }')")
+		ro+=("$(build_ratio "${orig[i]}" "${plain[i]}")")
+		rp+=("$(build_ratio "${patched[i]}" "${plain[i]}")")
 		cd "$root" || exit 1
 	done
 	mv "$dir/sqlite3.o" "$dir/patched.o"
-	rm -f "$dir/plain.o" "$dir/sqlite3.c"
-	sqlite_build=$dir
+	rm -f "$dir/plain.o" "$dir/sqlite3.c" "$dir/sqlite3.libcare.s"
 
-	local sp so spp
 	read -r sp _ < <(bench_stats "${plain[@]}")
 	read -r so _ < <(bench_stats "${orig[@]}")
 	read -r spp _ < <(bench_stats "${patched[@]}")
-	local note="${cflags[*]}, $runs run(s)"
 	# shellcheck disable=SC2046
 	{
-		bench_row 3 "plain gcc: CPU time" $(bench_stats "${plain[@]}") s "" "$note"
-		bench_row 3 "original stage: CPU time" $(bench_stats "${orig[@]}") s "" ""
-		bench_row 3 "patched stage: CPU time" $(bench_stats "${patched[@]}") s "" ""
-		bench_row 3 "original stage / plain (median / worst run)" \
-			"$(awk -v a="$so" -v b="$sp" 'BEGIN { printf "%.3f", a / b }')" \
+		bench_row 3 "$label: plain gcc, CPU time" $(bench_stats "${plain[@]}") s "" "${cflags[*]}, $runs run(s)"
+		bench_row 3 "$label: original stage, CPU time" $(bench_stats "${orig[@]}") s "" ""
+		bench_row 3 "$label: patched stage, CPU time" $(bench_stats "${patched[@]}") s "" ""
+		bench_row 3 "$label: original / plain (median, worst run)" "$(build_ratio "$so" "$sp")" \
 			"$(bench_stats "${ro[@]}" | cut -d' ' -f2)" x "<= 1.03" ""
-		bench_row 3 "patched stage / plain (median / worst run)" \
-			"$(awk -v a="$spp" -v b="$sp" 'BEGIN { printf "%.3f", a / b }')" \
+		bench_row 3 "$label: patched / plain (median, worst run)" "$(build_ratio "$spp" "$sp")" \
 			"$(bench_stats "${rp[@]}" | cut -d' ' -f2)" x "<= 1.15" ""
-		bench_row 3 "plain gcc: peak RSS" $(bench_stats "${rplain[@]}") KiB "" ""
-		bench_row 3 "original stage: peak RSS" $(bench_stats "${rorig[@]}") KiB "" ""
-		bench_row 3 "patched stage: peak RSS" $(bench_stats "${rpatched[@]}") KiB "" ""
+		bench_row 3 "$label: plain gcc, peak RSS" $(bench_stats "${rplain[@]}") KiB "" ""
+		bench_row 3 "$label: original stage, peak RSS" $(bench_stats "${rorig[@]}") KiB "" ""
+		bench_row 3 "$label: patched stage, peak RSS" $(bench_stats "${rpatched[@]}") KiB "" ""
 	}
+}
+
+bench_build() {
+	local opt
+	if ((quick)); then
+		runs=1 opt=-O0
+	else
+		runs=3 opt=-O2
+	fi
+	sqlite_build=
+	sqlite_source
+	if [[ -z $sqlite_src ]]; then
+		bench_row 3 "original stage / plain" n/a "" x "<= 1.03" "$sqlite_na"
+		bench_row 3 "patched stage / plain" n/a "" x "<= 1.15" "$sqlite_na"
+		return
+	fi
+	build_set "$work/sqlite" "$opt -g" "$opt" -g -fPIC
+	sqlite_build=$work/sqlite
+	build_set "$work/sqlite-nog" "$opt" "$opt" -fPIC
 }

@@ -14,10 +14,12 @@ bench_machine() {
 	machine_libc=$(ldd --version 2>&1 | head -n 1)
 	machine_commit=${LIBCARE_BENCH_COMMIT:-$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)}
 	machine_date=$(date -u '+%Y-%m-%d %H:%M UTC')
+	machine_load=$(cut -d" " -f1-3 /proc/loadavg)
 	cat <<EOM
 LibCare benchmarks  commit $machine_commit  $machine_date$( ((quick)) && echo "  (--quick)")
 machine: $machine_cpu, $machine_cores cores${machine_virt:+ ($machine_virt guest)}, $machine_mem
          $machine_kernel; $machine_gcc; $machine_ld; $machine_libc
+load average at start: $machine_load (other work on the machine disturbs the figures)
 EOM
 }
 
@@ -26,7 +28,7 @@ bench_section_title() {
 	case $1 in
 	1) echo "1. Stop time: $reps patches and $reps unpatches per thread count, median and max" ;;
 	2) echo "2. All processes: libcare-doctor patch -p all DIR" ;;
-	3) echo "3. Build overhead: SQLite amalgamation, CPU time (user+sys) of gcc -c" ;;
+	3) echo "3. Build overhead: SQLite amalgamation (sqlite3.c), CPU time (user+sys) of gcc -c" ;;
 	4) echo "4. Call overhead: tight loop through the patched function" ;;
 	5) echo "5. Patch size and doctor memory" ;;
 	esac
@@ -46,6 +48,7 @@ bench_table() {
 		printf '  %-54s %11s %11s %-6s %-9s %s%s\n' "$label" "$median" "$max" "$unit" \
 			"$target" "$verdict" "$note"
 	done < <(tr '\t' '\037' <"$results")
+	printf 'load average at end: %s\n' "$(cut -d" " -f1-3 /proc/loadavg)"
 }
 
 # bench_json - the machine and the rows as JSON on stdout.
@@ -54,6 +57,7 @@ bench_json() {
 		commit "$machine_commit" date "$machine_date" quick "$quick" repetitions "$reps"
 		cpu "$machine_cpu" cores "$machine_cores" hypervisor "$machine_virt"
 		memory "$machine_mem" kernel "$machine_kernel" gcc "$machine_gcc"
+		load_start "$machine_load" load_end "$(cut -d" " -f1-3 /proc/loadavg)"
 		ld "$machine_ld" libc "$machine_libc"
 	)
 	{
