@@ -73,8 +73,8 @@ lc_flags() {
 	*) fail "unknown variant '$1' (pie | nopie)" ;;
 	esac
 	case $2 in
-	O0 | O2) cflags+=("-$2") ;;
-	*) fail "unknown optimisation '$2' (O0 | O2)" ;;
+	O0 | O2 | O3) cflags+=("-$2") ;;
+	*) fail "unknown optimisation '$2' (O0 | O2 | O3)" ;;
 	esac
 	cflags+=(-Wall ${LIBCARE_SCENARIO_CFLAGS:-})
 }
