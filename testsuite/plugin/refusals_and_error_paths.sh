@@ -76,6 +76,21 @@ expect_fail "cached original (stale store entry)" "the original object cached.o 
 touch cached.libcare.s
 cc_patched -O2 -c cached.c -o cached.o && ok "fresh store entry accepted" || fail "fresh store entry"
 
+# clang cannot load a GCC plugin: the compile fails (never a silent build
+# without the recording); compiled by clang without it, the patched build
+# names clang as a likely cause
+if command -v clang >/dev/null 2>&1; then
+	expect_fail "clang -fplugin" "unable to load plugin" \
+		clang -O2 -fplugin="$PLUGIN" -fplugin-arg-libcare-stage=original -c "$SRC/prog.c" -o clang.o
+	rm -f clang.libcare.s
+	clang -O2 -c "$SRC/prog.c" -o clang.o
+	cp "$SRC/prog.c" clang.c
+	expect_fail "clang original (no store entry)" "no original assembly recorded for clang .*clang cannot load a GCC plugin" \
+		cc_patched -O2 -c clang.c -o clang.o
+else
+	ok "clang not installed: clang cases skipped"
+fi
+
 # a compile error is an ordinary compile error, in both stages
 printf 'int f(void) { return 1; }\nint g(void) { return x; }\n' > bad.c
 expect_fail "compile error (original)" "'x' undeclared" cc_orig -O2 -c bad.c -o bad.o
