@@ -227,11 +227,20 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 	return 0;
 }
 
+int lc_sigtrap_sent(pid_t tid)
+{
+	siginfo_t si;
+	if (ptrace(PTRACE_GETSIGINFO, tid, NULL, &si) != 0)
+		return 0;
+	return si.si_code <= 0;         /* SI_USER, SI_TKILL, SI_QUEUE... */
+}
+
 static void thread_note_signal(struct lc_thread *th, int st)
 {
 	/* A signal-delivery-stop (no event): the signal would be lost if the
-	 * thread resumed without it. */
-	if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP)
+	 * thread resumed without it.  A SIGTRAP made by the kernel comes from
+	 * the doctor's own int3 or single-step; one sent by a process is kept. */
+	if ((st >> 16) == 0 && (WSTOPSIG(st) != SIGTRAP || lc_sigtrap_sent(th->tid)))
 		th->sig = WSTOPSIG(st);
 }
 
@@ -390,7 +399,8 @@ int lc_thread_drain_trap(struct lc_threads *ts, struct lc_thread *th)
 		th->stopped = 0;
 		if (lc_thread_wait(ts, th, &st) != 0)
 			return -1;
-		if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP && !th->sig)
+		if ((st >> 16) == 0 && (WSTOPSIG(st) != SIGTRAP || lc_sigtrap_sent(th->tid)) &&
+		    !th->sig)
 			th->sig = WSTOPSIG(st);
 		lc_debug("process %d: thread %d: pending SIGTRAP of the doctor taken out", (int)ts->pid,
 			 (int)th->tid);

@@ -19,8 +19,8 @@
  * thread hitting one would kill the process with SIGTRAP: PTRACE_O_TRACECLONE
  * makes the kernel attach threads born meanwhile, and the option is cleared
  * again before the function returns.  Signals that arrive meanwhile are
- * delivered at once (the thread is running anyway); a SIGTRAP that is not
- * ours is delivered too.
+ * delivered at once (the thread is running anyway); a SIGTRAP another
+ * process sent is delivered too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -101,7 +101,10 @@ static int bp_event(struct lc_threads *ts, const struct bp *b, size_t n, pid_t t
 				 (int)tid, (unsigned long long)regs.rip - 1);
 			return 1;   /* stays stopped; rewound after the stop */
 		}
-		th->sig = SIGTRAP;      /* not ours */
+		/* Sent by a process: delivered.  Made by the kernel but at no
+		 * breakpoint of this round: a late one of the doctor's, dropped. */
+		if (lc_sigtrap_sent(tid))
+			th->sig = SIGTRAP;
 	} else if (event == 0) {
 		th->sig = sig;          /* delivered now */
 	}

@@ -130,6 +130,9 @@ int lc_thread_sigmask(struct lc_thread *th, const uint64_t *set, uint64_t *old);
  * before pending signals): it is taken out, or the thread would die of it
  * after the detach.  Other signals met on the way are kept for delivery. */
 int lc_thread_drain_trap(struct lc_threads *ts, struct lc_thread *th);
+/* The SIGTRAP a thread is stopped with was sent by a process (kill, tgkill,
+ * sigqueue), not made by the kernel for an int3 or a single-step. */
+int lc_sigtrap_sent(pid_t tid);
 /* One instruction, with every signal held pending meanwhile; 0 or -1. */
 int lc_thread_step(struct lc_threads *ts, struct lc_thread *th);
 /* A stopped thread to run injected syscalls in: the main thread if it can. */
