@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <utime.h>
 
 #include "asm.h"
 
@@ -190,6 +191,10 @@ static void finish_patched(struct lc_buf *text, const char *store)
 		error_at(UNKNOWN_LOCATION, "libcare: %s: %s", main_input_filename, err.data);
 	} else {
 		report_lines(&report);
+		/* The object this compile writes replaces the original one: a
+		 * rebuild of the patched stage must not take it for a cached
+		 * original (store_is_stale). */
+		utime(store, NULL);
 		lc_buf_free(text);
 		*text = out;
 		out = (struct lc_buf)LC_BUF_INIT;

@@ -75,6 +75,11 @@ expect_fail "cached original (stale store entry)" "the original object cached.o 
 	cc_patched -O2 -c cached.c -o cached.o
 touch cached.libcare.s
 cc_patched -O2 -c cached.c -o cached.o && ok "fresh store entry accepted" || fail "fresh store entry"
+# the patched stage run again (make rebuilt it): its own object, newer than
+# the original's recording, is not taken for a cached original
+touch -d '-1 hour' cached.libcare.s cached.o   # the original, built an hour ago
+cc_patched -O2 -c cached.c -o cached.o &&
+	cc_patched -O2 -c cached.c -o cached.o && ok "patched stage run twice" || fail "patched stage run twice"
 
 # clang cannot load a GCC plugin: the compile fails (never a silent build
 # without the recording); compiled by clang without it, the patched build
