@@ -150,11 +150,12 @@ int lc_breakpoints_run(struct lc_threads *ts, const uint64_t *addr, size_t n, in
 		b[nb++].set = 1;
 		lc_debug("process %d: breakpoint at 0x%llx", (int)ts->pid, (unsigned long long)addr[i]);
 	}
-	threads_set_options(ts, PTRACE_O_TRACECLONE);
-	lc_threads_resume_all(ts);
-
 	uint64_t deadline = lc_now_us() + (uint64_t)ms * 1000u;
-	while (!hits) {
+	if (rc == 0) {
+		threads_set_options(ts, PTRACE_O_TRACECLONE);
+		lc_threads_resume_all(ts);
+	}
+	while (rc == 0 && !hits) {
 		uint64_t now = lc_now_us();
 		if (now >= deadline)
 			break;

@@ -31,15 +31,27 @@ static const struct lc_range *range_of(const struct lc_range *r, size_t n, uint6
 #define GUESS_WORDS 1024
 
 /* No CFI for the outermost busy frame (patch code has none): the way out
- * is guessed as the first word above the stack pointer that is a return
+ * is guessed as the first word above the stack pointer (above the return
+ * address into the busy frame if it is not the innermost) that is a return
  * address out of the busy code (it follows a call instruction).  Only a
  * breakpoint goes there: a wrong guess costs a time slice, never safety,
  * which the next check decides with real unwinding. */
-static uint64_t exit_guess(int memfd, uint64_t rsp, const struct lc_range *r, size_t n)
+static uint64_t exit_guess(int memfd, uint64_t rsp, uint64_t into, const struct lc_range *r,
+			   size_t n)
 {
 	uint64_t w[GUESS_WORDS];
 	ssize_t got = memfd < 0 ? -1 : pread(memfd, w, sizeof(w), (off_t)rsp);
-	for (ssize_t i = 0; i < got / 8; i++)
+	ssize_t i = 0;
+	/* The busy frame is not the innermost: its own return address is
+	 * above the slot where its callee's return address into it was pushed. */
+	if (into) {
+		while (i < got / 8 && w[i] != into)
+			i++;
+		if (i == got / 8)
+			return 0;
+		i++;
+	}
+	for (; i < got / 8; i++)
 		if (w[i] > 4096 && !range_of(r, n, w[i] - 1) && lc_code_after_call(memfd, w[i]))
 			return w[i];
 	return 0;
@@ -122,7 +134,7 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 				snprintf(path, sizeof(path), "/proc/%d/mem", (int)ts->pid);
 				memfd = open(path, O_RDONLY | O_CLOEXEC);
 			}
-			guess = exit_guess(memfd, regs.rsp, r, n);
+			guess = exit_guess(memfd, regs.rsp, outer > 0 ? pcs[outer] + 1 : 0, r, n);
 			lc_debug("process %d: thread %d: no unwinding out of the busy frame; way out "
 				 "guessed 0x%llx", (int)ts->pid, (int)th->tid, (unsigned long long)guess);
 		}
