@@ -66,23 +66,32 @@ static void wait_timer(int seconds)
 	wait_timer_ms(seconds * 1000);
 }
 
-/* A thread we trace already: born while PTRACE_O_TRACECLONE was set (the
- * breakpoint wait), it was attached by the kernel. */
-static int thread_traced_by_us(pid_t tid)
+/* Why PTRACE_SEIZE said EPERM: 1 we trace the thread already (born while
+ * PTRACE_O_TRACECLONE was set, the breakpoint wait, it was attached by the
+ * kernel), 0 it is exiting or gone (nothing to stop), -1 something else. */
+static int thread_eperm_why(pid_t pid, pid_t tid)
 {
 	char path[64], line[128];
-	int ours = 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	int why = 0, tracer = -1;
+	char state = 'X';
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "TracerPid:", 10) == 0) {
-			ours = atoi(line + 10) == (int)getpid();
-			break;
-		}
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "State:", 6) == 0)
+			sscanf(line + 6, " %c", &state);
+		else if (strncmp(line, "TracerPid:", 10) == 0)
+			tracer = atoi(line + 10);
+	}
 	fclose(f);
-	return ours;
+	if (tracer == (int)getpid())
+		why = 1;
+	else if (state == 'Z' || state == 'X')
+		why = 0;
+	else
+		why = -1;
+	return why;
 }
 
 static struct lc_thread *thread_find(struct lc_threads *ts, pid_t tid)
@@ -114,8 +123,14 @@ static int threads_scan(struct lc_threads *ts, int stop)
 		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) != 0) {
 			if (errno == ESRCH)
 				continue;        /* exited meanwhile */
-			if (errno == EPERM && thread_traced_by_us(tid))
-				goto add;
+			if (errno == EPERM) {
+				int why = thread_eperm_why(ts->pid, tid);
+				if (why == 1)
+					goto add;
+				if (why == 0)
+					continue;        /* exiting */
+				errno = EPERM;
+			}
 			int err = errno;
 			closedir(d);
 			return lc_error("cannot attach to process %d thread %d: %s", (int)ts->pid,
