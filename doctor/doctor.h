@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <sys/user.h>
 #include "libcare/patchfile.h"
@@ -259,6 +260,16 @@ int lc_cmd_check(int argc, char **argv);
 int lc_patch_file(pid_t pid, const char *file, int timeout_ms, int check_only);
 /* targets.c: "--timeout SECONDS" (decimals allowed) in ms; -1 (logged). */
 int lc_parse_timeout(const char *s, int *ms);
+/* targets.c: the process exists and is no zombie. */
+int lc_pid_alive(pid_t pid);
+/* targets.c: with -p all, a process's messages are held until it is known
+ * whether it exited meanwhile (then they are dropped: skipped, no error). */
+struct lc_stderr_held {
+	FILE *tmp;
+	int saved;
+};
+void lc_stderr_hold(struct lc_stderr_held *h);
+void lc_stderr_release(struct lc_stderr_held *h, int show);
 /* targets.c: "-p PID" or "-p all" (LC_PID_ALL); -1 (logged) if bad. */
 #define LC_PID_ALL ((pid_t)0)
 int lc_parse_pid(const char *s, pid_t *pid);

@@ -474,7 +474,13 @@ static int patch_dir(pid_t pid, const char *dir, int quiet, int timeout_ms)
 		if (access(maps, R_OK) != 0)
 			return 0;
 	}
-	if (lc_proc_open(&pr, pid) != 0) {
+	struct lc_stderr_held held;
+	if (quiet)
+		lc_stderr_hold(&held);
+	int opened = lc_proc_open(&pr, pid) == 0;
+	if (quiet)
+		lc_stderr_release(&held, !opened && lc_pid_alive(pid));
+	if (!opened) {
 		lc_proc_close(&pr);
 		return quiet ? 0 : -1;
 	}
@@ -485,9 +491,17 @@ static int patch_dir(pid_t pid, const char *dir, int quiet, int timeout_ms)
 		lc_buf_addf(&path, "%s/%s.kpatch", dir, pr.objs[i].build_id_hex);
 		if (access(path.data, R_OK) != 0)
 			continue;
+		struct lc_stderr_held held;
+		if (quiet)
+			lc_stderr_hold(&held);
 		int rc = patch_one(pid, path.data, 1, timeout_ms, 0);
-		if (rc < 0 && quiet && kill(pid, 0) != 0 && errno == ESRCH)
-			break;          /* exited meanwhile: skipped */
+		int vanished = rc < 0 && quiet && !lc_pid_alive(pid);
+		if (quiet)
+			lc_stderr_release(&held, !vanished);
+		if (vanished) {
+			lc_info("process %d exited meanwhile: skipped", (int)pid);
+			break;
+		}
 		if (rc < 0)
 			failed++;
 		else if (rc == 0)
@@ -520,10 +534,19 @@ static int patch_many(pid_t pid, const char *what, int is_dir, int timeout_ms)
 			snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pids[i]);
 			if (access(maps, R_OK) != 0)
 				continue;
+			struct lc_stderr_held held;
+			int all = pid == LC_PID_ALL;
+			if (all)
+				lc_stderr_hold(&held);
 			rc = patch_one(pids[i], what, 1, timeout_ms, 0);
 			rc = rc == 0 ? 1 : rc == PATCH_SKIPPED ? 0 : -1;
-			if (rc < 0 && access(maps, R_OK) != 0)
-				rc = 0;         /* exited meanwhile: skipped */
+			int vanished = rc < 0 && all && !lc_pid_alive(pids[i]);
+			if (all)
+				lc_stderr_release(&held, !vanished);
+			if (vanished) {
+				lc_info("process %d exited meanwhile: skipped", (int)pids[i]);
+				rc = 0;
+			}
 		}
 		if (rc < 0)
 			failed++;

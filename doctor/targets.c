@@ -72,3 +72,46 @@ int lc_parse_timeout(const char *s, int *ms)
 	*ms = (int)(v * 1000 + 0.5);
 	return 0;
 }
+
+int lc_pid_alive(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');      /* after "pid (comm)" */
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/* stderr goes to a temporary file until released: the messages about a
+ * process that turns out to have exited meanwhile can be dropped. */
+void lc_stderr_hold(struct lc_stderr_held *h)
+{
+	fflush(stderr);
+	h->tmp = tmpfile();
+	h->saved = h->tmp ? dup(2) : -1;
+	if (h->saved >= 0)
+		dup2(fileno(h->tmp), 2);
+}
+
+void lc_stderr_release(struct lc_stderr_held *h, int show)
+{
+	char buf[4096];
+	size_t n;
+	fflush(stderr);
+	if (h->saved >= 0) {
+		dup2(h->saved, 2);
+		close(h->saved);
+	}
+	if (!h->tmp)
+		return;
+	rewind(h->tmp);
+	while (show && (n = fread(buf, 1, sizeof(buf), h->tmp)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fflush(stderr);
+	fclose(h->tmp);
+}

@@ -241,9 +241,15 @@ int lc_cmd_unpatch(int argc, char **argv)
 		snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pids[i]);
 		if (access(maps, R_OK) != 0)
 			continue;
+		struct lc_stderr_held held;
+		lc_stderr_hold(&held);
 		int rc = unpatch_run(pids[i], &o, 1);
-		if (rc < 0 && access(maps, R_OK) != 0)
-			continue;       /* exited meanwhile */
+		int vanished = rc < 0 && !lc_pid_alive(pids[i]);
+		lc_stderr_release(&held, !vanished);
+		if (vanished) {
+			lc_info("process %d exited meanwhile: skipped", (int)pids[i]);
+			continue;
+		}
 		if (rc < 0)
 			failed++;
 		else if (rc == 0)
