@@ -69,6 +69,7 @@ struct patch_run {
 	int many;                       /* -p all or DIR: skip, don't refuse */
 	int timeout_ms;                 /* --timeout */
 	int check_only;                 /* `check`: stop before any change */
+	int locked;                     /* holds the lock for this process */
 };
 
 #define PATCH_SKIPPED 1                 /* -p all/DIR: not for this process, or applied */
@@ -206,6 +207,14 @@ static int patch_prepare(struct patch_run *r)
 	}
 	lc_info("process %d: target %s, BuildID %s, load bias 0x%llx", (int)r->pid,
 		r->obj->path, r->obj->build_id_hex, (unsigned long long)r->obj->bias);
+	/* From here on what is applied matters: one doctor at a time (taken
+	 * only for processes with the object: -p all does not wait for
+	 * doctors busy with other processes). */
+	if (!r->check_only) {
+		if (lc_lock_acquire(r->pid) != 0)
+			return -1;
+		r->locked = 1;
+	}
 	int rc = patch_check_applied(r);
 	if (rc != 0)
 		return rc;
@@ -428,7 +437,8 @@ static int patch_run(struct patch_run *r)
 }
 
 /* One patch file into one process: 0 applied, PATCH_SKIPPED, PATCH_ALREADY,
- * -1 error.  The process is locked against other doctors meanwhile. */
+ * -1 error.  The process is locked against other doctors once it is known
+ * to have the object (patch_prepare). */
 static int patch_one(pid_t pid, const char *file, int many, int timeout_ms, int check_only)
 {
 	struct patch_run r;
@@ -439,11 +449,8 @@ static int patch_one(pid_t pid, const char *file, int many, int timeout_ms, int 
 	r.many = many;
 	r.timeout_ms = timeout_ms;
 	r.check_only = check_only;
-	int locked = !check_only;
-	if (locked && lc_lock_acquire(pid) != 0)
-		return -1;
 	int rc = patch_run(&r);
-	if (locked)
+	if (r.locked)
 		lc_lock_release(pid);
 	lc_patch_free(r.patch);
 	lc_unwind_end(r.unwind);

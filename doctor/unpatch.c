@@ -84,8 +84,6 @@ static int unpatch_restore(struct lc_proc *pr, struct lc_applied *a, size_t n)
 
 static int unpatch_run(pid_t pid, const struct unpatch_opts *o, int many)
 {
-	if (lc_lock_acquire(pid) != 0)
-		return -1;
 	const char *buildid = o->buildid;
 	struct lc_proc pr;
 	struct lc_threads ts = { 0 };
@@ -94,16 +92,31 @@ static int unpatch_run(pid_t pid, const struct unpatch_opts *o, int many)
 	struct lc_range *busy = NULL;
 	uint64_t insn;
 	char why[256];
-	int rc = -1;
+	int rc = -1, locked = 0;
 
 	if (lc_proc_open(&pr, pid) != 0)
 		goto out;
+again:
 	if (lc_regions_scan(&pr, &all, &nall) != 0)
 		goto out;
 	a = lc_xcalloc(nall ? nall : 1, sizeof(*a));
 	for (size_t i = 0; i < nall; i++)
 		if (unpatch_selected(&all[i], o))
 			a[n++] = all[i];
+	/* The lock only for a process with something to undo (-p all must not
+	 * wait for doctors busy elsewhere); what is applied is read again
+	 * once it is held. */
+	if (n > 0 && !locked) {
+		if (lc_lock_acquire(pid) != 0)
+			goto out;
+		locked = 1;
+		free(a);
+		a = NULL;
+		lc_regions_free(all, nall);
+		all = NULL;
+		nall = n = 0;
+		goto again;
+	}
 	if (n == 0 && many) {
 		rc = 1;
 		goto out;
@@ -168,7 +181,8 @@ static int unpatch_run(pid_t pid, const struct unpatch_opts *o, int many)
 	       (int)pid, n, nfuncs, (unsigned long long)stopped);
 	rc = 0;
 out:
-	lc_lock_release(pid);
+	if (locked)
+		lc_lock_release(pid);
 	free(busy);
 	free(a);
 	lc_regions_free(all, nall);
