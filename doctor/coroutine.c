@@ -26,9 +26,21 @@
  *   - at most LC_COROUTINE_SCAN_MAX bytes are read per check; mappings
  *     past the cap are not scanned (said with -v), which bounds the time
  *     the world is stopped.
+ *
+ * The scan reads the patient's heap while the world is stopped, so it is
+ * done only where a coroutine can exist: a frame is left suspended on
+ * another stack only by something that switches stacks, and in C that is
+ * libc's makecontext/swapcontext/setcontext or the setjmp/longjmp family
+ * (QEMU's ucontext and sigaltstack backends both use them).  Whether any
+ * object of the process imports one of those is read from the files
+ * before the world stops (lc_coroutines_possible); a server that imports
+ * none (memcached, nginx-style event loops) pays nothing.  Stack switching
+ * in hand-written assembly that calls none of them is not seen that way:
+ * LIBCARE_COROUTINE_SCAN=always forces the scan (never turns it off).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,4 +185,59 @@ out:
 	close(fd);
 	fclose(f);
 	return found;
+}
+
+/* The imports that can leave a frame suspended on a stack of its own. */
+static const char *const switch_imports[] = {
+	"makecontext", "swapcontext", "setcontext", "sigaltstack",
+	"setjmp", "_setjmp", "__sigsetjmp", "sigsetjmp",
+	"longjmp", "_longjmp", "siglongjmp", "__longjmp_chk",
+};
+
+/* 1 if the object imports a stack switcher, or cannot be read (then the
+ * scan stays on: the doctor errs towards looking). */
+static int object_switches_stacks(const struct lc_object *o)
+{
+	int fd = open(o->file, O_RDONLY | O_CLOEXEC), found = 1;
+	if (fd < 0)
+		return 1;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	while (elf && (scn = elf_nextscn(elf, scn)) != NULL)
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_DYNSYM)
+			break;
+	Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+	if (data && sh.sh_entsize) {
+		found = 0;
+		for (size_t i = 1; !found && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym st;
+			if (!gelf_getsym(data, (int)i, &st) || st.st_shndx != SHN_UNDEF)
+				continue;
+			const char *name = elf_strptr(elf, sh.sh_link, st.st_name);
+			for (size_t k = 0; name && k < sizeof(switch_imports) / sizeof(*switch_imports); k++)
+				if (strcmp(name, switch_imports[k]) == 0)
+					found = 1;
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return found;
+}
+
+int lc_coroutines_possible(const struct lc_proc *pr)
+{
+	const char *force = getenv("LIBCARE_COROUTINE_SCAN");
+	if (force && strcmp(force, "always") == 0)
+		return 1;
+	if (force && strcmp(force, "never") == 0)
+		return 0;
+	for (size_t i = 0; i < pr->nobjs; i++)
+		if (object_switches_stacks(&pr->objs[i])) {
+			lc_debug("process %d: %s imports a stack switcher: suspended "
+				 "coroutines are looked for", (int)pr->pid, pr->objs[i].path);
+			return 1;
+		}
+	return 0;
 }

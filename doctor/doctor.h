@@ -102,6 +102,7 @@ struct lc_threads {
 	uint64_t stop_us;        /* CLOCK_MONOTONIC of the last stop_all */
 	uint64_t resume_us;      /* ... and of the end of the detach */
 	sigset_t saved_mask;     /* the doctor's signal mask before seizing */
+	int coroutine_scan;      /* look for suspended coroutine frames (set after seizing) */
 };
 
 /* PTRACE_SEIZE every thread of /proc/PID/task, re-scanning until no new tid
@@ -231,6 +232,10 @@ int lc_breakpoints_run(struct lc_threads *ts, const uint64_t *addr, size_t n, in
 /* 1 if a word in a writable anonymous mapping that is no live thread's
  * stack is a return address into a range (after a call instruction): a
  * suspended coroutine's frame.  Reason in why.  0 none, -1 error. */
+/* Could the process switch stacks itself?  Decided before the world stops,
+ * from what its objects import (coroutine.c explains); LIBCARE_COROUTINE_SCAN
+ * = always | never | auto (default) overrides.  1 yes, 0 no. */
+int lc_coroutines_possible(const struct lc_proc *pr);
 int lc_coroutines_check(struct lc_threads *ts, const struct lc_range *r, size_t n, char *why,
 			size_t why_len);
 /* Do the bytes before `ret` (read through /proc/PID/mem `fd`) decode as a

@@ -387,10 +387,12 @@ static int patch_run(struct patch_run *r)
 		busy[nbusy++] = (struct lc_range){ r->old->addr + r->old->hdr->text_offset,
 			r->old->addr + r->old->hdr->text_offset + r->old->hdr->text_size,
 			"the replaced patch" };
+	int coroutine_scan = lc_coroutines_possible(&r->pr);   /* reads files: not while stopped */
 	if (lc_threads_seize(&r->ts, r->pid) != 0) {
 		free(busy);
 		return -1;
 	}
+	r->ts.coroutine_scan = coroutine_scan;
 	uint64_t t2 = lc_now_us();
 	char why[256];
 	int rc = patch_region_install(r);

@@ -161,7 +161,7 @@ int lc_stack_wait_safe(struct lc_threads *ts, struct lc_unwind *given, const str
 		st->stops++;
 		uint64_t t = lc_now_us();
 		rc = lc_stack_check(ts, u, r, n, &ex, why, why_len);
-		if (rc == 0) {
+		if (rc == 0 && ts->coroutine_scan) {
 			rc = lc_coroutines_check(ts, r, n, why, why_len);
 			ex.unknown = 1;         /* a coroutine leaves when it is resumed */
 		}

@@ -142,8 +142,10 @@ again:
 			a[k].hdr->nhunks ? lc_region_name(a[k].hdr, lc_region_hunk(a[k].hdr, 0)->name) : "?" };
 		nfuncs += a[k].hdr->nhunks;
 	}
+	int coroutine_scan = lc_coroutines_possible(&pr);     /* reads files: not while stopped */
 	if (lc_threads_seize(&ts, pid) != 0)
 		goto out;
+	ts.coroutine_scan = coroutine_scan;
 	uint64_t t0 = lc_now_us();
 	struct lc_safe_stats st = { 0 };
 	int safe = lc_stack_wait_safe(&ts, NULL, busy, nranges, o->timeout_ms, &st, why,
