@@ -11,6 +11,7 @@
 #include "libcare/log.h"
 #include "runtime.h"
 #include "test.h"
+#include "runtime_fixture.h"
 
 static char tmpdir[] = "/tmp/lc-test-runtime.XXXXXX";
 
@@ -73,51 +74,9 @@ static void mem_set(struct mem_target *m, const char *name, uint64_t addr, int i
 
 static void make_patch(const char *src, struct lc_buf *file)
 {
-	char cmd[512], obj[300];
-	struct lc_buf payload = LC_BUF_INIT;
-	struct lc_patch_header h;
-
-	snprintf(obj, sizeof(obj), "%s/%s.o", tmpdir, src);
-	snprintf(cmd, sizeof(cmd), "as -o %s data/runtime/%s.s", obj, src);
-	if (system(cmd) != 0 || lc_buf_read_file(&payload, obj) != 0)
-		lc_die("cannot assemble data/runtime/%s.s", src);
-	memset(&h, 0, sizeof(h));
-	h.build_id_len = 20;
-	memset(h.build_id, 0xab, 20);
-	h.level = 1;
-	strcpy(h.target_name, "server");
-	strcpy(h.id, "default");
-	lc_patchfile_seal(&h, payload.data, payload.len);
-	lc_buf_reset(file);
-	lc_buf_add(file, &h, sizeof(h));
-	lc_buf_add(file, payload.data, payload.len);
-	lc_buf_free(&payload);
+	fixture_make_patch(tmpdir, src, "server", 0xab, file);
 }
 
-/* Errors go to stderr; tests read them back to check what they name. */
-static char errtext[4096];
-static int saved_fd = -1;
-static FILE *errfile;
-
-static void capture_begin(void)
-{
-	fflush(stderr);
-	errfile = tmpfile();
-	saved_fd = dup(2);
-	dup2(fileno(errfile), 2);
-}
-
-static const char *capture_end(void)
-{
-	fflush(stderr);
-	dup2(saved_fd, 2);
-	close(saved_fd);
-	rewind(errfile);
-	size_t n = fread(errtext, 1, sizeof(errtext) - 1, errfile);
-	errtext[n] = '\0';
-	fclose(errfile);
-	return errtext;
-}
 
 static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }

@@ -14,6 +14,7 @@
 #include "libcare/log.h"
 #include "runtime.h"
 #include "test.h"
+#include "runtime_fixture.h"
 
 static char tmpdir[] = "/tmp/lc-test-tls.XXXXXX";
 
@@ -59,51 +60,9 @@ static int tt_tls(void *ctx, const char *name, const char *version, struct lc_tl
 
 static void make_patch(const char *src, struct lc_buf *file)
 {
-	char cmd[512], obj[300];
-	struct lc_buf payload = LC_BUF_INIT;
-	struct lc_patch_header h;
-
-	snprintf(obj, sizeof(obj), "%s/%s.o", tmpdir, src);
-	snprintf(cmd, sizeof(cmd), "as -o %s data/runtime/%s.s", obj, src);
-	if (system(cmd) != 0 || lc_buf_read_file(&payload, obj) != 0)
-		lc_die("cannot assemble data/runtime/%s.s", src);
-	unlink(obj);
-	memset(&h, 0, sizeof(h));
-	h.build_id_len = 20;
-	memset(h.build_id, 0xcd, 20);
-	h.level = 1;
-	strcpy(h.target_name, "libtls.so");
-	strcpy(h.id, "default");
-	lc_patchfile_seal(&h, payload.data, payload.len);
-	lc_buf_reset(file);
-	lc_buf_add(file, &h, sizeof(h));
-	lc_buf_add(file, payload.data, payload.len);
-	lc_buf_free(&payload);
+	fixture_make_patch(tmpdir, src, "libtls.so", 0xcd, file);
 }
 
-static char errtext[4096];
-static int saved_fd = -1;
-static FILE *errfile;
-
-static void capture_begin(void)
-{
-	fflush(stderr);
-	errfile = tmpfile();
-	saved_fd = dup(2);
-	dup2(fileno(errfile), 2);
-}
-
-static const char *capture_end(void)
-{
-	fflush(stderr);
-	dup2(saved_fd, 2);
-	close(saved_fd);
-	rewind(errfile);
-	size_t n = fread(errtext, 1, sizeof(errtext) - 1, errfile);
-	errtext[n] = '\0';
-	fclose(errfile);
-	return errtext;
-}
 
 static int64_t get_s32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 static int64_t get_s64(const uint8_t *p) { int64_t v; memcpy(&v, p, 8); return v; }
