@@ -91,12 +91,6 @@ void lc_buf_addz(struct lc_buf *b, size_t len)
 	b->data[b->len] = '\0';
 }
 
-void lc_buf_align(struct lc_buf *b, size_t align)
-{
-	if (align > 1 && b->len % align)
-		lc_buf_addz(b, align - b->len % align);
-}
-
 void lc_buf_reset(struct lc_buf *b)
 {
 	b->len = 0;

@@ -2,10 +2,8 @@
  * buildid.c - NT_GNU_BUILD_ID of an ELF object.  The BuildID is how a patch
  * names its target: the same bytes on the build host and in the patient.
  */
-#include <fcntl.h>
 #include <gelf.h>
 #include <string.h>
-#include <unistd.h>
 #include "libcare/buildid.h"
 
 static int buildid_from_note_data(Elf_Data *data, uint8_t id[LC_BUILD_ID_MAX])
@@ -53,22 +51,6 @@ int lc_buildid_from_elf(Elf *elf, uint8_t id[LC_BUILD_ID_MAX])
 			return n;
 	}
 	return 0;
-}
-
-int lc_buildid_from_file(const char *path, uint8_t id[LC_BUILD_ID_MAX])
-{
-	elf_version(EV_CURRENT);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	int n = -1;
-	if (elf && elf_kind(elf) == ELF_K_ELF)
-		n = lc_buildid_from_elf(elf, id);
-	if (elf)
-		elf_end(elf);
-	close(fd);
-	return n;
 }
 
 void lc_buildid_hex(const uint8_t *id, size_t len, char *hex)

@@ -22,7 +22,6 @@ void lc_buf_add(struct lc_buf *b, const void *data, size_t len);
 void lc_buf_adds(struct lc_buf *b, const char *s);
 void lc_buf_addf(struct lc_buf *b, const char *fmt, ...) LC_PRINTF(2, 3);
 void lc_buf_addz(struct lc_buf *b, size_t len);       /* len zero bytes */
-void lc_buf_align(struct lc_buf *b, size_t align);    /* pad with zeros */
 void lc_buf_reset(struct lc_buf *b);
 void lc_buf_free(struct lc_buf *b);
 /* Reads a whole file; returns -1 with errno set on failure. */

@@ -9,8 +9,6 @@
 
 /* From an open ELF (file or memory).  Returns the length, 0 if none, -1 on error. */
 int lc_buildid_from_elf(Elf *elf, uint8_t id[LC_BUILD_ID_MAX]);
-/* From a file path.  Same returns; errors are not logged. */
-int lc_buildid_from_file(const char *path, uint8_t id[LC_BUILD_ID_MAX]);
 /* hex must hold 2 * LC_BUILD_ID_MAX + 1 bytes. */
 void lc_buildid_hex(const uint8_t *id, size_t len, char *hex);
 
