@@ -148,6 +148,23 @@ struct lc_thread *lc_threads_pick(struct lc_threads *ts);
 int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
 		      long nr, const long args[6], long *ret);
 
+/* --- call.c: a function called by a stopped thread of the patient -------- */
+
+/* Calls fn(args[0..nargs-1]) (at most 6 integer arguments) in the stopped
+ * thread `th` as the SysV ABI would; every register (general and extended
+ * state) is restored exactly afterwards.  0 with the returned rax in *ret,
+ * or -1 (logged) if the function faulted or did not return. */
+int lc_call_function(struct lc_threads *ts, struct lc_thread *th, uint64_t fn,
+		     const uint64_t *args, int nargs, uint64_t *ret);
+
+/* --- ifunc.c: an IFUNC nobody bound yet, resolved in the patient --------- */
+
+/* imp->addr is the resolver of IFUNC `name`: runs it in a thread of the
+ * patient (seized for that moment) and sets imp->addr to the
+ * implementation, imp->ifunc to 0.  `dry_run`: no call, only said.
+ * 0, or -1 (logged). */
+int lc_ifunc_resolve(pid_t pid, const char *name, int dry_run, struct lc_import *imp);
+
 /* --- region.c: patch regions in the patient ------------------------------- */
 
 /* A free, page-aligned gap of `size` bytes within ±2 GiB of the whole

@@ -147,7 +147,10 @@ static int patch_target_lookup(void *ctx, const char *name, const char *version,
 			       struct lc_import *out)
 {
 	struct patch_run *r = ctx;
-	return lc_symbols_lookup(&r->pr, name, version, out);
+	int rc = lc_symbols_lookup(&r->pr, name, version, out);
+	if (rc == 1 && out->ifunc)      /* nobody bound it yet: as ld.so would */
+		return lc_ifunc_resolve(r->pid, name, r->check_only, out) == 0 ? 1 : -1;
+	return rc;
 }
 
 static int patch_target_tls(void *ctx, const char *name, const char *version,

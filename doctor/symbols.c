@@ -12,7 +12,8 @@
  * dynamic linker filled: the defining object's R_X86_64_IRELATIVE slot whose
  * addend is the resolver (libc calls its own IFUNCs that way), else a
  * GLOB_DAT or already-bound JUMP_SLOT for the name in any object.  Only if
- * none exists is the import reported as an IFUNC, which the runtime refuses.
+ * none exists is the import reported as an IFUNC: the doctor then calls its
+ * resolver in the patient (ifunc.c).
  *
  * Thread-local variables: lc_symbols_tls() tells an object's TLS module id
  * and static offset, read back from its own TLS GOT slots (see below).

@@ -29,7 +29,7 @@
 /* What the runtime asks about the address space it patches. */
 struct lc_import {
 	uint64_t addr;
-	int ifunc;               /* STT_GNU_IFUNC: refused for now */
+	int ifunc;               /* STT_GNU_IFUNC: addr is its resolver (refused) */
 };
 
 /* The thread-local storage of an object in the address space. */
