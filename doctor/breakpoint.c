@@ -119,7 +119,7 @@ int lc_breakpoints_run(struct lc_threads *ts, const uint64_t *addr, size_t n, in
 	char path[64];
 	int hits = 0, rc = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)ts->pid);
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)lc_proc_task(ts->pid));
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return lc_error("process %d: cannot open %s: %s", (int)ts->pid, path, strerror(errno));

@@ -118,11 +118,11 @@ int lc_coroutines_check(struct lc_threads *ts, const struct lc_range *r, size_t 
 		    ptrace(PTRACE_GETREGS, ts->t[i].tid, NULL, &regs) == 0)
 			rsp[nrsp++] = regs.rsp;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)ts->pid);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)lc_proc_task(ts->pid));
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return lc_error("process %d: cannot read %s: %s", (int)ts->pid, path, strerror(errno));
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)ts->pid);
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)lc_proc_task(ts->pid));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		fclose(f);

@@ -60,6 +60,9 @@ struct lc_proc {
 /* Opens the process: maps and ELF objects.  Errors name the PID. */
 int lc_proc_open(struct lc_proc *pr, pid_t pid);
 void lc_proc_close(struct lc_proc *pr);
+/* Where /proc shows process `pid`: pid itself, or the first live thread if
+ * the main thread has exited (pthread_exit: a zombie leader has no maps). */
+pid_t lc_proc_task(pid_t pid);
 /* Rereads /proc/PID/maps (the objects stay). */
 int lc_proc_reload_maps(struct lc_proc *pr);
 struct lc_object *lc_proc_object_by_buildid(struct lc_proc *pr, const uint8_t *id, size_t len);
@@ -259,6 +262,15 @@ int lc_coroutines_check(struct lc_threads *ts, const struct lc_range *r, size_t 
  * call instruction ending there? */
 int lc_code_after_call(int fd, uint64_t ret);
 
+/* --- guard.c: what the threads' /proc status forbids --------------------- */
+
+/* Before anything is touched: refuses (one line naming the PID, -1) a
+ * process traced by another tracer, or under seccomp when the doctor
+ * cannot suspend the filter for its injected calls (no CAP_SYS_ADMIN). */
+int lc_guard_check(pid_t pid);
+/* The Seccomp: mode of one thread: 0 none, 1 strict, 2 filter. */
+int lc_guard_seccomp(pid_t pid, pid_t tid);
+
 /* --- lock.c: one doctor at a time changes a process ----------------------- */
 
 /* Waits briefly for another doctor working on `pid`, then refuses (logged). */
@@ -282,7 +294,7 @@ int lc_cmd_check(int argc, char **argv);
 int lc_patch_file(pid_t pid, const char *file, int timeout_ms, int check_only);
 /* targets.c: "--timeout SECONDS" (decimals allowed) in ms; -1 (logged). */
 int lc_parse_timeout(const char *s, int *ms);
-/* targets.c: the process exists and is no zombie. */
+/* targets.c: the process exists and a thread of it is no zombie. */
 int lc_pid_alive(pid_t pid);
 /* targets.c: with -p all, a process's messages are held until it is known
  * whether it exited meanwhile (then they are dropped: skipped, no error). */

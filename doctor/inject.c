@@ -42,6 +42,18 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 		return lc_error("process %d: cannot set the registers of thread %d: %s",
 				(int)ts->pid, (int)th->tid, strerror(errno));
 
+	/* Under seccomp the thread's filter is suspended for this one call
+	 * (guard.c says why and when that is allowed); the options the doctor
+	 * keeps otherwise are none, so clearing them after restores them. */
+	int unfiltered = lc_guard_seccomp(ts->pid, th->tid) != 0;
+	if (unfiltered && ptrace(PTRACE_SETOPTIONS, th->tid, NULL,
+				 (void *)(long)PTRACE_O_SUSPEND_SECCOMP) != 0) {
+		int err = errno;
+		ptrace(PTRACE_SETREGS, th->tid, NULL, &saved);
+		return lc_error("process %d: cannot suspend the seccomp filter of thread %d for "
+				"system call %ld: %s", (int)ts->pid, (int)th->tid, nr, strerror(err));
+	}
+
 	/* All signals blocked while it steps: one arriving now stays pending
 	 * in the kernel (delivered after the doctor, in order) instead of
 	 * interrupting the step. */
@@ -66,6 +78,8 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 	}
 	if (masked)
 		lc_thread_sigmask(th, &mask, NULL);
+	if (unfiltered)
+		ptrace(PTRACE_SETOPTIONS, th->tid, NULL, NULL);
 	if (done)
 		lc_thread_drain_trap(ts, th);
 	th->group_stop = group_stop;    /* the steps' stops were not group-stops */

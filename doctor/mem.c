@@ -16,7 +16,7 @@ int lc_mem_open(struct lc_proc *pr)
 	char path[64];
 	if (pr->memfd >= 0)
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pr->pid);
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)lc_proc_task(pr->pid));
 	pr->memfd = open(path, O_RDWR | O_CLOEXEC);
 	if (pr->memfd < 0)
 		return lc_error("cannot open %s: %s", path, strerror(errno));

@@ -210,6 +210,8 @@ static int patch_prepare(struct patch_run *r)
 	}
 	lc_info("process %d: target %s, BuildID %s, load bias 0x%llx", (int)r->pid,
 		r->obj->path, r->obj->build_id_hex, (unsigned long long)r->obj->bias);
+	if (lc_guard_check(r->pid) != 0)
+		return -1;
 	/* From here on what is applied matters: one doctor at a time (taken
 	 * only for processes with the object: -p all does not wait for
 	 * doctors busy with other processes). */

@@ -7,6 +7,7 @@
  * deleted, and the right one inside a container), falling back to
  * /proc/PID/root/PATH.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -20,6 +21,50 @@
 #include "libcare/log.h"
 #include "doctor.h"
 
+/* One-letter state of /proc/ID/stat (after "pid (comm) "), or 0. */
+static char stat_state(const char *path)
+{
+	char buf[512];
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* A process whose main thread called pthread_exit() keeps running in its
+ * other threads, but its leader is a zombie without an address space:
+ * /proc/PID/maps is empty and /proc/PID/mem, exe and map_files fail.  Any
+ * live thread's /proc/TID shows the same process, so that is where the
+ * doctor looks then. */
+pid_t lc_proc_task(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	char st = stat_state(path);
+	if (st != 'Z' && st != 'X')
+		return pid;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	pid_t live = pid;
+	while (d && live == pid && (de = readdir(d)) != NULL) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		if (tid <= 0 || tid == pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+		st = stat_state(path);
+		if (st && st != 'Z' && st != 'X')
+			live = tid;
+	}
+	if (d)
+		closedir(d);
+	return live;
+}
+
 static void maps_free(struct lc_proc *pr)
 {
 	for (size_t i = 0; i < pr->nmaps; i++)
@@ -32,7 +77,7 @@ static void maps_free(struct lc_proc *pr)
 int lc_proc_reload_maps(struct lc_proc *pr)
 {
 	char path[64], line[4096];
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pr->pid);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)lc_proc_task(pr->pid));
 	FILE *f = fopen(path, "re");
 	if (!f) {
 		if (errno == ENOENT)
@@ -75,12 +120,12 @@ int lc_proc_reload_maps(struct lc_proc *pr)
 static int object_read(struct lc_proc *pr, struct lc_object *o, const struct lc_map *m)
 {
 	char file[128];
-	snprintf(file, sizeof(file), "/proc/%d/map_files/%llx-%llx", (int)pr->pid,
+	snprintf(file, sizeof(file), "/proc/%d/map_files/%llx-%llx", (int)lc_proc_task(pr->pid),
 		 (unsigned long long)m->start, (unsigned long long)m->end);
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		struct lc_buf b = LC_BUF_INIT;
-		lc_buf_addf(&b, "/proc/%d/root%s", (int)pr->pid, m->path);
+		lc_buf_addf(&b, "/proc/%d/root%s", (int)lc_proc_task(pr->pid), m->path);
 		fd = open(b.data, O_RDONLY | O_CLOEXEC);
 		snprintf(file, sizeof(file), "%s", b.data);
 		if (strlen(b.data) >= sizeof(file))
@@ -167,7 +212,8 @@ static void object_mark_interp(struct lc_proc *pr)
 				continue;
 			Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_BYTE);
 			if (d && d->d_size && memchr(d->d_buf, 0, d->d_size))
-				lc_buf_addf(&interp, "/proc/%d/root%s", (int)pr->pid, (const char *)d->d_buf);
+				lc_buf_addf(&interp, "/proc/%d/root%s", (int)lc_proc_task(pr->pid),
+					    (const char *)d->d_buf);
 		}
 	}
 	struct stat want, st;
@@ -192,7 +238,7 @@ int lc_proc_open(struct lc_proc *pr, pid_t pid)
 		return lc_error("process %d is libcare-doctor itself", (int)pid);
 	if (lc_proc_reload_maps(pr) != 0)
 		return -1;
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)lc_proc_task(pid));
 	ssize_t n = readlink(link, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
 	if (n > 10 && strcmp(exe + n - 10, " (deleted)") == 0)

@@ -131,7 +131,7 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 		if (ex && !known) {
 			if (memfd < 0) {
 				char path[64];
-				snprintf(path, sizeof(path), "/proc/%d/mem", (int)ts->pid);
+				snprintf(path, sizeof(path), "/proc/%d/mem", (int)lc_proc_task(ts->pid));
 				memfd = open(path, O_RDONLY | O_CLOEXEC);
 			}
 			guess = exit_guess(memfd, regs.rsp, outer > 0 ? pcs[outer] + 1 : 0, r, n);

@@ -50,10 +50,15 @@ int lc_pids_all(pid_t **out, size_t *n)
 		pid_t pid = (pid_t)atoi(de->d_name);
 		if (pid <= 0 || pid == getpid())
 			continue;
-		/* Kernel threads have no executable. */
+		/* Kernel threads have no executable (nor has the zombie main
+		 * thread of a process that runs on in other threads). */
 		snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-		if (readlink(link, exe, sizeof(exe)) <= 0)
-			continue;
+		if (readlink(link, exe, sizeof(exe)) <= 0) {
+			pid_t task = lc_proc_task(pid);
+			snprintf(link, sizeof(link), "/proc/%d/exe", (int)task);
+			if (task == pid || readlink(link, exe, sizeof(exe)) <= 0)
+				continue;
+		}
 		*out = lc_xrealloc(*out, (*n + 1) * sizeof(**out));
 		(*out)[(*n)++] = pid;
 	}
@@ -76,7 +81,7 @@ int lc_parse_timeout(const char *s, int *ms)
 int lc_pid_alive(pid_t pid)
 {
 	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)lc_proc_task(pid));
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return 0;

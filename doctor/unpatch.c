@@ -132,7 +132,7 @@ again:
 			lc_error("process %d has no patch applied", (int)pid);
 		goto out;
 	}
-	if (lc_proc_syscall_insn(&pr, &insn) != 0)
+	if (lc_guard_check(pid) != 0 || lc_proc_syscall_insn(&pr, &insn) != 0)
 		goto out;
 	/* Busy: a thread in a replacement, a stub or the data? Text is enough. */
 	busy = lc_xcalloc(n, sizeof(*busy));

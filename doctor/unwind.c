@@ -82,13 +82,14 @@ struct lc_unwind *lc_unwind_begin(pid_t pid)
 {
 	char path[64];
 	struct lc_unwind *u = lc_xcalloc(1, sizeof(*u));
+	pid_t task = lc_proc_task(pid);        /* the main thread may have exited */
 	u->pid = pid;
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)task);
 	u->memfd = open(path, O_RDONLY | O_CLOEXEC);
 	u->dwfl = dwfl_begin(&unwind_proc_callbacks);
-	if (u->memfd < 0 || !u->dwfl || dwfl_linux_proc_report(u->dwfl, pid) != 0 ||
+	if (u->memfd < 0 || !u->dwfl || dwfl_linux_proc_report(u->dwfl, task) != 0 ||
 	    dwfl_report_end(u->dwfl, NULL, NULL) != 0 ||
-	    !dwfl_attach_state(u->dwfl, NULL, pid, &unwind_thread_callbacks, u)) {
+	    !dwfl_attach_state(u->dwfl, NULL, task, &unwind_thread_callbacks, u)) {
 		lc_debug("process %d: no stack unwinding (%s); checking rip only", (int)pid,
 			 dwfl_errmsg(-1));
 		lc_unwind_end(u);
