@@ -210,8 +210,6 @@ static int patch_prepare(struct patch_run *r)
 	}
 	lc_info("process %d: target %s, BuildID %s, load bias 0x%llx", (int)r->pid,
 		r->obj->path, r->obj->build_id_hex, (unsigned long long)r->obj->bias);
-	if (lc_guard_check(r->pid) != 0)
-		return -1;
 	/* From here on what is applied matters: one doctor at a time (taken
 	 * only for processes with the object: -p all does not wait for
 	 * doctors busy with other processes). */
@@ -220,6 +218,8 @@ static int patch_prepare(struct patch_run *r)
 			return -1;
 		r->locked = 1;
 	}
+	if (lc_guard_check(r->pid) != 0)        /* another tracer, seccomp */
+		return -1;
 	int rc = patch_check_applied(r);
 	if (rc != 0)
 		return rc;
