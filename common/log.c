@@ -5,13 +5,29 @@
 
 static const char *log_prog = "libcare";
 static int log_level;
+static char *log_capture;        /* lc_log_capture: errors kept here */
+static size_t log_capture_len;
 
 void lc_log_init(const char *prog) { log_prog = prog; }
+
+void lc_log_capture(char *buf, size_t len)
+{
+	log_capture = len ? buf : NULL;
+	log_capture_len = len;
+	if (log_capture)
+		buf[0] = '\0';
+}
 void lc_log_set_level(int level) { log_level = level; }
 int lc_log_level(void) { return log_level; }
 
 static void log_emit(const char *kind, const char *fmt, va_list ap)
 {
+	if (log_capture) {
+		/* the first error is the reason; the rest (warnings too) is dropped */
+		if (!log_capture[0] && kind[0] == 'e')
+			vsnprintf(log_capture, log_capture_len, fmt, ap);
+		return;
+	}
 	fprintf(stderr, "%s: %s", log_prog, kind);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -57,6 +73,7 @@ void lc_debug(const char *fmt, ...)
 void lc_die(const char *fmt, ...)
 {
 	va_list ap;
+	log_capture = NULL;
 	va_start(ap, fmt);
 	log_emit("error: ", fmt, ap);
 	va_end(ap);

@@ -1,0 +1,226 @@
+/*
+ * apply.c - libcare-audit-engine.so: one stored patch into this process,
+ * for an object the dynamic linker has just mapped and whose code has not
+ * run yet (audit.c says when).
+ *
+ * The same sequence as the doctor's, with this process as the target and
+ * no thread to stop (nothing runs the new object yet): read and verify the
+ * file, choose a gap within rel32 reach of the object, link the patch
+ * there (lc_patch_link resolves its imports in the namespace, dynobj.c),
+ * map the region, fill it, protect it, check each function still holds
+ * the bytes the link recorded, write the jumps.  The region is the
+ * doctor's: header, hunks, names (r--), code (r-x), data (rw-), so
+ * `libcare-doctor info` lists the patch and `unpatch` takes it out.
+ *
+ * Any failure before the jumps leaves nothing behind (the region is
+ * unmapped); a failed jump write puts the written ones back.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include "libcare/buf.h"
+#include "libcare/log.h"
+#include "engine.h"
+
+struct apply_run {
+	struct lc_loader_req *req;
+	struct lc_namespace ns;
+	struct lc_dynobj *target;
+	struct lc_self self;
+	struct lc_patch *patch;
+	uint64_t addr;
+	size_t size;
+	uint8_t *image;
+	int mapped;
+};
+
+static int target_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	struct apply_run *r = ctx;
+	const char *who;
+	if (lc_ns_unrelocated(&r->ns, addr, len, &who))
+		return lc_error("the link reads the slot at 0x%llx of %s, which the dynamic linker "
+				"has not filled yet (the object is being loaded by dlopen); "
+				"libcare-doctor can apply this patch once it is loaded",
+				(unsigned long long)addr, who);
+	return lc_self_read(&r->self, addr, buf, len);
+}
+
+static int target_lookup(void *ctx, const char *name, const char *version, struct lc_import *out)
+{
+	struct apply_run *r = ctx;
+	return lc_ns_lookup(&r->ns, name, version, out);
+}
+
+static int target_tls(void *ctx, const char *name, const char *version, struct lc_tls *out)
+{
+	struct apply_run *r = ctx;
+	return lc_ns_tls(&r->ns, r->target, name, version, out);
+}
+
+/*
+ * The one place a patch file is judged before it is parsed: the same
+ * checks as the doctor's (the runtime's lc_patch_load checks format and
+ * hash; the signature against the trusted keys in req->keys goes here).
+ */
+static struct lc_patch *apply_verify_load(struct apply_run *r, const struct lc_buf *file)
+{
+	return lc_patch_load(file->data, file->len, r->req->file);
+}
+
+/* The run-time extent of the object's PT_LOAD segments. */
+static void object_extent(const struct lc_loader_obj *o, uint64_t *lo, uint64_t *hi)
+{
+	*lo = UINT64_MAX;
+	*hi = 0;
+	for (size_t i = 0; i < o->phnum; i++) {
+		const Elf64_Phdr *ph = &o->phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uint64_t a = o->map->l_addr + (ph->p_vaddr & ~(uint64_t)(LC_PAGE_SIZE - 1));
+		uint64_t b = o->map->l_addr + ph->p_vaddr + ph->p_memsz;
+		if (a < *lo)
+			*lo = a;
+		if (b > *hi)
+			*hi = b;
+	}
+}
+
+static int apply_prepare(struct apply_run *r)
+{
+	struct lc_loader_req *req = r->req;
+	struct lc_buf file = LC_BUF_INIT;
+
+	if (lc_buf_read_file(&file, req->file) != 0)
+		return lc_error("cannot read %s: %s", req->file, strerror(errno));
+	r->patch = apply_verify_load(r, &file);
+	lc_buf_free(&file);
+	if (!r->patch)
+		return -1;
+	const struct lc_patch_header *h = lc_patch_header(r->patch);
+	if (h->build_id_len != req->target->build_id_len ||
+	    memcmp(h->build_id, req->target->build_id, h->build_id_len) != 0)
+		return lc_error("%s is not for BuildID %s (its header names another object)",
+				req->file, req->target->build_id_hex);
+	lc_ns_open(&r->ns, req->head, req->objs, req->nobjs);
+	r->target = lc_ns_find(&r->ns, req->target->map);
+	if (!r->target)
+		return lc_error("the object is not in the program's namespace");
+	if (lc_self_maps(&r->self) != 0)
+		return -1;
+	uint64_t lo, hi;
+	object_extent(req->target, &lo, &hi);
+	const struct lc_layout *l = lc_patch_layout(r->patch);
+	struct lc_span *used = lc_xcalloc(r->self.n, sizeof(*used));
+	for (size_t i = 0; i < r->self.n; i++)
+		used[i] = (struct lc_span){ r->self.maps[i].start, r->self.maps[i].end };
+	int rc = lc_gap_choose(used, r->self.n, lo, hi, l->size, l->needs_low, &r->addr);
+	free(used);
+	if (rc != 0)
+		return lc_error("no free %zu bytes within 2 GiB of the object%s", l->size,
+				l->needs_low ? " and below 2 GiB" : "");
+	struct lc_target t = { r, r->target->bias, target_read, target_lookup, target_tls };
+	if (lc_patch_link(r->patch, &t, r->addr) != 0)
+		return -1;
+	const uint8_t *img = lc_patch_image(r->patch, &r->size);
+	r->image = lc_xmalloc(r->size);
+	memcpy(r->image, img, r->size);
+	((struct lc_region_header *)r->image)->applied = (uint64_t)time(NULL);
+	return 0;
+}
+
+static int apply_region(struct apply_run *r)
+{
+	const struct lc_layout *l = lc_patch_layout(r->patch);
+	void *at = mmap((void *)(uintptr_t)r->addr, r->size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (at == MAP_FAILED)
+		return lc_error("cannot map the patch region at 0x%llx: %s",
+				(unsigned long long)r->addr, strerror(errno));
+	r->mapped = 1;
+	if ((uint64_t)(uintptr_t)at != r->addr) {
+		/* a kernel without MAP_FIXED_NOREPLACE took the address as a hint */
+		r->addr = (uint64_t)(uintptr_t)at;
+		return lc_error("the patch region did not go at the address chosen");
+	}
+	memcpy(at, r->image, r->size);
+	size_t text = (l->text_size + LC_PAGE_SIZE - 1) & ~(size_t)(LC_PAGE_SIZE - 1);
+	if (mprotect(at, l->header_size, PROT_READ) != 0 ||
+	    mprotect((char *)at + l->text_offset, text, PROT_READ | PROT_EXEC) != 0)
+		return lc_error("cannot make the patch region executable: %s%s", strerror(errno),
+				errno == EPERM || errno == EACCES ?
+				" (MemoryDenyWriteExecute= or an LSM forbids it)" : "");
+	return 0;
+}
+
+static int apply_jumps(struct apply_run *r)
+{
+	const struct lc_region_header *h = (const struct lc_region_header *)r->image;
+	uint8_t now[LC_HUNK_MAX_BYTES];
+	uint32_t i;
+
+	for (i = 0; i < h->nhunks; i++) {
+		const struct lc_region_hunk *hk = lc_region_hunk(h, i);
+		if (lc_self_read(&r->self, hk->addr, now, hk->len) != 0 ||
+		    memcmp(now, hk->old_bytes, hk->len) != 0)
+			return lc_error("function '%s' at 0x%llx does not hold the bytes the patch was "
+					"linked against", lc_region_name(h, hk->name),
+					(unsigned long long)hk->addr);
+	}
+	for (i = 0; i < h->nhunks; i++) {
+		const struct lc_region_hunk *hk = lc_region_hunk(h, i);
+		if (lc_self_write_code(&r->self, hk->addr, hk->new_bytes, hk->len) != 0)
+			break;
+	}
+	if (i == h->nhunks)
+		return 0;
+	while (i-- > 0) {
+		const struct lc_region_hunk *hk = lc_region_hunk(h, i);
+		lc_self_write_code(&r->self, hk->addr, hk->old_bytes, hk->len);
+	}
+	return -1;
+}
+
+static void apply_report(struct apply_run *r)
+{
+	const struct lc_region_header *h = (const struct lc_region_header *)r->image;
+	char names[512] = "";
+	size_t off = 0;
+	for (uint32_t i = 0; i < h->nhunks && off < sizeof(names); i++)
+		off += (size_t)snprintf(names + off, sizeof(names) - off, " %s",
+					lc_region_name(h, lc_region_hunk(h, i)->name));
+	fprintf(stderr, "libcare-audit: process %d (%s): patched %s with '%s' level %u at 0x%llx, "
+		"%u function(s):%s\n", (int)getpid(), program_invocation_short_name,
+		r->target->name, h->patch.id, h->patch.level, (unsigned long long)r->addr,
+		h->nhunks, names);
+}
+
+__attribute__((visibility("default"))) int lc_loader_apply(struct lc_loader_req *req)
+{
+	struct apply_run r;
+	memset(&r, 0, sizeof(r));
+	r.req = req;
+	lc_log_init("libcare-audit");
+	lc_log_capture(req->why, sizeof(req->why));
+	int rc = apply_prepare(&r);
+	if (rc == 0)
+		rc = apply_region(&r);
+	if (rc == 0)
+		rc = apply_jumps(&r);
+	if (rc != 0 && r.mapped)
+		munmap((void *)(uintptr_t)r.addr, r.size);
+	lc_log_capture(NULL, 0);
+	if (rc == 0 && req->verbose)
+		apply_report(&r);
+	if (rc != 0 && !req->why[0])
+		snprintf(req->why, sizeof(req->why), "failed");
+	lc_patch_free(r.patch);
+	lc_ns_close(&r.ns);
+	lc_self_free(&r.self);
+	free(r.image);
+	return rc == 0 ? 0 : -1;
+}
