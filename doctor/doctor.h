@@ -289,6 +289,12 @@ int lc_cmd_patch(int argc, char **argv);
 int lc_cmd_unpatch(int argc, char **argv);
 int lc_cmd_info(int argc, char **argv);
 int lc_cmd_check(int argc, char **argv);
+int lc_cmd_server(int argc, char **argv);     /* server.c */
+int lc_cmd_status(int argc, char **argv);     /* status.c */
+#define LC_PATCH_DIR     "/var/lib/libcare/patches"
+#define LC_SERVER_SOCKET "/run/libcare/server.sock"
+/* status.c: the server's socket: opt, else $LIBCARE_SERVER_SOCKET, else the default. */
+const char *lc_server_socket(const char *opt);
 /* patch.c: one patch file into one process; `check_only` stops before the
  * first change to the process.  Returns an LC_EXIT_* status. */
 int lc_patch_file(pid_t pid, const char *file, int timeout_ms, int check_only);

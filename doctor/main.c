@@ -19,6 +19,8 @@ static void usage(FILE *f)
 		"  unpatch ... [--id ID]           only the patch with this id\n"
 		"  info -p PID|all [--json]        objects, BuildIDs and applied patches\n"
 		"  check -p PID FILE               would FILE apply? (changes nothing)\n"
+		"  server [--dir DIR]              keep every process patched from DIR\n"
+		"  status [--json]                 what the running server knows\n"
 		"\n"
 		"Each command has --help.  Exit 0 on success, 1 with one line on stderr\n"
 		"otherwise, 2 if the patch is already applied (patch, check).\n");
@@ -56,6 +58,10 @@ int main(int argc, char **argv)
 		return lc_cmd_info(argc - i, argv + i);
 	if (strcmp(cmd, "check") == 0)
 		return lc_cmd_check(argc - i, argv + i);
+	if (strcmp(cmd, "server") == 0)
+		return lc_cmd_server(argc - i, argv + i);
+	if (strcmp(cmd, "status") == 0)
+		return lc_cmd_status(argc - i, argv + i);
 	if (strcmp(cmd, "help") == 0) {
 		usage(stdout);
 		return 0;
