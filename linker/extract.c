@@ -276,7 +276,7 @@ static int extract_relocs(struct extract *x)
 	}
 	if (need_q)
 		return lc_error("PATCHED '%s' has .kpatch sections but no relocations for them: "
-				"link it with -Wl,-q", x->p->path);
+				"link it with -specs=libcare.specs (or -Wl,-q -Wl,-T,libcare-patched.ld)", x->p->path);
 	return 0;
 }
 

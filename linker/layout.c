@@ -258,7 +258,8 @@ static void layout_hint(const struct lc_obj *o, const struct lc_obj *p, struct l
 		if ((ps->flags & SHF_ALLOC) && !ps->size && !lc_obj_section_index(o, ps->name) &&
 		    ps->addr > d->addr && ps->addr <= d->paddr && d->paddr - ps->addr < 64) {
 			lc_buf_addf(d->why, " (PATCHED has an empty section '%s' at 0x%" PRIx64
-				    " that ORIGINAL's link dropped)", ps->name, ps->addr);
+				    " that ORIGINAL's link dropped: link PATCHED with -specs=libcare.specs, or "
+				    "add -Wl,-T,libcare-patched.ld to its link)", ps->name, ps->addr);
 			return;
 		}
 	}

@@ -159,7 +159,8 @@ static int mkpatch_run(const struct mkpatch_opts *o, struct lc_obj *orig, struct
 	}
 	if (!mkpatch_has_kpatch(p)) {
 		lc_error("PATCHED '%s' has no .kpatch sections: was it built with "
-			 "-fplugin-arg-libcare-stage=patched and linked with -Wl,-q?", o->patched);
+			 "-specs=libcare.specs and LIBCARE_STAGE=patched (or "
+			 "-fplugin-arg-libcare-stage=patched)?", o->patched);
 		goto out;
 	}
 	if (!orig->nsym)

@@ -127,9 +127,9 @@ for mode in pie no-pie; do
 	gcc -$mode -Wl,-q -o "$W/moved" "$WORK/moved.s" "$DATA/other.s" &&
 		refuse moved-$mode "symbol 'helper' moved: 0x[0-9a-f]+ \(7 bytes\) in ORIGINAL, 0x[0-9a-f]+ \(8 bytes\) in PATCHED" "$W/orig" "$W/moved"
 	gcc -$mode -Wl,-q -o "$W/plain-q" "$DATA/orig.s" "$DATA/other.s" &&
-		refuse nokpatch-$mode "has no \.kpatch sections: was it built with -fplugin-arg-libcare-stage=patched and linked with -Wl,-q\?" "$W/orig" "$W/plain-q"
+		refuse nokpatch-$mode "has no \.kpatch sections: was it built with -specs=libcare.specs and LIBCARE_STAGE=patched" "$W/orig" "$W/plain-q"
 	gcc -$mode -o "$W/no-q" "$WORK/patched.s" "$DATA/other.s" &&
-		refuse noq-$mode "no relocations for them: link it with -Wl,-q" "$W/orig" "$W/no-q"
+		refuse noq-$mode "no relocations for them: link it with -specs=libcare\.specs \(or -Wl,-q -Wl,-T,libcare-patched\.ld\)" "$W/orig" "$W/no-q"
 	gcc -$mode -Wl,-q -o "$W/tiny" "$WORK/tiny.s" "$DATA/other.s" &&
 		refuse tiny-$mode "function 'tiny' is too small to patch \(1 bytes, 1 up to the next symbol" "$W/orig" "$W/tiny"
 	gcc -$mode -Wl,-q -o "$W/tls" "$WORK/tls.s" "$DATA/other.s" &&

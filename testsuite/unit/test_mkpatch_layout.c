@@ -152,7 +152,8 @@ int main(void)
 	CHECK(check(&t, &why) == -1);
 	CHECK_STR(why.data, "symbol 'stderr@GLIBC_2.2.5' moved: 0x4020 (8 bytes) in ORIGINAL, "
 			    "0x4028 (8 bytes) in PATCHED (PATCHED has an empty section "
-			    "'.tm_clone_table' at 0x4028 that ORIGINAL's link dropped)");
+			    "'.tm_clone_table' at 0x4028 that ORIGINAL's link dropped: link PATCHED "
+			    "with -specs=libcare.specs, or add -Wl,-T,libcare-patched.ld to its link)");
 
 	/* With libcare-patched.ld the empty section sits unaligned; its marker moved, nothing else. */
 	pair_init(&t);
