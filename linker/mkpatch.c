@@ -18,6 +18,7 @@
 #include "libcare/kpatch.h"
 #include "libcare/log.h"
 #include "libcare/patchfile.h"
+#include "debuginfo.h"
 #include "extract.h"
 #include "header.h"
 #include "layout.h"
@@ -36,12 +37,16 @@ static const char usage_text[] =
 	"      --level N     patch level, higher replaces lower (default 1)\n"
 	"      --id TEXT     patch id (default \"default\")\n"
 	"      --desc TEXT   description stored in the patch\n"
+	"      --debug-file FILE  symbols of a stripped ORIGINAL from FILE\n"
+	"      --debug-dir DIR    look for ORIGINAL's DIR/.build-id/xx/yyyy.debug\n"
+	"                    (default: $LIBCARE_DEBUG_ROOT, else /usr/lib/debug)\n"
 	"  -v, --verbose     list replaced functions and imports (-vv: debug)\n"
 	"  -h, --help        show this help\n";
 
 struct mkpatch_opts {
 	const char *out, *id, *desc, *orig, *patched;
 	uint32_t level;
+	struct lc_debug_opts dbg;
 };
 
 static int mkpatch_parse(int argc, char **argv, struct mkpatch_opts *o)
@@ -51,6 +56,8 @@ static int mkpatch_parse(int argc, char **argv, struct mkpatch_opts *o)
 		{ "level", required_argument, NULL, 'l' },
 		{ "id", required_argument, NULL, 'i' },
 		{ "desc", required_argument, NULL, 'd' },
+		{ "debug-file", required_argument, NULL, 'f' },
+		{ "debug-dir", required_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -63,6 +70,8 @@ static int mkpatch_parse(int argc, char **argv, struct mkpatch_opts *o)
 		case 'o': o->out = optarg; break;
 		case 'i': o->id = optarg; break;
 		case 'd': o->desc = optarg; break;
+		case 'f': o->dbg.file = optarg; break;
+		case 'D': o->dbg.dir = optarg; break;
 		case 'v': verbose++; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case 'l': {
@@ -163,9 +172,17 @@ static int mkpatch_run(const struct mkpatch_opts *o, struct lc_obj *orig, struct
 			 "-fplugin-arg-libcare-stage=patched)?", o->patched);
 		goto out;
 	}
-	if (!orig->nsym)
-		lc_warn("ORIGINAL '%s' has no .symtab (stripped): checking its sections only",
-			o->orig);
+	int dl = lc_debuginfo_load(orig, "ORIGINAL", &o->dbg, &why);
+	if (dl < 0)
+		goto out;
+	if (dl > 0)
+		lc_info("ORIGINAL '%s' is stripped: symbols from debug file '%s'", o->orig,
+			orig->debug->path);
+	else if (!orig->nsym)
+		lc_warn("ORIGINAL '%s' has no .symtab (stripped) and no debug file was found (looked "
+			"in %s; install its -dbgsym package or give --debug-file): checking its "
+			"sections only", o->orig, why.data);
+	lc_buf_reset(&why);
 	if (lc_layout_check(orig, p, &why) < 0) {
 		lc_error("PATCHED '%s' does not keep the layout of ORIGINAL '%s': %s", o->patched,
 			 o->orig, why.data);

@@ -181,7 +181,7 @@ static void obj_read_dynver(struct lc_obj *o)
 	}
 }
 
-int lc_obj_open(struct lc_obj *o, const char *what, const char *path)
+static int obj_open(struct lc_obj *o, const char *what, const char *path, int dynver)
 {
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
@@ -201,12 +201,30 @@ int lc_obj_open(struct lc_obj *o, const char *what, const char *path)
 	o->type = eh.e_type;
 	if (obj_read_sections(o, what) < 0 || obj_read_symtab(o, what) < 0)
 		return -1;
-	obj_read_dynver(o);
+	if (dynver)
+		obj_read_dynver(o);
 	return 0;
+}
+
+int lc_obj_open(struct lc_obj *o, const char *what, const char *path)
+{
+	return obj_open(o, what, path, 1);
+}
+
+/* A separate debug file: its sections are NOBITS but for notes and debug. */
+int lc_obj_open_symbols(struct lc_obj *o, const char *what, const char *path)
+{
+	return obj_open(o, what, path, 0);
 }
 
 void lc_obj_close(struct lc_obj *o)
 {
+	if (o->debug) {
+		char *path = (char *)o->debug->path;   /* owned: see debuginfo.c */
+		lc_obj_close(o->debug);
+		free(o->debug);
+		free(path);
+	}
 	free(o->sec);
 	free(o->sym);
 	free(o->dynver);

@@ -45,11 +45,14 @@ struct lc_obj {
 	struct lc_obj_dynver *dynver;
 	size_t ndynver;
 	const char *dynsym_ext;         /* a `*.kpatch_ext` exported in .dynsym, or NULL */
+	struct lc_obj *debug;           /* the debug file .symtab came from (debuginfo.c) */
 };
 
 /* Opens an x86-64 ELF executable or shared object; errors name `what` and the path. */
 int lc_obj_open(struct lc_obj *o, const char *what, const char *path);
 void lc_obj_close(struct lc_obj *o);
+/* Sections and .symtab only (a separate debug file, whose .dynsym is NOBITS). */
+int lc_obj_open_symbols(struct lc_obj *o, const char *what, const char *path);
 
 /* Index of the section called `name`, 0 if there is none. */
 size_t lc_obj_section_index(const struct lc_obj *o, const char *name);

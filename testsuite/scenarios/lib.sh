@@ -57,10 +57,11 @@ lc_tools() {
 	mkpatch=${LIBCARE_MKPATCH:-$build/bin/libcare-mkpatch}
 	doctor=${LIBCARE_DOCTOR:-$build/bin/libcare-doctor}
 	ldscript=${LIBCARE_LDSCRIPT:-$build/lib/libcare-patched.ld}
+	verify=${LIBCARE_VERIFY:-$build/bin/libcare-verify}
 	# LIBCARE_CC: the compiler driver (gcc-11 with its plugin build, ...).
 	cc=${LIBCARE_CC:-gcc}
 	local t
-	for t in "$plugin" "$mkpatch" "$doctor" "$ldscript"; do
+	for t in "$plugin" "$mkpatch" "$doctor" "$ldscript" "$verify"; do
 		[[ -e $t ]] || fail "not built: $t (cmake --build $build)"
 	done
 }
@@ -159,6 +160,11 @@ lc_pipeline() {
 	step "$cc" "${ulink[@]}" -Wl,-q -Wl,-T,"$ldscript" $unit.o -o "$out_patched"
 	step "$mkpatch" -o "$work/prog.kpatch" "$out_orig" "$out_patched"
 	[[ -s $work/prog.kpatch ]] || fail "mkpatch exited 0 but wrote no $work/prog.kpatch"
+	# The independent cross-check: a plain build of the fixed source must
+	# differ from the original only in functions the patch replaces.
+	step "$cc" "${ucflags[@]}" -c $unit.c -o plain-patched.o
+	step "$cc" "${ulink[@]}" plain-patched.o -o "$work/plain-patched"
+	step "$verify" "$out_orig" "$work/plain-patched" "$work/prog.kpatch"
 	# A fix for the library AND the program: a patch for each, applied
 	# together from a directory of <BuildID>.kpatch files ($patch_arg).
 	patch_arg=$work/prog.kpatch
