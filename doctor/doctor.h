@@ -63,6 +63,8 @@ void lc_proc_close(struct lc_proc *pr);
 /* Where /proc shows process `pid`: pid itself, or the first live thread if
  * the main thread has exited (pthread_exit: a zombie leader has no maps). */
 pid_t lc_proc_task(pid_t pid);
+/* A thread of the process is neither a zombie nor exiting. */
+int lc_proc_alive(pid_t pid);
 /* Rereads /proc/PID/maps (the objects stay). */
 int lc_proc_reload_maps(struct lc_proc *pr);
 struct lc_object *lc_proc_object_by_buildid(struct lc_proc *pr, const uint8_t *id, size_t len);
@@ -200,6 +202,12 @@ struct lc_unwind *lc_unwind_begin(pid_t pid);
 void lc_unwind_end(struct lc_unwind *u);
 /* The thread's pcs, innermost first (return addresses minus 1); count. */
 int lc_unwind_thread(struct lc_unwind *u, pid_t tid, uint64_t *pcs, int max);
+/* The same, but says whether the stack was unwound to its start: the count
+ * if it was (every frame from CFI, ending where the CFI says there is no
+ * caller), else -1 - count (an unwinding error, a frame without CFI, more
+ * than `max` frames).  *reliable: how many of the innermost pcs are sure
+ * (up to and including the first frame without CFI). */
+int lc_unwind_stack(struct lc_unwind *u, pid_t tid, uint64_t *pcs, int max, int *reliable);
 
 /* --- stack.c: is any thread inside code about to change? ----------------- */
 
@@ -221,6 +229,20 @@ struct lc_exits {
  * `u` may be NULL: rip only. */
 int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_range *r,
 		   size_t n, struct lc_exits *ex, char *why, size_t why_len);
+
+/* stackscan.c: a word of a thread's stack that is a return address into
+ * a range (the outermost one). */
+struct lc_stack_word {
+	uint64_t ret, at;
+	const struct lc_range *range;
+};
+
+/* For a stack that cannot be unwound to its start: every word from `rsp` to
+ * the end of its mapping (one process_vm_readv) that points just after a
+ * call instruction into a range.  1 found (in *w), 0 none, -1 the stack
+ * cannot be read (debug-logged: the caller counts the thread busy). */
+int lc_stack_scan(pid_t pid, pid_t tid, uint64_t rsp, int memfd, const struct lc_range *r,
+		  size_t n, struct lc_stack_word *w);
 
 struct lc_safe_stats {
 	int stops;                  /* times the world was stopped */
@@ -300,7 +322,8 @@ const char *lc_server_socket(const char *opt);
 int lc_patch_file(pid_t pid, const char *file, int timeout_ms, int check_only);
 /* targets.c: "--timeout SECONDS" (decimals allowed) in ms; -1 (logged). */
 int lc_parse_timeout(const char *s, int *ms);
-/* targets.c: the process exists and a thread of it is no zombie. */
+/* targets.c: the process exists and a thread of it is neither a zombie nor
+ * exiting (lc_proc_alive). */
 int lc_pid_alive(pid_t pid);
 /* targets.c: with -p all, a process's messages are held until it is known
  * whether it exited meanwhile (then they are dropped: skipped, no error). */

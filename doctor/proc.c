@@ -21,8 +21,11 @@
 #include "libcare/log.h"
 #include "doctor.h"
 
-/* One-letter state of /proc/ID/stat (after "pid (comm) "), or 0. */
-static char stat_state(const char *path)
+#define PF_EXITING 0x4             /* include/linux/sched.h */
+
+/* Is the task of /proc/.../stat running code of its own: not a zombie,
+ * not dead, not exiting (an exiting task may have no address space left)? */
+static int task_usable(const char *path)
 {
 	char buf[512];
 	FILE *f = fopen(path, "re");
@@ -31,8 +34,12 @@ static char stat_state(const char *path)
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
+	const char *p = strrchr(buf, ')');      /* after "pid (comm)" */
+	char state;
+	unsigned flags;
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags) != 2)
+		return 0;
+	return state != 'Z' && state != 'X' && !(flags & PF_EXITING);
 }
 
 /* A process whose main thread called pthread_exit() keeps running in its
@@ -44,8 +51,7 @@ pid_t lc_proc_task(pid_t pid)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	char st = stat_state(path);
-	if (st != 'Z' && st != 'X')
+	if (task_usable(path))
 		return pid;
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	DIR *d = opendir(path);
@@ -56,13 +62,19 @@ pid_t lc_proc_task(pid_t pid)
 		if (tid <= 0 || tid == pid)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-		st = stat_state(path);
-		if (st && st != 'Z' && st != 'X')
+		if (task_usable(path))
 			live = tid;
 	}
 	if (d)
 		closedir(d);
 	return live;
+}
+
+int lc_proc_alive(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)lc_proc_task(pid));
+	return task_usable(path);
 }
 
 static void maps_free(struct lc_proc *pr)

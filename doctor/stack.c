@@ -5,9 +5,13 @@
  * on its stack to return into.
  *
  * Each thread's rip is checked, then the return addresses found by
- * unwinding its stack (unwind.c).  If the stacks cannot be unwound (no CFI)
- * the check falls back to rip alone.  A busy thread is given time: the world
- * resumes for 10 ms and is stopped again, up to a timeout.
+ * unwinding its stack (unwind.c).  A stack that cannot be unwound to its
+ * start (an unwinding error, a frame without CFI, no unwinder at all) is
+ * not taken as ending there: its whole live part is scanned for return
+ * addresses into the busy code (stackscan.c), and one that cannot even be
+ * read makes the thread busy.  A busy thread is given time (breakpoints on
+ * its way out, or the world resumes for 10 ms) and the world is stopped
+ * again, up to a timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -77,6 +81,34 @@ static void exits_add(struct lc_exits *ex, const uint64_t *pcs, int nf, int oute
 		ex->unknown = 1;
 }
 
+/* A thread that was stopped but whose registers cannot be read: gone, or
+ * (it should not happen) not in a ptrace-stop, which must not pass as
+ * "not busy". */
+static int thread_exists(pid_t pid, pid_t tid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+/* /proc/PID/mem, opened when first needed (not in the common case). */
+static int mem_open(const struct lc_threads *ts, int *fd)
+{
+	if (*fd < 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)lc_proc_task(ts->pid));
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	return *fd;
+}
+
 int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_range *r,
 		   size_t n, struct lc_exits *ex, char *why, size_t why_len)
 {
@@ -92,14 +124,27 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 		if (th->gone || !th->stopped)
 			continue;
 		if (ptrace(PTRACE_GETREGS, th->tid, NULL, &regs) != 0) {
-			if (errno == ESRCH)
+			if (errno == ESRCH && !thread_exists(ts->pid, th->tid))
 				continue;
-			if (memfd >= 0)
-				close(memfd);
-			return lc_error("process %d: cannot read the registers of thread %d: %s",
-					(int)ts->pid, (int)th->tid, strerror(errno));
+			if (errno != ESRCH) {
+				if (memfd >= 0)
+					close(memfd);
+				return lc_error("process %d: cannot read the registers of thread %d: %s",
+						(int)ts->pid, (int)th->tid, strerror(errno));
+			}
+			if (!busy)
+				snprintf(why, why_len, "thread %d cannot be examined (not stopped)",
+					 (int)th->tid);
+			busy = 1;
+			if (ex)
+				ex->unknown = 1;
+			continue;
 		}
-		int nf = u ? lc_unwind_thread(u, th->tid, pcs, MAX_FRAMES) : 0;
+		/* Only frames unwound from CFI count; if the stack was not
+		 * unwound to its start, the scan below has the last word. */
+		int reliable = 0, nf = u ? lc_unwind_stack(u, th->tid, pcs, MAX_FRAMES, &reliable) : -1;
+		int whole = nf >= 0;
+		nf = whole ? nf : reliable;
 		if (nf == 0)
 			pcs[nf++] = regs.rip;
 		int outer = -1;
@@ -118,23 +163,39 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 					 (unsigned long long)pcs[f] + 1);
 			outer = f;
 		}
-		lc_debug("process %d: thread %d: rip 0x%llx, %d frame(s) unwound%s%s", (int)ts->pid,
-			 (int)th->tid, (unsigned long long)regs.rip, u ? nf : 0, msg[0] ? ": " : "",
-			 msg);
-		if (outer < 0)
+		int scanned = 0;
+		if (outer < 0 && !whole) {
+			struct lc_stack_word w;
+			int s = lc_stack_scan(ts->pid, th->tid, regs.rsp, mem_open(ts, &memfd), r, n, &w);
+			if (s > 0)
+				snprintf(msg, sizeof(msg), "thread %d has '%s' on its stack (return address "
+					 "0x%llx at 0x%llx, found scanning the stack: it cannot be unwound "
+					 "past frame %d)", (int)th->tid, w.range->name,
+					 (unsigned long long)w.ret, (unsigned long long)w.at, nf - 1);
+			else if (s < 0)
+				snprintf(msg, sizeof(msg), "thread %d's stack can neither be unwound past "
+					 "frame %d nor read (rsp 0x%llx)", (int)th->tid, nf - 1,
+					 (unsigned long long)regs.rsp);
+			scanned = s != 0;
+		}
+		lc_debug("process %d: thread %d: rip 0x%llx, %d frame(s) unwound%s%s%s", (int)ts->pid,
+			 (int)th->tid, (unsigned long long)regs.rip, u ? nf : 0,
+			 whole ? "" : " (not to its start)", msg[0] ? ": " : "", msg);
+		if (outer < 0 && !scanned)
 			continue;
 		if (!busy)
 			snprintf(why, why_len, "%s", msg);
 		busy = 1;
+		if (scanned) {
+			if (ex)
+				ex->unknown = 1;        /* no frame to leave known: poll */
+			continue;
+		}
 		int known = u && outer + 1 < nf;
 		uint64_t guess = 0;
 		if (ex && !known) {
-			if (memfd < 0) {
-				char path[64];
-				snprintf(path, sizeof(path), "/proc/%d/mem", (int)lc_proc_task(ts->pid));
-				memfd = open(path, O_RDONLY | O_CLOEXEC);
-			}
-			guess = exit_guess(memfd, regs.rsp, outer > 0 ? pcs[outer] + 1 : 0, r, n);
+			guess = exit_guess(mem_open(ts, &memfd), regs.rsp,
+					   outer > 0 ? pcs[outer] + 1 : 0, r, n);
 			lc_debug("process %d: thread %d: no unwinding out of the busy frame; way out "
 				 "guessed 0x%llx", (int)ts->pid, (int)th->tid, (unsigned long long)guess);
 		}

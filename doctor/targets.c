@@ -80,16 +80,7 @@ int lc_parse_timeout(const char *s, int *ms)
 
 int lc_pid_alive(pid_t pid)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)lc_proc_task(pid));
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');      /* after "pid (comm)" */
-	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	return lc_proc_alive(pid);
 }
 
 /* stderr goes to a temporary file until released: the messages about a

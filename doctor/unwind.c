@@ -13,6 +13,7 @@
 #include <sys/ptrace.h>
 #include <sys/user.h>
 #include <unistd.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include "libcare/buf.h"
 #include "libcare/log.h"
@@ -87,6 +88,9 @@ struct lc_unwind *lc_unwind_begin(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)task);
 	u->memfd = open(path, O_RDONLY | O_CLOEXEC);
 	u->dwfl = dwfl_begin(&unwind_proc_callbacks);
+	/* Code the process did not map from a file (a patch region with CFI of
+	 * its own) is reported as a module between these two calls: both the
+	 * unwinding and unwind_has_cfi then see it. */
 	if (u->memfd < 0 || !u->dwfl || dwfl_linux_proc_report(u->dwfl, task) != 0 ||
 	    dwfl_report_end(u->dwfl, NULL, NULL) != 0 ||
 	    !dwfl_attach_state(u->dwfl, NULL, task, &unwind_thread_callbacks, u)) {
@@ -110,9 +114,31 @@ void lc_unwind_end(struct lc_unwind *u)
 }
 
 struct unwind_frames {
+	Dwfl *dwfl;
 	uint64_t *pcs;
 	int n, max;
+	int first_guess;        /* first frame without CFI, -1: none */
 };
+
+/* Does CFI cover pc?  libdwfl unwinds a frame with its module's
+ * .eh_frame, else its .debug_frame, else guesses from the frame pointer
+ * (ebl_unwind); what it found above a guessed frame is not to be trusted. */
+static int unwind_has_cfi(Dwfl *dwfl, Dwarf_Addr pc)
+{
+	Dwfl_Module *m = dwfl_addrmodule(dwfl, pc);
+	if (!m)
+		return 0;
+	for (int pass = 0; pass < 2; pass++) {
+		Dwarf_Addr bias;
+		Dwarf_Frame *fr;
+		Dwarf_CFI *cfi = pass == 0 ? dwfl_module_eh_cfi(m, &bias) : dwfl_module_dwarf_cfi(m, &bias);
+		if (cfi && dwarf_cfi_addrframe(cfi, pc - bias, &fr) == 0) {
+			free(fr);
+			return 1;
+		}
+	}
+	return 0;
+}
 
 static int unwind_frame(Dwfl_Frame *state, void *arg)
 {
@@ -122,14 +148,33 @@ static int unwind_frame(Dwfl_Frame *state, void *arg)
 	if (!dwfl_frame_pc(state, &pc, &activation))
 		return DWARF_CB_ABORT;
 	/* A return address points after its call: pc - 1 is in the caller. */
-	f->pcs[f->n++] = activation ? pc : pc - 1;
+	uint64_t at = activation ? pc : pc - 1;
+	f->pcs[f->n++] = at;
+	if (f->first_guess < 0 && !unwind_has_cfi(f->dwfl, at))
+		f->first_guess = f->n - 1;
 	return f->n < f->max ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+int lc_unwind_stack(struct lc_unwind *u, pid_t tid, uint64_t *pcs, int max, int *reliable)
+{
+	struct unwind_frames f = { u->dwfl, pcs, 0, max, -1 };
+	/* 0: unwinding ended where the CFI says there is no caller (_start,
+	 * clone): the whole stack.  -1: an error (no CFI, no module, memory
+	 * unreadable), or our callback stopped it (too many frames). */
+	int rc = dwfl_getthread_frames(u->dwfl, tid, unwind_frame, &f);
+	*reliable = f.first_guess >= 0 ? f.first_guess + 1 : f.n;
+	if (rc != 0 || f.first_guess >= 0) {
+		lc_debug("process %d: thread %d: %d frame(s), %d from CFI; not unwound to its "
+			 "start: %s", (int)u->pid, (int)tid, f.n, *reliable,
+			 rc > 0 ? "too many frames" : f.first_guess >= 0 ? "a frame without CFI"
+			 : dwfl_errmsg(-1));
+		return -1 - f.n;
+	}
+	return f.n;
 }
 
 int lc_unwind_thread(struct lc_unwind *u, pid_t tid, uint64_t *pcs, int max)
 {
-	struct unwind_frames f = { pcs, 0, max };
-	/* An error at the outermost frame is the normal end of a stack. */
-	dwfl_getthread_frames(u->dwfl, tid, unwind_frame, &f);
-	return f.n;
+	int reliable, n = lc_unwind_stack(u, tid, pcs, max, &reliable);
+	return n >= 0 ? n : -1 - n;
 }
