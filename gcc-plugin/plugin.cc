@@ -418,6 +418,9 @@ int plugin_init(struct plugin_name_args *info, struct plugin_gcc_version *versio
 		stage = getenv("LIBCARE_STAGE");
 	if (!cap.store_dir)
 		cap.store_dir = getenv("LIBCARE_STORE");
+	/* Loaded without a stage (libcare.specs in an ordinary build): the
+	 * object must still be a plain build's, DW_AT_producer included. */
+	options_hide_ours(info);
 	if (!stage || !*stage)
 		return 0;
 	if (!strcmp(stage, "original"))
@@ -428,7 +431,6 @@ int plugin_init(struct plugin_name_args *info, struct plugin_gcc_version *versio
 		error("libcare: unknown stage %qs (use original or patched)", stage);
 		return 1;
 	}
-	options_hide_ours(info);
 	register_callback(info->base_name, PLUGIN_INFO, NULL, &libcare_info);
 	register_callback(info->base_name, PLUGIN_START_UNIT, on_start_unit, NULL);
 	register_callback(info->base_name, PLUGIN_ALL_PASSES_START, on_all_passes_start, NULL);

@@ -31,4 +31,9 @@ LIBCARE_STAGE=original "$CC" -fplugin="$PLUGIN" -O2 -c u.c -o u.o
 rm -f u.libcare.s
 "$CC" -fplugin="$PLUGIN" -O2 -c u.c -o u.o
 [ ! -f u.libcare.s ] && ok "no stage, no store" || fail "no stage but a store was written"
+# no stage, -g (libcare.specs in an ordinary build): a plain build's object,
+# DW_AT_producer included
+"$CC" -O2 -g -c u.c -o plain.o
+"$CC" -fplugin="$PLUGIN" -O2 -g -c u.c -o u.o
+cmp -s plain.o u.o && ok "no stage, -g: identical" || fail "no stage, -g: object differs (DW_AT_producer?)"
 finish
