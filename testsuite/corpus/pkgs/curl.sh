@@ -16,7 +16,8 @@ pkg_configure() {
 }
 
 pkg_build() {
-	make -j2 -C lib libcurl.la && make -j2 -C src curl
+	local cc=(${CORPUS_PLAIN:+CC=gcc})
+	make -j2 "${cc[@]}" -C lib libcurl.la && make -j2 "${cc[@]}" -C src curl
 }
 
 pkg_test() {

@@ -14,7 +14,7 @@ pkg_configure() {
 }
 
 pkg_build() {
-	make -j2 libxml2.la runtest testchar
+	make -j2 ${CORPUS_PLAIN:+CC=gcc} libxml2.la runtest testchar
 }
 
 # pkg_test LIBDIR OUT - the workload against the libxml2.so.2 in LIBDIR;

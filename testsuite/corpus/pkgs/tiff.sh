@@ -14,7 +14,9 @@ pkg_configure() {
 }
 
 pkg_build() {
-	make -j2 -C port && make -j2 -C libtiff libtiff.la && make -j2 -C tools tiffcrop tiffcp raw2tiff
+	local cc=(${CORPUS_PLAIN:+CC=gcc})
+	make -j2 "${cc[@]}" -C port && make -j2 "${cc[@]}" -C libtiff libtiff.la &&
+		make -j2 "${cc[@]}" -C tools tiffcrop tiffcp raw2tiff
 }
 
 # pkg_test DIR OUT - make check in test/ with DIR's files in the tree.
