@@ -103,6 +103,8 @@ struct lc_asm_object {
 	long label;             /* the "name:" line, -1 for .comm */
 	size_t first, end;      /* data lines after the label */
 	int func;               /* slice it sits in, or -1 */
+	int ro;                 /* in a read-only section (.rodata*, .data.rel.ro*) */
+	int global;             /* .globl / .weak / unique: other units may use it */
 };
 
 struct lc_asm_unit {
@@ -117,10 +119,12 @@ struct lc_asm_unit {
 	struct lc_asm_object *lits;
 	size_t nlits;
 	char **sections;        /* interned section names */
+	unsigned char *section_ro;  /* per section: read-only data */
 	size_t nsections;
 	int has_markers;
 	struct lc_strmap func_map, obj_map, lit_map;
 	struct lc_strmap defs;  /* every non-.L symbol the unit defines */
+	struct lc_strmap data_labels;   /* .L labels (not .LC) in data sections -> line */
 };
 
 /* Parses text (kept by reference: it must outlive the unit). */
@@ -132,6 +136,14 @@ int lc_unit_find_lit(const struct lc_asm_unit *u, const char *name, size_t len);
 int lc_unit_defines(const struct lc_asm_unit *u, const char *name, size_t len);
 /* Literal-like names: .LC<n> and GCC's switch tables CSWTCH.<n>. */
 int lc_name_is_literal(const char *s, size_t len);
+/*
+ * Local read-only data that code and data may reference and whose content,
+ * not its name, is what counts: a literal (.LC, CSWTCH), a local object in a
+ * read-only section, or a .L label in a data section.  Sets [*first, *end)
+ * to its data lines and returns 1; 0 for anything else.
+ */
+int lc_unit_local_data(const struct lc_asm_unit *u, const char *name, size_t len,
+		       size_t *first, size_t *end);
 
 /* ---- asm_symmap.c: patched-unit names -> the original's ------------------ */
 /*
@@ -160,14 +172,31 @@ void lc_norm_func(const struct lc_asm_unit *u, size_t fi, const struct lc_symmap
 		  struct lc_buf *out);
 void lc_norm_object(const struct lc_asm_unit *u, const struct lc_asm_object *o,
 		    const struct lc_symmap *map, struct lc_buf *out);
+/*
+ * The same with options: `shallow` writes each reference to local data
+ * (lc_unit_local_data) as "{}" instead of its content; `refs`, if not NULL,
+ * receives the names of those references at the top level, in order.
+ */
+struct lc_norm_refs {
+	const char **s;
+	size_t *len;
+	size_t n;
+};
+void lc_norm_func_ex(const struct lc_asm_unit *u, size_t fi, const struct lc_symmap *map,
+		     int shallow, struct lc_norm_refs *refs, struct lc_buf *out);
+/* The content of local data `name`, one normalised entry per line. */
+void lc_norm_data(const struct lc_asm_unit *u, const char *name, size_t len,
+		  const struct lc_symmap *map, struct lc_buf *out);
+void lc_norm_refs_free(struct lc_norm_refs *r);
 
 /* ---- asm_match.c: what changed ------------------------------------------ */
 enum lc_change { LC_SAME, LC_CHANGED, LC_NEW };
 struct lc_match {
 	enum lc_change *func;   /* per patched function */
 	int *func_orig;         /* its index in the original, or -1 */
-	enum lc_change *obj;    /* per patched object: SAME or NEW */
-	size_t nchanged, nnew, nnewobj;
+	enum lc_change *obj;    /* per patched object: SAME, NEW, or CHANGED (local
+				 * read-only data emitted anew) */
+	size_t nchanged, nnew, nnewobj, nchangedobj;
 };
 /* Returns -1 (with err) when the change cannot be live-patched. */
 int lc_match_units(struct lc_match *m, const struct lc_asm_unit *orig,
@@ -177,6 +206,8 @@ void lc_match_free(struct lc_match *m);
 /* Why normalised texts a (original) and b (patched) differ: appends
  * "code: `first differing line` -> `its patched version`" to report. */
 void lc_match_why(const struct lc_buf *a, const struct lc_buf *b, struct lc_buf *report);
+/* Why two contents of data (lc_norm_data) differ: "entry N changed: `a` -> `b`". */
+void lc_match_data_why(const struct lc_buf *a, const struct lc_buf *b, struct lc_buf *report);
 
 /* ---- asm_extdata.c: direct references to data outside the unit ---------- */
 /* Whether `sym` is outside the unit (not defined by it nor by patch code). */

@@ -174,6 +174,14 @@ static int emit_code_align(const struct lc_line_info *li, struct lc_buf *out)
 	return 1;
 }
 
+static int line_is_code_align(const struct lc_asm_line *l)
+{
+	struct lc_line_info li;
+	lc_line_classify(l->s, l->len, &li);
+	return li.kind == LC_LINE_DIRECTIVE && (lc_line_is(&li, ".p2align") ||
+		lc_line_is(&li, ".align") || lc_line_is(&li, ".balign"));
+}
+
 /* lc_extdata_fn: a symbol neither the unit nor the patch code defines. */
 static int emit_is_ext(void *vctx, const char *s, size_t len)
 {
@@ -291,7 +299,7 @@ static void emit_collect_defs(struct emit_ctx *c)
 		lc_strmap_put(&c->emitted, p->funcs[i].name, strlen(p->funcs[i].name), 1);
 	}
 	for (size_t i = 0; i < p->nobjs; i++)
-		if (c->m->obj[i] == LC_NEW)
+		if (c->m->obj[i] != LC_SAME)   /* new, or static const data changed */
 			lc_strmap_put(&c->emitted, p->objs[i].name, strlen(p->objs[i].name), 1);
 }
 
@@ -386,7 +394,7 @@ int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *pat
 		}
 	}
 	for (size_t i = 0; i < patched->nobjs; i++)
-		if (m->obj[i] == LC_NEW && !slice_emitted(&c, patched->objs[i].func))
+		if (m->obj[i] != LC_SAME && !slice_emitted(&c, patched->objs[i].func))
 			emit_object(&c, &patched->objs[i], out);
 	c.func = NULL;
 	if (emit_literals(&c, out, err) < 0)
@@ -395,12 +403,25 @@ int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *pat
 		lc_buf_add(err, c.refusal.data, c.refusal.len);
 		goto out;
 	}
-	for (size_t i = 0; i < c.labels_ref.n; i++)
-		if (lc_strmap_get(&c.labels_def, c.labels_ref.s[i], c.labels_ref.len[i]) < 0) {
-			lc_buf_addf(err, "local label '%.*s' used by patched code is outside its function",
-				    (int)c.labels_ref.len[i], c.labels_ref.s[i]);
-			goto out;
+	for (size_t i = 0; i < c.labels_ref.n; i++) {   /* the list grows as we go */
+		const char *s = c.labels_ref.s[i];
+		size_t len = c.labels_ref.len[i], first, end;
+		if (lc_strmap_get(&c.labels_def, s, len) >= 0)
+			continue;
+		if (lc_unit_local_data(patched, s, len, &first, &end) && first > 0) {
+			/* a table in .rodata outside the function: a copy of it */
+			if (first > 1 && line_is_code_align(&patched->lines[first - 2]))
+				emit_line(&c, &patched->lines[first - 2], 'd', out);
+			for (size_t k = first - 1; k < end; k++)
+				emit_line(&c, &patched->lines[k], 'd', out);
+			if (emit_literals(&c, out, err) < 0)
+				goto out;
+			continue;
 		}
+		lc_buf_addf(err, "local label '%.*s' used by patched code is outside its function",
+			    (int)len, s);
+		goto out;
+	}
 	if (c.got_text.len) {
 		emit_section(&c, 'd', out);
 		lc_buf_add(out, c.got_text.data, c.got_text.len);

@@ -4,9 +4,15 @@
  *
  * Functions and data objects pair up by name (through the symmap).  A
  * function whose normalised text differs is changed; one only in the
- * patched unit is new.  A data object that exists in both must be equal:
- * the running process keeps the original's storage, so a new size or
- * initial value cannot be live-patched and is refused.
+ * patched unit is new.  The normalised text holds the content of the local
+ * read-only data the function uses, transitively (asm_norm.c): a function
+ * is unchanged only if its code and all that data are.
+ *
+ * A data object that exists in both must be equal: the running process
+ * keeps the original's storage, so a new size or initial value of writable
+ * or global data cannot be live-patched and is refused.  Local read-only
+ * data (`static const`) that changed is emitted anew (asm_emit.c) and every
+ * function using it is changed through its text.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +46,22 @@ static int match_objects(struct lc_match *m, const struct lc_asm_unit *orig,
 		int same = a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
 		lc_buf_free(&a);
 		lc_buf_free(&b);
+		if (!same && o->ro && !o->global && o->label >= 0 && !orig->objs[j].global) {
+			/* static const data: a new copy for the code that uses it */
+			m->obj[i] = LC_CHANGED;
+			m->nchangedobj++;
+			lc_buf_addf(report, "changed data: %s (", o->name);
+			lc_norm_data(orig, orig->objs[j].name, strlen(orig->objs[j].name), NULL, &a);
+			lc_norm_data(patched, o->name, strlen(o->name), map, &b);
+			if (a.len == b.len && memcmp(a.data, b.data, a.len) == 0)
+				lc_buf_addf(report, "size %ld -> %ld", orig->objs[j].size, o->size);
+			else
+				lc_match_data_why(&a, &b, report);
+			lc_buf_adds(report, "; read-only: emitted anew)\n");
+			lc_buf_free(&a);
+			lc_buf_free(&b);
+			continue;
+		}
 		if (!same) {
 			lc_buf_addf(err, "data object '%.*s' changed (size or initial value): "
 				    "cannot be live-patched", (int)len, name);
@@ -80,6 +102,78 @@ void lc_match_why(const struct lc_buf *a, const struct lc_buf *b, struct lc_buf 
 	}
 }
 
+static void cut60(struct lc_buf *out, const char *s, size_t n)
+{
+	lc_buf_addf(out, "`%.*s%s`", (int)(n > 60 ? 60 : n), s, n > 60 ? "..." : "");
+}
+
+void lc_match_data_why(const struct lc_buf *a, const struct lc_buf *b, struct lc_buf *report)
+{
+	const char *pa = a->data ? a->data : "", *pb = b->data ? b->data : "";
+	const char *ea = pa + a->len, *eb = pb + b->len;
+	for (int k = 0;; k++) {
+		const char *na = memchr(pa, '\n', (size_t)(ea - pa)), *nb = memchr(pb, '\n', (size_t)(eb - pb));
+		size_t la = na ? (size_t)(na - pa) : (size_t)(ea - pa);
+		size_t lb = nb ? (size_t)(nb - pb) : (size_t)(eb - pb);
+		if (pa >= ea && pb >= eb)
+			return;
+		if (pa < ea && pb < eb && la == lb && memcmp(pa, pb, la) == 0) {
+			pa += la + (na != NULL);
+			pb += lb + (nb != NULL);
+			continue;
+		}
+		lc_buf_addf(report, "entry %d changed: ", k);
+		if (pa < ea)
+			cut60(report, pa, la);
+		else
+			lc_buf_adds(report, "none");
+		lc_buf_adds(report, " -> ");
+		if (pb < eb)
+			cut60(report, pb, lb);
+		else
+			lc_buf_adds(report, "none");
+		return;
+	}
+}
+
+/*
+ * Why function i (patched) differs from j (original): its code, or - the
+ * code being the same - the first local datum it uses whose content differs:
+ * "uses CSWTCH.2, whose entry 6 changed: `.quad {.string "six";}` -> ...".
+ */
+static void match_func_why(const struct lc_asm_unit *orig, size_t j,
+			   const struct lc_asm_unit *patched, size_t i, const struct lc_symmap *map,
+			   const struct lc_buf *a, const struct lc_buf *b, struct lc_buf *report)
+{
+	struct lc_buf sa = LC_BUF_INIT, sb = LC_BUF_INIT;
+	struct lc_norm_refs ra = { 0 }, rb = { 0 };
+	lc_norm_func_ex(orig, j, NULL, 1, &ra, &sa);
+	lc_norm_func_ex(patched, i, map, 1, &rb, &sb);
+	int code_same = sa.len == sb.len && memcmp(sa.data, sb.data, sa.len) == 0;
+	if (code_same && ra.n == rb.n) {
+		for (size_t k = 0; k < ra.n; k++) {
+			struct lc_buf da = LC_BUF_INIT, db = LC_BUF_INIT;
+			lc_norm_data(orig, ra.s[k], ra.len[k], NULL, &da);
+			lc_norm_data(patched, rb.s[k], rb.len[k], map, &db);
+			int differ = da.len != db.len || memcmp(da.data, db.data, da.len) != 0;
+			if (differ) {
+				lc_buf_addf(report, "uses %.*s, whose ", (int)rb.len[k], rb.s[k]);
+				lc_match_data_why(&da, &db, report);
+			}
+			lc_buf_free(&da);
+			lc_buf_free(&db);
+			if (differ)
+				goto done;
+		}
+	}
+	lc_match_why(a, b, report);
+done:
+	lc_buf_free(&sa);
+	lc_buf_free(&sb);
+	lc_norm_refs_free(&ra);
+	lc_norm_refs_free(&rb);
+}
+
 int lc_match_units(struct lc_match *m, const struct lc_asm_unit *orig,
 		   const struct lc_asm_unit *patched, const struct lc_symmap *map,
 		   struct lc_buf *report, struct lc_buf *err)
@@ -111,7 +205,7 @@ int lc_match_units(struct lc_match *m, const struct lc_asm_unit *orig,
 			m->func[i] = LC_CHANGED;
 			m->nchanged++;
 			lc_buf_addf(report, "changed: %.*s (", (int)len, name);
-			lc_match_why(&a, &b, report);
+			match_func_why(orig, (size_t)j, patched, i, map, &a, &b, report);
 			lc_buf_adds(report, ")\n");
 		}
 		lc_buf_free(&a);

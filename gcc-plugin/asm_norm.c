@@ -21,35 +21,87 @@
  *  - trailing comments go (-fverbose-asm: "movl %eax, -4(%rbp)  # x, tmp87");
  *  - runs of blanks become one space.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "asm.h"
+
+/* Nesting of data inside data followed at most (a chain of const nodes);
+ * deeper references compare by name. */
+#define NORM_MAX_DEPTH 1000
 
 struct norm_ctx {
 	const struct lc_asm_unit *u;
 	const struct lc_symmap *map;
 	struct lc_strmap labels;
 	int nlabels;
-	int in_literal;
+	long fi;                /* the slice being normalised, -1 for data */
+	int depth;              /* data expansions we are in */
+	int shallow;
+	struct lc_strmap seen;  /* local data expanded so far -> its number */
+	int nseen;
+	struct lc_norm_refs *refs;
 };
 
 static void norm_line(struct norm_ctx *c, const struct lc_asm_line *l, struct lc_buf *out);
 
+static void refs_add(struct lc_norm_refs *r, const char *s, size_t len)
+{
+	r->s = lc_xrealloc(r->s, (r->n + 1) * sizeof(*r->s));
+	r->len = lc_xrealloc(r->len, (r->n + 1) * sizeof(*r->len));
+	r->s[r->n] = s;
+	r->len[r->n++] = len;
+}
+
+void lc_norm_refs_free(struct lc_norm_refs *r)
+{
+	free(r->s);
+	free(r->len);
+	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * Local data is its content, transitively: `{entry;entry;}`, and a datum
+ * met again (twice referenced, or a cycle) is `{^k}`, k its number in order
+ * of first appearance - equal texts then mean equal data graphs.
+ * A jump table of the slice itself stays where it is (its lines are part
+ * of the slice's text).
+ */
+static int norm_data_ref(struct norm_ctx *c, const struct lc_sym_ref *r, struct lc_buf *out)
+{
+	size_t first, end;
+	if (!lc_unit_local_data(c->u, r->s, r->len, &first, &end))
+		return 0;
+	if (!lc_name_is_literal(r->s, r->len) && r->s[0] == '.' && first > 0 &&
+	    c->u->lines[first - 1].func == c->fi && c->fi >= 0)
+		return 0;   /* .L4: the slice's own jump table */
+	if (c->depth == 0 && c->refs)
+		refs_add(c->refs, r->s, r->len);
+	if (c->shallow && c->depth == 0) {
+		lc_buf_adds(out, "{}");
+		return 1;
+	}
+	int k = lc_strmap_get(&c->seen, r->s, r->len);
+	if (k >= 0) {
+		lc_buf_addf(out, "{^%d}", k);
+		return 1;
+	}
+	if (c->depth >= NORM_MAX_DEPTH)
+		return 0;
+	lc_strmap_put(&c->seen, r->s, r->len, c->nseen++);
+	c->depth++;
+	lc_buf_adds(out, "{");
+	for (size_t i = first; i < end; i++)
+		norm_line(c, &c->u->lines[i], out);
+	lc_buf_adds(out, "}");
+	c->depth--;
+	return 1;
+}
+
 static int norm_sym(void *vctx, const struct lc_sym_ref *r, struct lc_buf *out)
 {
 	struct norm_ctx *c = vctx;
-	if (!c->in_literal && lc_name_is_literal(r->s, r->len)) {
-		int li = lc_unit_find_lit(c->u, r->s, r->len);
-		if (li >= 0) {
-			const struct lc_asm_object *o = &c->u->lits[li];
-			c->in_literal = 1;
-			lc_buf_adds(out, "{");
-			for (size_t i = o->first; i < o->end; i++)
-				norm_line(c, &c->u->lines[i], out);
-			lc_buf_adds(out, "}");
-			c->in_literal = 0;
-			return 0;
-		}
-	}
+	if (!r->is_def && norm_data_ref(c, r, out))
+		return 0;
 	if (r->len >= 2 && r->s[0] == '.' && r->s[1] == 'L') {
 		int n = lc_strmap_get(&c->labels, r->s, r->len);
 		if (n < 0) {
@@ -102,14 +154,14 @@ static void norm_line(struct norm_ctx *c, const struct lc_asm_line *l, struct lc
 		blank = 0;
 		lc_buf_add(out, &ch, 1);
 	}
-	lc_buf_adds(out, c->in_literal ? ";" : "\n");
+	lc_buf_adds(out, c->depth ? ";" : "\n");
 	lc_buf_free(&tmp);
 }
 
-void lc_norm_func(const struct lc_asm_unit *u, size_t fi, const struct lc_symmap *map,
-		  struct lc_buf *out)
+void lc_norm_func_ex(const struct lc_asm_unit *u, size_t fi, const struct lc_symmap *map,
+		     int shallow, struct lc_norm_refs *refs, struct lc_buf *out)
 {
-	struct norm_ctx c = { u, map, { 0 }, 0, 0 };
+	struct norm_ctx c = { u, map, { 0 }, 0, (long)fi, 0, shallow, { 0 }, 0, refs };
 	const struct lc_asm_func *f = &u->funcs[fi];
 	const char *section = NULL;
 	for (size_t i = f->first; i < f->end; i++) {
@@ -131,17 +183,40 @@ void lc_norm_func(const struct lc_asm_unit *u, size_t fi, const struct lc_symmap
 		norm_line(&c, l, out);
 	}
 	lc_strmap_free(&c.labels);
+	lc_strmap_free(&c.seen);
+}
+
+void lc_norm_func(const struct lc_asm_unit *u, size_t fi, const struct lc_symmap *map,
+		  struct lc_buf *out)
+{
+	lc_norm_func_ex(u, fi, map, 0, NULL, out);
 }
 
 void lc_norm_object(const struct lc_asm_unit *u, const struct lc_asm_object *o,
 		    const struct lc_symmap *map, struct lc_buf *out)
 {
-	struct norm_ctx c = { u, map, { 0 }, 0, 0 };
+	struct norm_ctx c = { u, map, { 0 }, 0, -1, 0, 0, { 0 }, 0, NULL };
 	lc_buf_addf(out, "[%s] size %ld common %ld\n", o->label < 0 ? "common" : o->section,
 		    o->size, o->comm_align);
+	lc_strmap_put(&c.seen, o->name, strlen(o->name), c.nseen++);   /* itself: {^0} */
 	if (o->align_line >= 0)
 		norm_line(&c, &u->lines[o->align_line], out);
 	for (size_t i = o->first; i < o->end; i++)
 		norm_line(&c, &u->lines[i], out);
 	lc_strmap_free(&c.labels);
+	lc_strmap_free(&c.seen);
+}
+
+void lc_norm_data(const struct lc_asm_unit *u, const char *name, size_t len,
+		  const struct lc_symmap *map, struct lc_buf *out)
+{
+	struct norm_ctx c = { u, map, { 0 }, 0, -1, 0, 0, { 0 }, 0, NULL };
+	size_t first, end;
+	if (!lc_unit_local_data(u, name, len, &first, &end))
+		return;
+	lc_strmap_put(&c.seen, name, len, c.nseen++);
+	for (size_t i = first; i < end; i++)
+		norm_line(&c, &u->lines[i], out);
+	lc_strmap_free(&c.labels);
+	lc_strmap_free(&c.seen);
 }

@@ -52,22 +52,46 @@ static enum lc_sec_kind section_kind(const char *name, size_t len, const char *f
 	return LC_SEC_OTHER;
 }
 
+/* Read-only data: .rodata*, .lrodata*, .data.rel.ro* (GCC says "aw": it is
+ * read-only once relocated), or another data section whose flags lack 'w'. */
+static int section_is_ro(const char *name, size_t len, const char *flags, size_t flen)
+{
+	if (section_kind(name, len, flags, flen) != LC_SEC_DATA)
+		return 0;
+	if (starts_with(name, len, ".rodata") || starts_with(name, len, ".lrodata") ||
+	    starts_with(name, len, ".data.rel.ro"))
+		return 1;
+	return flen && !memchr(flags, 'w', flen);
+}
+
 static const char *section_intern(struct lc_asm_unit *u, struct unit_sections *st,
 				  const char *name, size_t len, const char *flags, size_t flen)
 {
 	for (size_t i = 0; i < u->nsections; i++)
 		if (strlen(u->sections[i]) == len && memcmp(u->sections[i], name, len) == 0) {
-			if (flen)
+			if (flen) {
 				st->kinds[i] = section_kind(name, len, flags, flen);
+				u->section_ro[i] = (unsigned char)section_is_ro(name, len, flags, flen);
+			}
 			st->cur_kind = st->kinds[i];
 			return u->sections[i];
 		}
 	u->sections = lc_xrealloc(u->sections, (u->nsections + 1) * sizeof(*u->sections));
+	u->section_ro = lc_xrealloc(u->section_ro, (u->nsections + 1) * sizeof(*u->section_ro));
 	st->kinds = lc_xrealloc(st->kinds, (u->nsections + 1) * sizeof(*st->kinds));
 	u->sections[u->nsections] = lc_xstrndup(name, len);
+	u->section_ro[u->nsections] = (unsigned char)section_is_ro(name, len, flags, flen);
 	st->kinds[u->nsections] = section_kind(name, len, flags, flen);
 	st->cur_kind = st->kinds[u->nsections];
 	return u->sections[u->nsections++];
+}
+
+static int unit_section_ro(const struct lc_asm_unit *u, const char *section)
+{
+	for (size_t i = 0; i < u->nsections; i++)
+		if (u->sections[i] == section)
+			return u->section_ro[i];
+	return 0;
 }
 
 /* Follows .text/.data/.bss/.section/.pushsection/.popsection/.previous. */
@@ -284,7 +308,7 @@ static int line_is_align(const struct lc_asm_line *l)
 /* Data objects, literals and the set of defined symbols. */
 static void unit_scan_symbols(struct lc_asm_unit *u)
 {
-	struct lc_strmap types = { 0 }, sizes = { 0 };
+	struct lc_strmap types = { 0 }, sizes = { 0 }, globals = { 0 };
 	for (size_t i = 0; i < u->nlines; i++) {
 		struct lc_line_info li;
 		const char *name, *rest;
@@ -301,6 +325,11 @@ static void unit_scan_symbols(struct lc_asm_unit *u)
 			lc_strmap_put(&types, name, len, 2);
 		else if (lc_line_is(&li, ".size") && rest && isdigit((unsigned char)*rest))
 			lc_strmap_put(&sizes, name, len, atoi(rest));
+		else if (lc_line_is(&li, ".globl") || lc_line_is(&li, ".global") ||
+			 lc_line_is(&li, ".weak"))
+			lc_strmap_put(&globals, name, len, 1);
+		if (lc_line_is(&li, ".type") && rest && !strncmp(rest, "@gnu_unique_object", 18))
+			lc_strmap_put(&globals, name, len, 1);
 	}
 	for (size_t i = 0; i < u->nlines; i++) {
 		struct lc_line_info li;
@@ -324,6 +353,9 @@ static void unit_scan_symbols(struct lc_asm_unit *u)
 		}
 		if (li.kind != LC_LINE_LABEL)
 			continue;
+		if (u->lines[i].sec_kind == LC_SEC_DATA && li.word_len > 2 && li.word[0] == '.' &&
+		    li.word[1] == 'L' && !lc_label_is_literal(li.word, li.word_len))
+			lc_strmap_put(&u->data_labels, li.word, li.word_len, (int)i);
 		int literal = lc_name_is_literal(li.word, li.word_len);
 		int type = lc_strmap_get(&types, li.word, li.word_len);
 		if (!(li.word_len > 1 && li.word[0] == '.' && li.word[1] == 'L'))
@@ -333,6 +365,8 @@ static void unit_scan_symbols(struct lc_asm_unit *u)
 		struct lc_asm_object *o = unit_add_object(u, literal, li.word, li.word_len, i);
 		o->size = lc_strmap_get(&sizes, li.word, li.word_len);
 		o->tls = type == 2 || !strncmp(o->section, ".tdata", 6) || !strncmp(o->section, ".tbss", 5);
+		o->ro = unit_section_ro(u, o->section) && !o->tls;
+		o->global = lc_strmap_get(&globals, li.word, li.word_len) >= 0;
 		/* the alignment before the label, past .type/.size/.globl lines */
 		for (long j = (long)i - 1; j >= 0; j--) {
 			struct lc_line_info lj;
@@ -367,6 +401,7 @@ static void unit_scan_symbols(struct lc_asm_unit *u)
 	}
 	lc_strmap_free(&types);
 	lc_strmap_free(&sizes);
+	lc_strmap_free(&globals);
 }
 
 int lc_unit_parse(struct lc_asm_unit *u, const char *text, size_t len, struct lc_buf *err)
@@ -426,11 +461,13 @@ void lc_unit_free(struct lc_asm_unit *u)
 	free(u->objs);
 	free(u->lits);
 	free(u->sections);
+	free(u->section_ro);
 	free(u->lines);
 	lc_strmap_free(&u->func_map);
 	lc_strmap_free(&u->obj_map);
 	lc_strmap_free(&u->lit_map);
 	lc_strmap_free(&u->defs);
+	lc_strmap_free(&u->data_labels);
 	memset(u, 0, sizeof(*u));
 }
 
@@ -452,4 +489,38 @@ int lc_unit_find_lit(const struct lc_asm_unit *u, const char *name, size_t len)
 int lc_unit_defines(const struct lc_asm_unit *u, const char *name, size_t len)
 {
 	return lc_strmap_get(&u->defs, name, len) >= 0;
+}
+
+int lc_unit_local_data(const struct lc_asm_unit *u, const char *name, size_t len,
+		       size_t *first, size_t *end)
+{
+	int i;
+	const struct lc_asm_object *o = NULL;
+	if (len < 2)
+		return 0;
+	if (lc_name_is_literal(name, len)) {
+		if ((i = lc_unit_find_lit(u, name, len)) >= 0)
+			o = &u->lits[i];
+	} else if (name[0] == '.' && name[1] == 'L') {
+		if ((i = lc_strmap_get(&u->data_labels, name, len)) < 0)
+			return 0;
+		size_t j = (size_t)i + 1;
+		for (; j < u->nlines; j++) {
+			struct lc_line_info li;
+			lc_line_classify(u->lines[j].s, u->lines[j].len, &li);
+			if (!lc_line_is_data(&li))
+				break;
+		}
+		*first = (size_t)i + 1;
+		*end = j;
+		return 1;
+	} else if ((i = lc_unit_find_obj(u, name, len)) >= 0 && u->objs[i].ro &&
+		   !u->objs[i].global && u->objs[i].label >= 0) {
+		o = &u->objs[i];
+	}
+	if (!o)
+		return 0;
+	*first = o->first;
+	*end = o->end;
+	return 1;
 }
