@@ -55,6 +55,8 @@ int lc_line_is_data(const struct lc_line_info *li);
 int lc_label_is_debug(const char *s, size_t len);
 /* `.LC<digits>`: a constant literal of the unit. */
 int lc_label_is_literal(const char *s, size_t len);
+/* `1:`, `990:`: gas's numeric local labels (1b / 1f), never renamed. */
+int lc_label_is_numeric(const char *s, size_t len);
 
 /* A symbol reference found in a line.  `reloc` is what follows '@'
  * (PLT, GOTPCREL, tpoff ...), empty if none. */
@@ -125,6 +127,7 @@ struct lc_asm_unit {
 	struct lc_strmap func_map, obj_map, lit_map;
 	struct lc_strmap defs;  /* every non-.L symbol the unit defines */
 	struct lc_strmap data_labels;   /* .L labels (not .LC) in data sections -> line */
+	struct lc_strmap aliases;       /* .set/.weakref NAME, SYMBOL -> line */
 };
 
 /* Parses text (kept by reference: it must outlive the unit). */
@@ -134,6 +137,13 @@ int lc_unit_find_func(const struct lc_asm_unit *u, const char *name, size_t len)
 int lc_unit_find_obj(const struct lc_asm_unit *u, const char *name, size_t len);
 int lc_unit_find_lit(const struct lc_asm_unit *u, const char *name, size_t len);
 int lc_unit_defines(const struct lc_asm_unit *u, const char *name, size_t len);
+/*
+ * `.set NAME, TARGET` (GCC's `.set f.localalias, f`) or `.weakref NAME,
+ * TARGET` with a symbol as TARGET: sets *t, *tlen and returns 1 (2 for a
+ * weakref); 0 if NAME is no such alias.
+ */
+int lc_unit_alias(const struct lc_asm_unit *u, const char *name, size_t len, const char **t,
+		  size_t *tlen);
 /* Literal-like names: .LC<n> and GCC's switch tables CSWTCH.<n>. */
 int lc_name_is_literal(const char *s, size_t len);
 /*

@@ -45,6 +45,7 @@ struct emit_ctx {
 	struct lc_tls_emit tls;         /* TLS pseudo-symbols (asm_tls.c) */
 	char **kept;                    /* rewritten lines that names point into */
 	size_t nkept;
+	int alias_depth;                /* aliases of aliases followed */
 };
 
 /* Adds a name once; returns 1 if it was new. */
@@ -92,6 +93,25 @@ static void emit_resolve(struct emit_ctx *c, const char *s, size_t len, int is_d
 	}
 	size_t mlen = len;
 	const char *ms = lc_symmap_lookup(c->map, s, &mlen);
+	const char *t;
+	size_t tlen;
+	int alias = lc_strmap_get(&c->emitted, s, len) < 0 && c->alias_depth < 8 ?
+		    lc_unit_alias(c->p, s, len, &t, &tlen) : 0;
+	if (alias && lc_unit_is_ifunc(c->p, s, len))
+		alias = 0;   /* .set f, resolver: an IFUNC (below) */
+	if (alias && (alias == 2 || lc_strmap_get(&c->emitted, t, tlen) >= 0 ||
+		      !lc_unit_defines(c->orig, ms, mlen))) {
+		/*
+		 * An alias of a symbol: `.set f.localalias, f` (GCC's name for a
+		 * recursive call with -fPIC), `.weakref w, f`.  It means its
+		 * target: the patched f if f is emitted, else the original's
+		 * alias if the original has it, else the original's f.
+		 */
+		c->alias_depth++;
+		emit_resolve(c, t, tlen, 0, out);
+		c->alias_depth--;
+		return;
+	}
 	if (lc_strmap_get(&c->emitted, s, len) >= 0)
 		lc_buf_addf(out, "%.*s%s", (int)mlen, ms, LC_PATCHED_SUFFIX);
 	else if (lc_unit_defines(c->p, s, len) && !lc_unit_is_ifunc(c->p, s, len))
@@ -205,7 +225,7 @@ static int directive_dropped(const struct lc_line_info *li)
 		".section", ".text", ".data", ".bss", ".pushsection", ".popsection",
 		".previous", ".subsection", ".loc", ".file", ".globl", ".global",
 		".hidden", ".protected", ".internal", ".weak", ".ident", ".symver",
-		".loc_mark_labels", ".local", NULL
+		".loc_mark_labels", ".local", ".weakref", NULL
 	};
 	for (int i = 0; drop[i]; i++)
 		if (lc_line_is(li, drop[i]))
@@ -293,8 +313,20 @@ static void emit_collect_defs(struct emit_ctx *c)
 				continue;
 			lc_line_classify(l->s, l->len, &li);
 			if (li.kind == LC_LINE_LABEL && !is_local_label(li.word, li.word_len) &&
-			    !lc_name_is_literal(li.word, li.word_len))
+			    !lc_name_is_literal(li.word, li.word_len) &&
+			    !lc_label_is_numeric(li.word, li.word_len))
 				lc_strmap_put(&c->emitted, li.word, li.word_len, 1);
+			/* .set/.equ in inline asm: the copy defines its own */
+			if (li.kind == LC_LINE_DIRECTIVE && l->sec_kind != LC_SEC_OTHER &&
+			    (lc_line_is(&li, ".set") || lc_line_is(&li, ".equ") ||
+			     lc_line_is(&li, ".equiv"))) {
+				size_t n = 0;
+				while (n < li.args_len && li.args[n] != ',' && li.args[n] != ' ' &&
+				       li.args[n] != '\t')
+					n++;
+				if (n && !is_local_label(li.args, n))
+					lc_strmap_put(&c->emitted, li.args, n, 1);
+			}
 		}
 		lc_strmap_put(&c->emitted, p->funcs[i].name, strlen(p->funcs[i].name), 1);
 	}

@@ -119,17 +119,34 @@ int lc_label_is_literal(const char *s, size_t len)
 	return label_has_prefix_digits(s, len, ".LC");
 }
 
-/* Directives whose arguments hold no symbol we must rename. */
+/* Directives whose arguments hold no symbol we must rename, or whose
+ * symbols mean the assembler's own state (`.ifdef foo`: whether this file
+ * defines foo, `.endif`, `.else`...). */
 static int directive_is_opaque(const struct lc_line_info *li)
 {
 	static const char *const opaque[] = {
 		".string", ".ascii", ".asciz", ".file", ".ident", ".section",
-		".pushsection", ".loc", ".loc_mark_labels", NULL
+		".pushsection", ".loc", ".loc_mark_labels", ".else", ".elseif", ".endif",
+		".macro", ".endm", ".purgem", ".error", ".warning", ".print", ".arch",
+		".intel_syntax", ".att_syntax", ".code16", ".code32", ".code64", NULL
 	};
 	for (int i = 0; opaque[i]; i++)
 		if (lc_line_is(li, opaque[i]))
 			return 1;
+	if (li->word_len >= 3 && memcmp(li->word, ".if", 3) == 0)
+		return 1;   /* .if .ifdef .ifndef .ifc .ifeq ... */
 	return li->word_len > 5 && memcmp(li->word, ".cfi_", 5) == 0;
+}
+
+/* `1:`, `990:` - gas's numeric local labels, referred to as 1b / 990f. */
+int lc_label_is_numeric(const char *s, size_t len)
+{
+	if (!len)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
 }
 
 static int mnemonic_is_prefix(const char *s, size_t len)
@@ -156,6 +173,27 @@ static void operands_rewrite(const char *p, const char *end, lc_sym_fn fn, void 
 		if (c == '#') {   /* -fverbose-asm: "movl %eax, -4(%rbp)	# x, x" */
 			lc_buf_add(out, p, (size_t)(end - p));
 			return;
+		}
+		if (c == '/' && p + 1 < end && p[1] == '*') {   /* a C comment (inline asm) */
+			const char *q = p + 2;
+			while (q + 1 < end && !(q[0] == '*' && q[1] == '/'))
+				q++;
+			p = q + 1 < end ? q + 2 : end;
+			lc_buf_add(out, start, (size_t)(p - start));
+			continue;
+		}
+		if (c == '{') {   /* {z}, {rn-sae}, {1to8}, {%k1}: AVX-512 operand decorations */
+			const char *q = memchr(p, '}', (size_t)(end - p));
+			p = q ? q + 1 : end;
+			lc_buf_add(out, start, (size_t)(p - start));
+			continue;
+		}
+		if (c == '\'' && p + 1 < end) {   /* a character constant: 'a, '\n */
+			p += p[1] == '\\' && p + 2 < end ? 3 : 2;
+			if (p < end && *p == '\'')
+				p++;
+			lc_buf_add(out, start, (size_t)(p - start));
+			continue;
 		}
 		if (c == '"') {
 			p++;
@@ -213,7 +251,10 @@ void lc_line_rewrite(const char *s, size_t len, lc_sym_fn fn, void *ctx, struct 
 	case LC_LINE_LABEL: {
 		struct lc_sym_ref ref = { li.word, li.word_len, "", 0, 1 };
 		lc_buf_add(out, s, (size_t)(li.word - s));
-		fn(ctx, &ref, out);
+		if (lc_label_is_numeric(li.word, li.word_len))
+			lc_buf_add(out, li.word, li.word_len);   /* 1: stays 1: (1b, 1f as well) */
+		else
+			fn(ctx, &ref, out);
 		lc_buf_adds(out, ":");
 		if (li.args_len) {
 			lc_buf_adds(out, "\t");
@@ -229,9 +270,25 @@ void lc_line_rewrite(const char *s, size_t len, lc_sym_fn fn, void *ctx, struct 
 			operands_rewrite(li.args, end, fn, ctx, out);
 		return;
 	case LC_LINE_INSN: {
-		const char *p = li.args;
-		if (li.word_len && mnemonic_is_prefix(li.word, li.word_len)) {
-			p += ident_len(p, end);
+		/* past prefixes and the mnemonic: "lock addl", "rep stosq",
+		 * "{vex} vpdpbusd", "data16 cs nopw" */
+		const char *p = li.args, *w = li.word;
+		size_t n = li.word_len;
+		if (!n && p < end && *p == '{') {
+			const char *q = memchr(p, '}', (size_t)(end - p));
+			p = q ? q + 1 : end;
+			while (p < end && is_space(*p))
+				p++;
+			w = p;
+			n = ident_len(p, end);
+			p += n;
+			while (p < end && is_space(*p))
+				p++;
+		}
+		while (n && mnemonic_is_prefix(w, n)) {
+			w = p;
+			n = ident_len(p, end);
+			p += n;
 			while (p < end && is_space(*p))
 				p++;
 		}

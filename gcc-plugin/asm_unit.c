@@ -334,11 +334,19 @@ static void unit_scan_symbols(struct lc_asm_unit *u)
 	for (size_t i = 0; i < u->nlines; i++) {
 		struct lc_line_info li;
 		lc_line_classify(u->lines[i].s, u->lines[i].len, &li);
+		if (li.kind == LC_LINE_DIRECTIVE && lc_line_is(&li, ".weakref")) {
+			const char *name;
+			size_t len = arg_name(&li, &name);
+			lc_strmap_put(&u->aliases, name, len, (int)i);
+			continue;
+		}
 		if (li.kind == LC_LINE_DIRECTIVE && (lc_line_is(&li, ".comm") ||
 		    lc_line_is(&li, ".set") || lc_line_is(&li, ".equ"))) {
 			const char *name, *rest;
 			size_t len = arg_name(&li, &name);
 			lc_strmap_put(&u->defs, name, len, (int)i);
+			if (!lc_line_is(&li, ".comm"))
+				lc_strmap_put(&u->aliases, name, len, (int)i);
 			if (!lc_line_is(&li, ".comm"))
 				continue;
 			struct lc_asm_object *o = unit_add_object(u, 0, name, len, i);
@@ -404,9 +412,68 @@ static void unit_scan_symbols(struct lc_asm_unit *u)
 	lc_strmap_free(&globals);
 }
 
+static void unit_add_line(struct lc_asm_unit *u, size_t *cap, struct unit_sections *st,
+			  const char *p, const char *e)
+{
+	if (u->nlines == *cap) {
+		*cap = *cap ? *cap * 2 : 1024;
+		u->lines = lc_xrealloc(u->lines, *cap * sizeof(*u->lines));
+	}
+	struct lc_asm_line *l = &u->lines[u->nlines++];
+	struct lc_line_info li;
+	l->s = p;
+	l->len = (size_t)(e - p);
+	lc_line_classify(l->s, l->len, &li);
+	if (li.kind == LC_LINE_DIRECTIVE)
+		section_track(u, st, &li);
+	if (li.kind == LC_LINE_COMMENT && l->len > strlen(LC_MARK_BEGIN) &&
+	    !memcmp(l->s, LC_MARK_BEGIN, strlen(LC_MARK_BEGIN)))
+		u->has_markers = 1;
+	l->section = st->cur;
+	l->sec_kind = st->cur_kind;
+	l->func = l->object = l->literal = -1;
+}
+
+/*
+ * Inside #APP ... #NO_APP (inline asm) a line may hold several statements:
+ * "movl $0, %ebx; movl $0, (%rbx)".  Each becomes a line of its own; a ';'
+ * in a string, a character constant or a comment does not split, and a '#'
+ * comment runs to the end of the line.
+ */
+static void unit_add_app_line(struct lc_asm_unit *u, size_t *cap, struct unit_sections *st,
+			      const char *p, const char *e)
+{
+	const char *start = p;
+	while (p < e) {
+		char c = *p;
+		if (c == '"') {
+			for (p++; p < e && *p != '"'; p++)
+				if (*p == '\\' && p + 1 < e)
+					p++;
+			if (p < e)
+				p++;
+		} else if (c == '\'') {
+			p += p + 1 < e && p[1] == '\\' ? 3 : 2;
+		} else if (c == '/' && p + 1 < e && p[1] == '*') {
+			for (p += 2; p + 1 < e && !(p[0] == '*' && p[1] == '/'); p++)
+				;
+			p += 2;
+		} else if (c == '#') {
+			break;
+		} else if (c == ';') {
+			unit_add_line(u, cap, st, start, p);
+			start = ++p;
+		} else {
+			p++;
+		}
+	}
+	unit_add_line(u, cap, st, start, e);
+}
+
 int lc_unit_parse(struct lc_asm_unit *u, const char *text, size_t len, struct lc_buf *err)
 {
 	struct unit_sections st = { 0 };
+	int in_app = 0;
 	(void)err;
 	memset(u, 0, sizeof(*u));
 	u->text = text;
@@ -417,23 +484,14 @@ int lc_unit_parse(struct lc_asm_unit *u, const char *text, size_t len, struct lc
 	for (const char *p = text, *end = text + len; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *e = nl ? nl : end;
-		if (u->nlines == cap) {
-			cap = cap ? cap * 2 : 1024;
-			u->lines = lc_xrealloc(u->lines, cap * sizeof(*u->lines));
-		}
-		struct lc_asm_line *l = &u->lines[u->nlines++];
-		struct lc_line_info li;
-		l->s = p;
-		l->len = (size_t)(e - p);
-		lc_line_classify(l->s, l->len, &li);
-		if (li.kind == LC_LINE_DIRECTIVE)
-			section_track(u, &st, &li);
-		if (li.kind == LC_LINE_COMMENT && l->len > strlen(LC_MARK_BEGIN) &&
-		    !memcmp(l->s, LC_MARK_BEGIN, strlen(LC_MARK_BEGIN)))
-			u->has_markers = 1;
-		l->section = st.cur;
-		l->sec_kind = st.cur_kind;
-		l->func = l->object = l->literal = -1;
+		if (*p == '#' && e - p >= 4 && !memcmp(p, "#APP", 4))
+			in_app = 1;
+		else if (*p == '#' && e - p >= 7 && !memcmp(p, "#NO_APP", 7))
+			in_app = 0;
+		if (in_app && memchr(p, ';', (size_t)(e - p)))
+			unit_add_app_line(u, &cap, &st, p, e);
+		else
+			unit_add_line(u, &cap, &st, p, e);
 		p = nl ? nl + 1 : end;
 	}
 	free(st.kinds);
@@ -468,6 +526,7 @@ void lc_unit_free(struct lc_asm_unit *u)
 	lc_strmap_free(&u->lit_map);
 	lc_strmap_free(&u->defs);
 	lc_strmap_free(&u->data_labels);
+	lc_strmap_free(&u->aliases);
 	memset(u, 0, sizeof(*u));
 }
 
@@ -523,4 +582,29 @@ int lc_unit_local_data(const struct lc_asm_unit *u, const char *name, size_t len
 	*first = o->first;
 	*end = o->end;
 	return 1;
+}
+
+int lc_unit_alias(const struct lc_asm_unit *u, const char *name, size_t len, const char **t,
+		  size_t *tlen)
+{
+	int i = lc_strmap_get(&u->aliases, name, len);
+	if (i < 0)
+		return 0;
+	struct lc_line_info li;
+	lc_line_classify(u->lines[i].s, u->lines[i].len, &li);
+	const char *a = arg_after_comma(&li, 1), *end = li.args + li.args_len;
+	if (!a || !(isalpha((unsigned char)*a) || *a == '_' || *a == '.'))
+		return 0;
+	const char *e = a;
+	while (e < end && (isalnum((unsigned char)*e) || *e == '_' || *e == '.' || *e == '$'))
+		e++;
+	while (e < end && (*e == ' ' || *e == '\t'))
+		e++;
+	if (e != end)
+		return 0;   /* an expression, not a symbol */
+	while (e > a && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	*t = a;
+	*tlen = (size_t)(e - a);
+	return lc_line_is(&li, ".weakref") ? 2 : 1;
 }

@@ -145,13 +145,13 @@ lc_pipeline() {
 
 	step "$cc" "${ucflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=patched \
 		-fplugin-arg-libcare-verbose -c $unit.c -o $unit.o
-	# An optional `expect_changed` lists the plugin's report lines (changed:,
+	# An optional `expect_changed` lists the plugin's report lines (changed:, changed data:,
 	# new:, new data: ... without the "(why)") that must be exactly these;
 	# expect_changed.O2 (.O0) instead at that level when it exists.
 	local expect_changed=$scen/expect_changed
 	[[ -f $expect_changed.${opt:-} ]] && expect_changed=$expect_changed.$opt
 	if [[ -f $expect_changed ]]; then
-		sed -n 's/^.*note: libcare: [^:]*: \(changed\|new\|new data\|removed\): \([^ ]*\).*$/\1: \2/p' \
+		sed -n 's/^.*note: libcare: [^:]*: \(changed\|changed data\|new\|new data\|removed\): \([^ ]*\).*$/\1: \2/p' \
 			"$work/log/$(printf %02d "$lc_steps").err" | sort >"$work/changed.txt"
 		sort "$expect_changed" | diff - "$work/changed.txt" >"$work/changed.diff" ||
 			fail "the plugin's report of changed functions is not $expect_changed (< expected, > reported)" \
