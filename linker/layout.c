@@ -246,11 +246,46 @@ static void layout_extra_sections(const struct lc_obj *o, const struct lc_obj *p
  * it (crtend's .tm_clone_table, via the hidden __TMC_END__); its alignment
  * can push .bss.  Say so: the fix is in how PATCHED is linked.
  */
+/* The first .dynsym name of PATCHED that ORIGINAL's .dynsym lacks, or NULL;
+ * *undef: whether it is undefined there. */
+static const char *layout_dynsym_extra(const struct lc_obj *o, const struct lc_obj *p, int *undef)
+{
+	size_t po = lc_obj_section_index(o, ".dynsym"), pp = lc_obj_section_index(p, ".dynsym");
+	Elf_Data *od = po ? lc_obj_section_data(o, po) : NULL;
+	Elf_Data *pd = pp ? lc_obj_section_data(p, pp) : NULL;
+	GElf_Sym a, b;
+	if (!pd)
+		return NULL;
+	for (int j = 1; j < (int)(pd->d_size / sizeof(Elf64_Sym)) && gelf_getsym(pd, j, &b); j++) {
+		const char *bn = elf_strptr(p->elf, p->sec[pp].link, b.st_name);
+		int found = 0;
+		for (int i = 1; od && !found && i < (int)(od->d_size / sizeof(Elf64_Sym)); i++) {
+			const char *an = gelf_getsym(od, i, &a) ?
+					 elf_strptr(o->elf, o->sec[po].link, a.st_name) : NULL;
+			found = an && bn && strcmp(an, bn) == 0;
+		}
+		if (bn && *bn && !found) {
+			*undef = b.st_shndx == SHN_UNDEF;
+			return bn;
+		}
+	}
+	return NULL;
+}
+
 static void layout_hint(const struct lc_obj *o, const struct lc_obj *p, struct layout_diff *d)
 {
+	int undef = 0;
+	const char *extra;
 	if (p->dynsym_ext) {
 		lc_buf_addf(d->why, " (PATCHED exports '%s' in .dynsym: patch code must declare "
 			    "its *%s symbols .hidden as well as .weak)", p->dynsym_ext, LC_EXTERN_SUFFIX);
+		return;
+	}
+	if ((extra = layout_dynsym_extra(o, p, &undef))) {
+		lc_buf_addf(d->why, " (PATCHED's .dynsym has '%s'%s, which ORIGINAL's has not%s)",
+			    extra, undef ? " (undefined)" : "",
+			    undef ? ": patch code uses a symbol that nothing in the patched link defines" :
+			    ": a new exported symbol outside the .kpatch sections");
 		return;
 	}
 	for (size_t j = 1; j < p->nsec; j++) {

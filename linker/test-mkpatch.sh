@@ -162,9 +162,12 @@ L=$WORK/lib
 mkdir -p "$L"
 cat "$DATA/lib.s" "$DATA/kpatch-lib.s" > "$L/patched.s"
 grep -v '^	.hidden' "$L/patched.s" > "$L/unhidden.s"
+# patch code calling a symbol nothing defines (a dropped `.set f.localalias, f`)
+{ cat "$L/patched.s"; printf '\t.section\t.kpatch.text,"",@progbits\n\tcall\tlib_walk.localalias\n'; } > "$L/undef.s"
 if gcc -shared -o "$L/liborig.so" "$DATA/lib.s" &&
    gcc -shared -Wl,-q -Wl,-T,"$LDS" -o "$L/libpatched.so" "$L/patched.s" &&
-   gcc -shared -Wl,-q -o "$L/libunhidden.so" "$L/unhidden.s"; then
+   gcc -shared -Wl,-q -o "$L/libunhidden.so" "$L/unhidden.s" &&
+   gcc -shared -Wl,-q -Wl,-T,"$LDS" -o "$L/libundef.so" "$L/undef.s"; then
 	"$MKPATCH" -v -o "$L/lib.kpatch" "$L/liborig.so" "$L/libpatched.so" 2> "$L/mk.err" && ok ||
 		{ fail "shared library refused"; cat "$L/mk.err" >&2; }
 	expect "$L/mk.err" "replace lib_greet at 0x[0-9a-f]+ \(30 bytes\) with lib_greet.kpatch \(30 bytes\)" "lib -v"
@@ -175,6 +178,7 @@ if gcc -shared -o "$L/liborig.so" "$DATA/lib.s" &&
 	expect "$L/r.txt" "^0+1a +[0-9a-f]+ R_X86_64_PLT32 +0+ printf@GLIBC_2\.2\.5 - 4$" "lib printf import"
 	expect "$L/r.txt" "R_X86_64_64 +0+ __libcare_target \+ $(addr "$L/liborig.so" lib_greet)$" "lib daddr"
 	refuse lib-unhidden "section '\.dynsym' moved: .* \(PATCHED exports 'printf\.kpatch_ext' in \.dynsym: patch code must declare its \*\.kpatch_ext symbols \.hidden as well as \.weak\)" "$L/liborig.so" "$L/libunhidden.so"
+	refuse lib-undefined "section '\.dynsym' moved: .* \(PATCHED's \.dynsym has 'lib_walk\.localalias' \(undefined\), which ORIGINAL's has not: patch code uses a symbol that nothing in the patched link defines\)" "$L/liborig.so" "$L/libundef.so"
 else
 	fail "cannot link the shared library inputs"
 fi
