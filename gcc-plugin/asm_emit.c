@@ -261,6 +261,9 @@ static void emit_line(struct emit_ctx *c, const struct lc_asm_line *l, char forc
 			emit_comm(c, &c->p->objs[l->object], out);
 		return;
 	}
+	if (li.kind == LC_LINE_DIRECTIVE && lc_line_is(&li, ".intel_syntax") && !c->refusal.len)
+		lc_buf_addf(&c->refusal, "function '%s' has inline assembly in Intel syntax: its "
+			    "operands cannot be rewritten for patch code", c->func ? c->func : "?");
 	if (li.kind == LC_LINE_DIRECTIVE && directive_dropped(&li))
 		return;
 	if (li.kind == LC_LINE_DIRECTIVE && (lc_line_is(&li, ".type") || lc_line_is(&li, ".size"))) {

@@ -164,6 +164,12 @@ int main(void)
 		lc_buf_free(&err);
 	}
 
+	/* Intel syntax: the operands are not AT&T, refused rather than garbled */
+	k = kp(APP("\t.intel_syntax noprefix; mov eax, ebx; .att_syntax"), "");
+	CHECK_STR(k, "ERROR: function 'f' has inline assembly in Intel syntax: its operands cannot "
+		  "be rewritten for patch code");
+	free(k);
+
 	/* the reader: an #APP line of three statements is three lines */
 	{
 		struct lc_asm_unit u;
