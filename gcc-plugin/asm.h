@@ -48,7 +48,12 @@ struct lc_line_info {
 	size_t args_len;
 };
 void lc_line_classify(const char *s, size_t len, struct lc_line_info *li);
-int lc_line_is(const struct lc_line_info *li, const char *word);
+/* Whether the line's word is `word` (inline: strlen of a literal folds). */
+static inline int lc_line_is(const struct lc_line_info *li, const char *word)
+{
+	size_t n = __builtin_strlen(word);
+	return li->word_len == n && __builtin_memcmp(li->word, word, n) == 0;
+}
 /* A directive that only lays down data (.long, .string, .zero ...). */
 int lc_line_is_data(const struct lc_line_info *li);
 /* A label that only exists for debug info and unwinding (.LVL3, .LFB0 ...). */

@@ -68,12 +68,6 @@ void lc_line_classify(const char *s, size_t len, struct lc_line_info *li)
 	li->args_len = (size_t)(end - q);
 }
 
-int lc_line_is(const struct lc_line_info *li, const char *word)
-{
-	size_t n = strlen(word);
-	return li->word_len == n && memcmp(li->word, word, n) == 0;
-}
-
 int lc_line_is_data(const struct lc_line_info *li)
 {
 	static const char *const data[] = {

@@ -69,11 +69,13 @@ void lc_norm_refs_free(struct lc_norm_refs *r)
 static int norm_data_ref(struct norm_ctx *c, const struct lc_sym_ref *r, struct lc_buf *out)
 {
 	size_t first, end;
+	if (r->len > 1 && r->s[0] == '.' && r->s[1] == 'L' && !lc_name_is_literal(r->s, r->len)) {
+		int i = lc_strmap_get(&c->u->data_labels, r->s, r->len);
+		if (i < 0 || (c->fi >= 0 && c->u->lines[i].func == c->fi))
+			return 0;   /* a code label, or .L4: the slice's own jump table */
+	}
 	if (!lc_unit_local_data(c->u, r->s, r->len, &first, &end))
 		return 0;
-	if (!lc_name_is_literal(r->s, r->len) && r->s[0] == '.' && first > 0 &&
-	    c->u->lines[first - 1].func == c->fi && c->fi >= 0)
-		return 0;   /* .L4: the slice's own jump table */
 	if (c->depth == 0 && c->refs)
 		refs_add(c->refs, r->s, r->len);
 	if (c->shallow && c->depth == 0) {
