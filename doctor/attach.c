@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include "libcare/buf.h"
@@ -39,31 +38,40 @@ uint64_t lc_now_us(void)
 
 #define WAIT_TIMEOUT_S 3
 
-static volatile sig_atomic_t wait_expired;
+/*
+ * The doctor's own waiting is measured in slices: each slice counts for
+ * what it really lasted, but never more than SLICE_SLACK_US past its
+ * nominal length (a loaded machine oversleeps by milliseconds, not by
+ * seconds).  A
+ * doctor that was itself stopped (SIGSTOP, a paused terminal) or not
+ * scheduled for seconds thus does not take that time for the patient's:
+ * it does not report "did not stop within 3 s" for a thread that stopped
+ * at once, nor give up a wait it did not do.  SIGCHLD (which the kernel
+ * sends the tracer for every stop of a tracee) is blocked while threads
+ * are seized, and sigtimedwait() sleeps until one arrives or the slice
+ * ends; no timer, no signal handler.
+ */
+#define SLICE_SLACK_US 20000u
 
-static void on_wait_alarm(int sig)
+uint64_t lc_slice_wait(uint64_t slice_us)
 {
-	(void)sig;
-	wait_expired = 1;
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	struct timespec tmo = { (time_t)(slice_us / 1000000u), (long)(slice_us % 1000000u) * 1000 };
+	uint64_t t0 = lc_now_us();
+	sigtimedwait(&chld, NULL, &tmo);
+	uint64_t took = lc_now_us() - t0;
+	return took < slice_us + SLICE_SLACK_US ? took : slice_us + SLICE_SLACK_US;
 }
 
-/* A one-shot timer that interrupts waitpid (no SA_RESTART). */
-static void wait_timer_ms(int ms)
+uint64_t lc_slice_sleep(uint64_t slice_us)
 {
-	struct itimerval it = { { 0, 0 }, { ms / 1000, (ms % 1000) * 1000 } };
-	if (ms) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_wait_alarm;
-		sigaction(SIGALRM, &sa, NULL);
-		wait_expired = 0;
-	}
-	setitimer(ITIMER_REAL, &it, NULL);
-}
-
-static void wait_timer(int seconds)
-{
-	wait_timer_ms(seconds * 1000);
+	struct timespec tmo = { (time_t)(slice_us / 1000000u), (long)(slice_us % 1000000u) * 1000 };
+	uint64_t t0 = lc_now_us();
+	nanosleep(&tmo, NULL);
+	uint64_t took = lc_now_us() - t0;
+	return took < slice_us + SLICE_SLACK_US ? took : slice_us + SLICE_SLACK_US;
 }
 
 /* Why PTRACE_SEIZE said EPERM: 1 we trace the thread already (born while
@@ -161,23 +169,32 @@ struct lc_thread *lc_threads_find(struct lc_threads *ts, pid_t tid)
 	return thread_find(ts, tid);
 }
 
-int lc_threads_wait_any(struct lc_threads *ts, int ms, pid_t *tid, int *status)
+void lc_threads_reap(struct lc_threads *ts)
 {
-	(void)ts;
-	if (ms <= 0)
-		return 1;
-	wait_timer_ms(ms);
 	for (;;) {
-		pid_t r = waitpid(-1, status, __WALL);
-		if (r > 0) {
-			wait_timer(0);
-			*tid = r;
-			return 0;
-		}
-		if (errno == EINTR && !wait_expired)
+		int st;
+		pid_t tid = waitpid(-1, &st, __WALL | WNOHANG);
+		if (tid <= 0)
+			return;
+		struct lc_thread *th = thread_find(ts, tid);
+		if (!th)
 			continue;
-		wait_timer(0);
-		return 1;
+		if (!WIFSTOPPED(st)) {
+			th->gone = 1;
+			th->stopped = 0;
+			continue;
+		}
+		th->stopped = 1;
+		int event = st >> 16, sig = WSTOPSIG(st);
+		th->group_stop = event == PTRACE_EVENT_STOP && (sig == SIGSTOP || sig == SIGTSTP ||
+								sig == SIGTTIN || sig == SIGTTOU);
+		if (th->group_stop)
+			continue;       /* it stays stopped */
+		/* A signal arrived: delivered now (the thread is running anyway).
+		 * A SIGTRAP the kernel made is a late one of the doctor's step. */
+		if (event == 0 && (sig != SIGTRAP || lc_sigtrap_sent(tid)))
+			th->sig = sig;
+		lc_thread_resume(ts, th);
 	}
 }
 
@@ -192,6 +209,7 @@ int lc_threads_seize(struct lc_threads *ts, pid_t pid)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGQUIT);
+	sigaddset(&block, SIGCHLD);     /* lc_slice_wait */
 	sigprocmask(SIG_BLOCK, &block, &ts->saved_mask);
 	int n;
 	while ((n = threads_scan(ts, 0)) > 0)
@@ -205,23 +223,26 @@ int lc_threads_seize(struct lc_threads *ts, pid_t pid)
 	return 0;
 }
 
-/* Waits for the stop of a thread we interrupted or single-stepped. */
+/* Waits for the stop of a thread we interrupted or single-stepped, up to
+ * WAIT_TIMEOUT_S of the doctor's own waiting (lc_slice_wait). */
 int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 {
 	int st;
-	wait_timer(WAIT_TIMEOUT_S);
+	uint64_t waited = 0;
 	for (;;) {
-		pid_t r = waitpid(th->tid, &st, __WALL);
-		if (r < 0 && errno == EINTR && wait_expired) {
-			wait_timer(0);
-			th->timed_out = 1;
-			return lc_error("process %d: thread %d did not stop within %d s", (int)ts->pid,
-					(int)th->tid, WAIT_TIMEOUT_S);
+		pid_t r = waitpid(th->tid, &st, __WALL | WNOHANG);
+		if (r == 0) {
+			if (waited >= (uint64_t)WAIT_TIMEOUT_S * 1000000u) {
+				th->timed_out = 1;
+				return lc_error("process %d: thread %d did not stop within %d s",
+						(int)ts->pid, (int)th->tid, WAIT_TIMEOUT_S);
+			}
+			waited += lc_slice_wait(waited < 10000 ? 200 : 10000);
+			continue;
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 || WIFEXITED(st) || WIFSIGNALED(st)) {
-			wait_timer(0);
 			lc_debug("process %d: thread %d exited", (int)ts->pid, (int)th->tid);
 			th->gone = 1;
 			th->stopped = 0;
@@ -230,7 +251,6 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 		if (WIFSTOPPED(st))
 			break;
 	}
-	wait_timer(0);
 	th->stopped = 1;
 	int sig = WSTOPSIG(st);
 	th->group_stop = (st >> 16) == PTRACE_EVENT_STOP &&
@@ -296,7 +316,11 @@ int lc_thread_resume(struct lc_threads *ts, struct lc_thread *th)
 
 int lc_threads_stop_all(struct lc_threads *ts)
 {
-	ts->stop_us = lc_now_us();
+	if (!ts->world_stopped) {
+		ts->stop_us = lc_now_us();
+		ts->world_stopped = 1;
+		ts->nstops++;
+	}
 	for (size_t i = 0; i < ts->n; i++) {
 		struct lc_thread *th = &ts->t[i];
 		if (!th->stopped && !th->gone && ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL) != 0 &&
@@ -326,10 +350,21 @@ int lc_threads_stop_all(struct lc_threads *ts)
 	return lc_error("process %d exited", (int)ts->pid);
 }
 
+/* The end of a stop-the-world window: its length is added to what the
+ * patient was stopped for in this operation. */
+static void threads_window_end(struct lc_threads *ts)
+{
+	if (!ts->world_stopped)
+		return;
+	ts->world_stopped = 0;
+	ts->stopped_us += lc_now_us() - ts->stop_us;
+}
+
 void lc_threads_resume_all(struct lc_threads *ts)
 {
 	for (size_t i = 0; i < ts->n; i++)
 		lc_thread_resume(ts, &ts->t[i]);
+	threads_window_end(ts);
 }
 
 void lc_threads_detach(struct lc_threads *ts)
@@ -350,7 +385,7 @@ void lc_threads_detach(struct lc_threads *ts)
 		th->stopped = 0;
 		th->sig = 0;
 	}
-	ts->resume_us = lc_now_us();
+	threads_window_end(ts);
 	sigprocmask(SIG_SETMASK, &ts->saved_mask, NULL);
 	free(ts->t);
 	ts->t = NULL;
@@ -363,23 +398,6 @@ int lc_thread_sigmask(struct lc_thread *th, const uint64_t *set, uint64_t *old)
 	if (old && ptrace(PTRACE_GETSIGMASK, th->tid, (void *)sizeof(*old), old) != 0)
 		return -1;
 	return ptrace(PTRACE_SETSIGMASK, th->tid, (void *)sizeof(*set), (void *)set) == 0 ? 0 : -1;
-}
-
-int lc_thread_step(struct lc_threads *ts, struct lc_thread *th)
-{
-	uint64_t mask, all = ~0ull;
-	int st, masked = lc_thread_sigmask(th, &all, &mask) == 0;
-	int rc = -1, group_stop = th->group_stop;
-	if (ptrace(PTRACE_SINGLESTEP, th->tid, NULL, NULL) == 0) {
-		th->stopped = 0;
-		rc = lc_thread_wait(ts, th, &st);
-	}
-	if (masked && !th->gone)
-		lc_thread_sigmask(th, &mask, NULL);
-	if (rc == 0)
-		lc_thread_drain_trap(ts, th);
-	th->group_stop = group_stop;
-	return rc;
 }
 
 /* The thread's private pending signals (SigPnd of /proc/PID/task/TID/status). */

@@ -104,8 +104,10 @@ struct lc_threads {
 	struct lc_thread *t;
 	size_t n;
 	int seized;
-	uint64_t stop_us;        /* CLOCK_MONOTONIC of the last stop_all */
-	uint64_t resume_us;      /* ... and of the end of the detach */
+	int world_stopped;       /* inside a stop-the-world window */
+	uint64_t stop_us;        /* CLOCK_MONOTONIC of the start of that window */
+	uint64_t stopped_us;     /* the windows so far, added up */
+	int nstops;              /* how many windows */
 	sigset_t saved_mask;     /* the doctor's signal mask before seizing */
 	int coroutine_scan;      /* look for suspended coroutine frames (set after seizing) */
 };
@@ -126,9 +128,17 @@ void lc_threads_detach(struct lc_threads *ts);
 /* The tracer's bookkeeping of a thread (stopped: in a stop we waited for). */
 struct lc_thread *lc_threads_add(struct lc_threads *ts, pid_t tid, int stopped);
 struct lc_thread *lc_threads_find(struct lc_threads *ts, pid_t tid);
-/* Waits up to `ms` for the next ptrace stop or exit of any thread:
- * 0 (tid, status set), 1 nothing happened in time. */
-int lc_threads_wait_any(struct lc_threads *ts, int ms, pid_t *tid, int *status);
+/* While the world runs: the stops and exits threads reported meanwhile.
+ * A signal-delivery-stop resumes at once with its signal, a group-stop
+ * stays stopped, an exit marks the thread gone. */
+void lc_threads_reap(struct lc_threads *ts);
+/* A slice of the doctor's waiting: sleeps up to `slice_us` (until a tracee
+ * reports a stop: SIGCHLD is blocked while threads are seized) and returns
+ * the time to count for it: what it lasted, at most 20 ms more than
+ * `slice_us`, so a doctor that was itself stopped meanwhile does not count
+ * that time. */
+uint64_t lc_slice_wait(uint64_t slice_us);
+uint64_t lc_slice_sleep(uint64_t slice_us);
 /* Sets a stopped thread's signal mask (PTRACE_SETSIGMASK), the old one in
  * *old if not NULL.  0 or -1. */
 int lc_thread_sigmask(struct lc_thread *th, const uint64_t *set, uint64_t *old);
@@ -140,8 +150,6 @@ int lc_thread_drain_trap(struct lc_threads *ts, struct lc_thread *th);
 /* The SIGTRAP a thread is stopped with was sent by a process (kill, tgkill,
  * sigqueue), not made by the kernel for an int3 or a single-step. */
 int lc_sigtrap_sent(pid_t tid);
-/* One instruction, with every signal held pending meanwhile; 0 or -1. */
-int lc_thread_step(struct lc_threads *ts, struct lc_thread *th);
 /* A stopped thread to run injected syscalls in: the main thread if it can. */
 struct lc_thread *lc_threads_pick(struct lc_threads *ts);
 
@@ -208,6 +216,14 @@ int lc_unwind_thread(struct lc_unwind *u, pid_t tid, uint64_t *pcs, int max);
  * than `max` frames).  *reliable: how many of the innermost pcs are sure
  * (up to and including the first frame without CFI). */
 int lc_unwind_stack(struct lc_unwind *u, pid_t tid, uint64_t *pcs, int max, int *reliable);
+/* The same, and each frame's stack pointer in sps[] (may be NULL; 0 if
+ * unknown): for an outer frame the CFA of the one inside it, whose return
+ * address is at sps[f] - 8. */
+int lc_unwind_stack_sp(struct lc_unwind *u, pid_t tid, uint64_t *pcs, uint64_t *sps, int max,
+		       int *reliable);
+struct lc_tramps;
+/* Words read while unwinding are translated by lc_tramps_translate. */
+void lc_unwind_tramps(struct lc_unwind *u, const struct lc_tramps *t);
 
 /* --- stack.c: is any thread inside code about to change? ----------------- */
 
@@ -220,6 +236,8 @@ struct lc_range {
  * outermost busy frame of each (0 if a busy thread's way out is unknown). */
 struct lc_exits {
 	uint64_t addr[64];
+	uint64_t slot[64];       /* the stack slot holding it (0: not known) */
+	pid_t tid[64];
 	size_t n;
 	int unknown;
 };
@@ -244,30 +262,97 @@ struct lc_stack_word {
 int lc_stack_scan(pid_t pid, pid_t tid, uint64_t rsp, int memfd, const struct lc_range *r,
 		  size_t n, struct lc_stack_word *w);
 
-struct lc_safe_stats {
-	int stops;                  /* times the world was stopped */
-	int bp_hits;                /* breakpoints on ways out that were hit */
-	uint64_t last_check_us;     /* the final check (threads and coroutines) */
+/* --- trampoline.c: ways out of busy frames that record the return ------ */
+
+struct lc_tramps;
+/* Finds areas earlier doctors left and chooses where ours would go. */
+struct lc_tramps *lc_tramps_new(struct lc_proc *pr);
+/* World stopped: the return slot `slot` of thread `tid`, holding `ret`,
+ * is redirected to a trampoline that counts and goes on to `ret`.
+ * 1 done, 0 done already, -1 not possible (the caller looks again later). */
+int lc_tramps_plant(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn, pid_t tid,
+		    uint64_t slot, uint64_t ret);
+/* Did a counter move since the last call?  (reads the patient's memory) */
+int lc_tramps_taken(struct lc_tramps *t);
+/* Counts so far; returns 1 if our area was mapped. */
+int lc_tramps_count(const struct lc_tramps *t, int *planted, int *taken);
+/* A trampoline address (any area, also those earlier doctors left) as
+ * the real return address; anything else unchanged.  t may be NULL. */
+uint64_t lc_tramps_translate(const struct lc_tramps *t, uint64_t addr);
+/* World stopped: a thread inside a trampoline gets the registers it had
+ * at the real return address; rip goes there, or (`rearm`, for a while)
+ * back to the trampoline's hold, so it stays out of the busy code. */
+void lc_tramps_normalize(struct lc_tramps *t, struct lc_threads *ts, int rearm);
+/* World stopped: slots still redirected get their return address back;
+ * decides which areas can go.  1 if a reference to ours remains. */
+int lc_tramps_restore(struct lc_tramps *t, struct lc_threads *ts);
+/* World running: unmaps the areas that can go (from one stopped thread);
+ * frees t (may be NULL). */
+void lc_tramps_free(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn);
+/* The areas earlier doctors left (for info): count, addresses in addr[]. */
+size_t lc_tramps_found(const struct lc_tramps *t, uint64_t *addr, size_t max);
+
+/* --- transition.c: attach, prepare, stop, check, switch, resume ----------- */
+
+enum lc_step {
+	LC_STEP_NONE,
+	LC_STEP_ATTACHED,        /* threads seized */
+	LC_STEP_PREPARED,        /* the command's prepare ran (from one thread) */
+	LC_STEP_STOPPED,         /* the world is stopped */
+	LC_STEP_CHECKED,         /* no thread busy */
+	LC_STEP_SWITCHED,        /* the command's writes are done */
+	LC_STEP_RESUMED,         /* the world runs again */
 };
 
-/* Stops the world until no thread is busy (lc_stack_check, with `u` or an
- * unwinder of its own if NULL) and no suspended coroutine frame is
- * (lc_coroutines_check).  In between, busy threads run to breakpoints on
- * their ways out (breakpoint.c), or everybody runs 10 ms if a way out is
- * unknown.  Up to `timeout_ms`.  0 safe (world stopped), 1 gave up (world
- * stopped, no breakpoint left, reason in why), -1 error. */
-int lc_stack_wait_safe(struct lc_threads *ts, struct lc_unwind *u, const struct lc_range *r,
-		       size_t n, int timeout_ms, struct lc_safe_stats *st, char *why,
-		       size_t why_len);
+struct lc_transition;
 
-/* --- breakpoint.c: let busy threads run to their ways out ------------------ */
+/* What differs between patch and unpatch.  Each may be NULL but do_switch. */
+struct lc_transition_ops {
+	const char *what;                        /* "patch", "unpatch" */
+	/* One stopped thread `th`: map and fill what the switch needs. */
+	int (*prepare)(struct lc_transition *t, struct lc_thread *th);
+	/* The undo of prepare, from one stopped thread (NULL: none could be
+	 * stopped; say what stays). */
+	void (*unprepare)(struct lc_transition *t, struct lc_thread *th);
+	/* World stopped, no thread busy: the writes, journalled; a failure
+	 * puts back what it wrote. */
+	int (*do_switch)(struct lc_transition *t);
+	/* World running again, `th` stopped (or NULL): what goes now. */
+	void (*finish)(struct lc_transition *t, struct lc_thread *th);
+};
 
-/* World stopped on entry and on return: puts int3 on each address, resumes
- * every thread until one hits one or `ms` pass, stops the world again and
- * takes them out (threads that hit one are put back on the instruction).
- * Threads born meanwhile are traced (PTRACE_O_TRACECLONE).  Returns the
- * number of hits, or -1 (breakpoints removed whenever possible). */
-int lc_breakpoints_run(struct lc_threads *ts, const uint64_t *addr, size_t n, int ms);
+struct lc_transition {
+	/* set by the command */
+	pid_t pid;
+	struct lc_proc *pr;
+	uint64_t insn;                           /* a syscall instruction */
+	const struct lc_range *busy;
+	size_t nbusy;
+	int timeout_ms;
+	const char *why_suffix;                  /* appended to a give-up reason */
+	const struct lc_transition_ops *ops;
+	void *ctx;
+	/* the machinery's */
+	struct lc_threads ts;
+	enum lc_step step;
+	int coroutine_scan;
+	struct lc_unwind *unwind;
+	struct lc_tramps *tramps;
+	int tramps_used;
+	char why[256];
+	/* what it cost (us) */
+	uint64_t attach_us, prepare_us, wait_us, switch_us, cleanup_us;
+	uint64_t stopped_us;                     /* every stop-the-world window */
+	uint64_t thread_stop_us;                 /* one thread stopped alone */
+	uint64_t check_us;                       /* the last check */
+	int stops, planted, taken;
+};
+
+/* Runs the steps; on failure undoes those reached, in reverse order, and
+ * says why in one line (one line too if the patient died).  0 or -1. */
+int lc_transition_run(struct lc_transition *t);
+/* Test-only pause points (LIBCARE_TEST_PAUSE=NAME), see transition.c. */
+void lc_test_pause(const char *point);
 
 /* --- coroutine.c: frames suspended on stacks no thread runs on ----------- */
 
@@ -292,6 +377,13 @@ int lc_code_after_call(int fd, uint64_t ret);
 int lc_guard_check(pid_t pid);
 /* The Seccomp: mode of one thread: 0 none, 1 strict, 2 filter. */
 int lc_guard_seccomp(pid_t pid, pid_t tid);
+
+/* --- journal.c: the operation's state in the region header -------------- */
+
+/* Writes the journal of the region at `addr` (state, hunks done, the
+ * other region, this doctor's PID) into the patient.  0 or -1 (logged). */
+int lc_journal_write(struct lc_proc *pr, uint64_t addr, uint32_t state, uint32_t done,
+		     uint64_t other);
 
 /* --- lock.c: one doctor at a time changes a process ----------------------- */
 

@@ -38,9 +38,6 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 	r.r10 = (unsigned long long)args[3];
 	r.r8 = (unsigned long long)args[4];
 	r.r9 = (unsigned long long)args[5];
-	if (ptrace(PTRACE_SETREGS, th->tid, NULL, &r) != 0)
-		return lc_error("process %d: cannot set the registers of thread %d: %s",
-				(int)ts->pid, (int)th->tid, strerror(errno));
 
 	/* Under seccomp the thread's filter is suspended for this one call
 	 * (guard.c says why and when that is allowed); the options the doctor
@@ -56,9 +53,18 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 
 	/* All signals blocked while it steps: one arriving now stays pending
 	 * in the kernel (delivered after the doctor, in order) instead of
-	 * interrupting the step. */
+	 * interrupting the step.  The mask goes on before the foreign
+	 * registers and comes off right after they are restored: the window in
+	 * which a doctor killed would leave the thread with foreign registers
+	 * (or every signal blocked) is one single-step and its wait. */
 	uint64_t mask, all = ~0ull;
 	int masked = lc_thread_sigmask(th, &all, &mask) == 0;
+	if (ptrace(PTRACE_SETREGS, th->tid, NULL, &r) != 0) {
+		if (masked)
+			lc_thread_sigmask(th, &mask, NULL);
+		return lc_error("process %d: cannot set the registers of thread %d: %s",
+				(int)ts->pid, (int)th->tid, strerror(errno));
+	}
 	int done = 0, group_stop = th->group_stop;
 	for (int tries = 0; tries < 16 && !done; tries++) {
 		int st;
@@ -76,6 +82,8 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 		else if ((st >> 16) == 0 && WSTOPSIG(st) != SIGTRAP)
 			th->sig = WSTOPSIG(st);  /* arrived first: deliver it later */
 	}
+	int restored = ptrace(PTRACE_SETREGS, th->tid, NULL, &saved) == 0;
+	int err = errno;
 	if (masked)
 		lc_thread_sigmask(th, &mask, NULL);
 	if (unfiltered)
@@ -83,9 +91,9 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 	if (done)
 		lc_thread_drain_trap(ts, th);
 	th->group_stop = group_stop;    /* the steps' stops were not group-stops */
-	if (ptrace(PTRACE_SETREGS, th->tid, NULL, &saved) != 0)
+	if (!restored)
 		return lc_error("process %d: cannot restore the registers of thread %d: %s",
-				(int)ts->pid, (int)th->tid, strerror(errno));
+				(int)ts->pid, (int)th->tid, strerror(err));
 	if (!done)
 		return lc_error("process %d: thread %d did not run system call %ld", (int)ts->pid,
 				(int)th->tid, nr);

@@ -5,10 +5,12 @@
  * Everything that can be refused is checked before the patient is touched:
  * the file (checksum, format), the process, the object with the patch's
  * BuildID, an already applied patch, the imports, a free region, the link.
- * Then: seize the threads; map and fill the region from one stopped thread
- * and let it go; stop the world; wait until no thread executes a function
- * to be replaced; write the jumps; detach.  Any failure before the jumps
- * unmaps the region and restores the registers: the patient is as before.
+ * Then the transition (transition.c): seize the threads; map and fill the
+ * region from one stopped thread and let it go; stop the world; wait until
+ * no thread executes a function to be replaced; write the jumps
+ * (journalled in the region header, journal.c); detach.  Any failure
+ * before the jumps unmaps the region and restores the registers: the
+ * patient is as before.
  *
  * A patch with a higher level than the one applied to the same object
  * replaces it in the same stop: the old jumps are taken out, the new ones
@@ -57,12 +59,10 @@ struct patch_run {
 	struct lc_patch *patch;
 	struct lc_proc pr;
 	struct lc_object *obj;
-	struct lc_threads ts;
 	uint64_t insn, addr;
 	uint8_t *image;
 	size_t size;
 	int mapped;
-	struct lc_unwind *unwind;       /* warmed up while one thread is stopped */
 	struct lc_applied *applied;     /* regions found in the patient */
 	size_t napplied;
 	const struct lc_applied *old;   /* the lower level this one replaces */
@@ -249,25 +249,32 @@ static const struct lc_region_hunk *patch_hunk(const struct patch_run *r, uint32
 	return lc_region_hunk((const struct lc_region_header *)r->image, i);
 }
 
-/* Maps and fills the region from one stopped thread, which then runs on. */
-static int patch_region_install(struct patch_run *r)
+/* The transition's prepare, from one stopped thread: map and fill the
+ * region (its journal says PREPARING from the first byte on). */
+static int patch_prepare_region(struct lc_transition *t, struct lc_thread *th)
 {
-	struct lc_thread *th = lc_threads_pick(&r->ts);
-	if (!th || lc_thread_stop(&r->ts, th) != 0 || th->gone)
-		return lc_error("process %d: no thread to allocate the patch region in", (int)r->pid);
-	if (lc_region_map(&r->ts, th, r->insn, r->addr, r->size) != 0)
+	struct patch_run *r = t->ctx;
+	if (lc_region_map(&t->ts, th, r->insn, r->addr, r->size) != 0)
 		return -1;
 	r->mapped = 1;
+	lc_test_pause("mapped");
 	if (lc_mem_write(&r->pr, r->addr, r->image, r->size) != 0 ||
-	    lc_region_protect(&r->ts, th, r->insn, r->addr, lc_patch_layout(r->patch)) != 0)
+	    lc_region_protect(&t->ts, th, r->insn, r->addr, lc_patch_layout(r->patch)) != 0)
 		return -1;
-	/* Unwinding this thread now loads the CFI of the objects on its stack
-	 * outside the stop-the-world window. */
-	uint64_t pcs[64];
-	r->unwind = lc_unwind_begin(r->pid);
-	if (r->unwind)
-		lc_unwind_thread(r->unwind, th->tid, pcs, 64);
-	return lc_thread_resume(&r->ts, th);
+	return 0;
+}
+
+/* Its undo: the region goes (nothing jumps to it yet). */
+static void patch_unprepare_region(struct lc_transition *t, struct lc_thread *th)
+{
+	struct patch_run *r = t->ctx;
+	if (!r->mapped)
+		return;
+	if (th && lc_region_unmap(&t->ts, th, r->insn, r->addr, r->size) == 0)
+		r->mapped = 0;
+	else
+		lc_warn("process %d: the patch region at 0x%llx could not be unmapped",
+			(int)r->pid, (unsigned long long)r->addr);
 }
 
 /* What a function to patch holds now: the old patch's jump or the
@@ -287,13 +294,22 @@ static void patch_put_back(struct patch_run *r, uint32_t n)
 	for (uint32_t i = 0; i < n; i++)
 		lc_mem_write(&r->pr, patch_hunk(r, i)->addr, patch_expected(r, patch_hunk(r, i)),
 			     patch_hunk(r, i)->len);
+	lc_journal_write(&r->pr, r->addr, LC_REGION_PREPARING, 0, 0);
+	if (r->old)
+		lc_journal_write(&r->pr, r->old->addr, LC_REGION_APPLIED, 0, 0);
 }
 
-/* With the world stopped: every function still holds what we expect (the
- * bytes we read, or the replaced patch's jump), then the old patch's jumps
- * come out and the new ones go in.  A failed write puts back what was. */
-static int patch_write_jumps(struct patch_run *r, uint32_t n)
+/* The transition's switch, world stopped: every function still holds what
+ * we expect (the bytes we read, or the replaced patch's jump), then the
+ * old patch's jumps come out and the new ones go in, each step journalled
+ * before it is done.  Each jump is one pwrite: within a page the kernel
+ * copies it at once, so a doctor killed meanwhile leaves it whole or not
+ * written (GCC aligns functions to 16 bytes: their first 5 bytes never
+ * cross a page).  A failed write puts back what was. */
+static int patch_switch(struct lc_transition *t)
 {
+	struct patch_run *r = t->ctx;
+	uint32_t n = ((const struct lc_region_header *)r->image)->nhunks;
 	uint8_t now[LC_HUNK_MAX_BYTES];
 	for (uint32_t i = 0; i < n; i++) {
 		const struct lc_region_hunk *hk = patch_hunk(r, i);
@@ -311,6 +327,12 @@ static int patch_write_jumps(struct patch_run *r, uint32_t n)
 					"the patch being replaced", (int)r->pid,
 					lc_region_name(r->old->hdr, o->name), (unsigned long long)o->addr);
 	}
+	if (lc_journal_write(&r->pr, r->addr, LC_REGION_SWITCHING, 0,
+			     r->old ? r->old->addr : 0) != 0 ||
+	    (r->old && lc_journal_write(&r->pr, r->old->addr, LC_REGION_UNPATCHING, 0, r->addr) != 0)) {
+		patch_put_back(r, 0);
+		return -1;
+	}
 	for (uint32_t i = 0; r->old && i < r->old->hdr->nhunks; i++) {
 		const struct lc_region_hunk *o = lc_region_hunk(r->old->hdr, i);
 		if (lc_mem_write(&r->pr, o->addr, o->old_bytes, o->len) != 0) {
@@ -320,41 +342,39 @@ static int patch_write_jumps(struct patch_run *r, uint32_t n)
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct lc_region_hunk *hk = patch_hunk(r, i);
-		if (lc_mem_write(&r->pr, hk->addr, hk->new_bytes, hk->len) != 0) {
+		if (lc_mem_write(&r->pr, hk->addr, hk->new_bytes, hk->len) != 0 ||
+		    lc_journal_write(&r->pr, r->addr, LC_REGION_SWITCHING, i + 1,
+				     r->old ? r->old->addr : 0) != 0) {
 			patch_put_back(r, n);
 			return -1;
 		}
+		if (i == 0)
+			lc_test_pause("switching");
+	}
+	/* Past this write the patch is applied, whatever happens next. */
+	if (lc_journal_write(&r->pr, r->addr, LC_REGION_APPLIED, n, 0) != 0) {
+		patch_put_back(r, n);
+		return -1;
 	}
 	return 0;
 }
 
-/* Jumps written and the world resumed: the replaced patch's region goes,
- * from one thread stopped again (no thread is in it, nothing jumps to it). */
-static void patch_unmap_old(struct patch_run *r)
+/* The transition's finish, world running: the replaced patch's region
+ * goes, from one thread stopped again (no thread is in it, nothing jumps
+ * to it). */
+static void patch_finish(struct lc_transition *t, struct lc_thread *th)
 {
-	struct lc_thread *th = lc_threads_pick(&r->ts);
+	struct patch_run *r = t->ctx;
 	if (!r->old)
 		return;
-	if (!th || lc_thread_stop(&r->ts, th) != 0 || th->gone ||
-	    lc_region_unmap(&r->ts, th, r->insn, r->old->addr, r->old->hdr->size) != 0)
+	if (!th || lc_region_unmap(&t->ts, th, r->insn, r->old->addr, r->old->hdr->size) != 0)
 		lc_warn("process %d: the replaced patch's region at 0x%llx stays mapped", (int)r->pid,
 			(unsigned long long)r->old->addr);
 }
 
-/* Undo after a failure: the region goes, the threads resume as they were. */
-static void patch_rollback(struct patch_run *r)
-{
-	if (r->mapped) {
-		struct lc_thread *th = lc_threads_pick(&r->ts);
-		if (th && lc_thread_stop(&r->ts, th) == 0 && !th->gone &&
-		    lc_region_unmap(&r->ts, th, r->insn, r->addr, r->size) == 0)
-			r->mapped = 0;
-		else
-			lc_warn("process %d: the patch region at 0x%llx could not be unmapped",
-				(int)r->pid, (unsigned long long)r->addr);
-	}
-	lc_threads_detach(&r->ts);
-}
+static const struct lc_transition_ops patch_ops = {
+	"patch", patch_prepare_region, patch_unprepare_region, patch_switch, patch_finish,
+};
 
 /* What `check` says instead of patching: everything up to the first change. */
 static int patch_report_check(struct patch_run *r)
@@ -392,54 +412,35 @@ static int patch_run(struct patch_run *r)
 		busy[nbusy++] = (struct lc_range){ r->old->addr + r->old->hdr->text_offset,
 			r->old->addr + r->old->hdr->text_offset + r->old->hdr->text_size,
 			"the replaced patch" };
-	int coroutine_scan = lc_coroutines_possible(&r->pr);   /* reads files: not while stopped */
-	if (lc_threads_seize(&r->ts, r->pid) != 0) {
-		free(busy);
-		return -1;
-	}
-	r->ts.coroutine_scan = coroutine_scan;
-	uint64_t t2 = lc_now_us();
-	char why[256];
-	int rc = patch_region_install(r);
-	uint64_t t3 = lc_now_us();
-	struct lc_safe_stats st = { 0 };
-	if (rc == 0) {
-		rc = lc_stack_wait_safe(&r->ts, r->unwind, busy, nbusy, r->timeout_ms, &st, why,
-					sizeof(why));
-		if (rc > 0)
-			rc = lc_error("process %d: %s; gave up after %d ms", (int)r->pid, why,
-				      r->timeout_ms);
-	}
-	uint64_t t4 = lc_now_us();
-	if (rc == 0)
-		rc = patch_write_jumps(r, n);
+	struct lc_transition t;
+	memset(&t, 0, sizeof(t));
+	t.pid = r->pid;
+	t.pr = &r->pr;
+	t.insn = r->insn;
+	t.busy = busy;
+	t.nbusy = nbusy;
+	t.timeout_ms = r->timeout_ms;
+	t.ops = &patch_ops;
+	t.ctx = r;
+	int rc = lc_transition_run(&t);
 	free(busy);
-	if (rc != 0) {
-		patch_rollback(r);
+	if (rc != 0)
 		return -1;
-	}
-	/* The stop-the-world window ends here: it held the stack checks and
-	 * the jump writes only. */
-	lc_threads_resume_all(&r->ts);
-	uint64_t t5 = lc_now_us();
-	uint64_t stopped = t5 - r->ts.stop_us;
-	patch_unmap_old(r);
-	lc_threads_detach(&r->ts);
-	uint64_t t6 = lc_now_us();
 	lc_info("process %d: prepare %llu us, attach %llu us, region %llu us, waiting for a safe "
-		"point %llu us (%d stop(s), %d breakpoint hit(s)), jumps %llu us, cleanup %llu us",
-		(int)r->pid, (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1),
-		(unsigned long long)(t3 - t2), (unsigned long long)(t4 - t3), st.stops, st.bp_hits,
-		(unsigned long long)(t5 - t4), (unsigned long long)(t6 - t5));
-	lc_info("process %d: stopped for %llu us: stack checks %llu us, jump writes %llu us",
-		(int)r->pid, (unsigned long long)stopped, (unsigned long long)st.last_check_us,
-		(unsigned long long)(t5 - t4));
+		"point %llu us (%d stop(s), %d trampoline return(s)), jumps %llu us, cleanup %llu us",
+		(int)r->pid, (unsigned long long)(t1 - t0), (unsigned long long)t.attach_us,
+		(unsigned long long)t.prepare_us, (unsigned long long)t.wait_us, t.stops, t.taken,
+		(unsigned long long)t.switch_us, (unsigned long long)t.cleanup_us);
+	lc_info("process %d: stopped for %llu us in %d stop(s): last stack check %llu us, jump "
+		"writes %llu us; one thread stopped alone %llu us", (int)r->pid,
+		(unsigned long long)t.stopped_us, t.stops, (unsigned long long)t.check_us,
+		(unsigned long long)t.switch_us, (unsigned long long)t.thread_stop_us);
 	for (uint32_t i = 0; i < n; i++)
 		lc_info("process %d: %s at 0x%llx -> 0x%llx", (int)r->pid,
 			lc_patch_func_name(r->patch, i), (unsigned long long)patch_hunk(r, i)->addr,
 			(unsigned long long)patch_hunk(r, i)->new_addr);
 	printf("patched %d: %u function(s) replaced in %s, patient stopped for %llu us\n",
-	       (int)r->pid, n, r->obj->path, (unsigned long long)stopped);
+	       (int)r->pid, n, r->obj->path, (unsigned long long)t.stopped_us);
 	return 0;
 }
 
@@ -460,7 +461,6 @@ static int patch_one(pid_t pid, const char *file, int many, int timeout_ms, int 
 	if (r.locked)
 		lc_lock_release(pid);
 	lc_patch_free(r.patch);
-	lc_unwind_end(r.unwind);
 	lc_regions_free(r.applied, r.napplied);
 	lc_proc_close(&r.pr);
 	free(r.image);

@@ -9,9 +9,8 @@
  * start (an unwinding error, a frame without CFI, no unwinder at all) is
  * not taken as ending there: its whole live part is scanned for return
  * addresses into the busy code (stackscan.c), and one that cannot even be
- * read makes the thread busy.  A busy thread is given time (breakpoints on
- * its way out, or the world resumes for 10 ms) and the world is stopped
- * again, up to a timeout.
+ * read makes the thread busy.  Waiting for busy threads to leave is
+ * transition.c's (with trampolines on the ways out found here).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,11 +37,33 @@ static const struct lc_range *range_of(const struct lc_range *r, size_t n, uint6
  * is guessed as the first word above the stack pointer (above the return
  * address into the busy frame if it is not the innermost) that is a return
  * address out of the busy code (it follows a call instruction).  Only a
- * breakpoint goes there: a wrong guess costs a time slice, never safety,
+ * trampoline goes there, and only if the call before it is a direct call
+ * into the busy code or to a 5-byte jump into it (a patched function's
+ * entry): a wrong guess costs a time slice, never safety,
  * which the next check decides with real unwinding. */
-static uint64_t exit_guess(int memfd, uint64_t rsp, uint64_t into, const struct lc_range *r,
-			   size_t n)
+/* Is the instruction before `ret` a direct call (e8 rel32) into a range,
+ * or to a jmp rel32 (a patched function's entry) into one? */
+static int call_into(int memfd, uint64_t ret, const struct lc_range *r, size_t n)
 {
+	uint8_t c[5];
+	int32_t rel;
+	if (pread(memfd, c, 5, (off_t)(ret - 5)) != 5 || c[0] != 0xe8)
+		return 0;
+	memcpy(&rel, c + 1, 4);
+	uint64_t to = ret + (uint64_t)(int64_t)rel;
+	if (range_of(r, n, to) || range_of(r, n, to + 1))
+		return 1;
+	if (pread(memfd, c, 5, (off_t)to) != 5 || c[0] != 0xe9)
+		return 0;
+	memcpy(&rel, c + 1, 4);
+	to += 5 + (uint64_t)(int64_t)rel;
+	return range_of(r, n, to) != NULL;
+}
+
+static uint64_t exit_guess(int memfd, uint64_t rsp, uint64_t into, const struct lc_range *r,
+			   size_t n, uint64_t *slot)
+{
+	*slot = 0;
 	uint64_t w[GUESS_WORDS];
 	ssize_t got = memfd < 0 ? -1 : pread(memfd, w, sizeof(w), (off_t)rsp);
 	ssize_t i = 0;
@@ -56,29 +77,39 @@ static uint64_t exit_guess(int memfd, uint64_t rsp, uint64_t into, const struct 
 		i++;
 	}
 	for (; i < got / 8; i++)
-		if (w[i] > 4096 && !range_of(r, n, w[i] - 1) && lc_code_after_call(memfd, w[i]))
+		if (w[i] > 4096 && !range_of(r, n, w[i] - 1) && lc_code_after_call(memfd, w[i])) {
+			if (call_into(memfd, w[i], r, n))
+				*slot = rsp + 8u * (uint64_t)i;
 			return w[i];
+		}
 	return 0;
 }
 
 /* The way out of the busy functions for one thread: the return address of
- * its outermost busy frame (pcs[] hold return addresses minus 1). */
-static void exits_add(struct lc_exits *ex, const uint64_t *pcs, int nf, int outer, uint64_t guess)
+ * its outermost busy frame (pcs[] hold return addresses minus 1) and the
+ * stack slot holding it (the caller's stack pointer minus 8, from the
+ * unwinder; 0 for a guess, which only tells where, not which slot). */
+static void exits_add(struct lc_exits *ex, pid_t tid, const uint64_t *pcs, const uint64_t *sps,
+		      int nf, int outer, uint64_t guess, uint64_t guess_slot)
 {
 	if (!ex)
 		return;
 	uint64_t a = outer + 1 < nf ? pcs[outer + 1] + 1 : guess;
+	uint64_t slot = outer + 1 < nf ? (sps[outer + 1] ? sps[outer + 1] - 8 : 0) : guess_slot;
 	if (!a) {
 		ex->unknown = 1;
 		return;
 	}
 	for (size_t i = 0; i < ex->n; i++)
-		if (ex->addr[i] == a)
+		if (ex->addr[i] == a && ex->slot[i] == slot)
 			return;
-	if (ex->n < sizeof(ex->addr) / sizeof(ex->addr[0]))
+	if (ex->n < sizeof(ex->addr) / sizeof(ex->addr[0])) {
+		ex->tid[ex->n] = tid;
+		ex->slot[ex->n] = slot;
 		ex->addr[ex->n++] = a;
-	else
+	} else {
 		ex->unknown = 1;
+	}
 }
 
 /* A thread that was stopped but whose registers cannot be read: gone, or
@@ -112,7 +143,7 @@ static int mem_open(const struct lc_threads *ts, int *fd)
 int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_range *r,
 		   size_t n, struct lc_exits *ex, char *why, size_t why_len)
 {
-	uint64_t pcs[MAX_FRAMES];
+	uint64_t pcs[MAX_FRAMES], sps[MAX_FRAMES];
 	int busy = 0, memfd = -1;
 	if (ex)
 		memset(ex, 0, sizeof(*ex));
@@ -142,11 +173,14 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 		}
 		/* Only frames unwound from CFI count; if the stack was not
 		 * unwound to its start, the scan below has the last word. */
-		int reliable = 0, nf = u ? lc_unwind_stack(u, th->tid, pcs, MAX_FRAMES, &reliable) : -1;
+		int reliable = 0, nf = u ? lc_unwind_stack_sp(u, th->tid, pcs, sps, MAX_FRAMES,
+							      &reliable) : -1;
 		int whole = nf >= 0;
 		nf = whole ? nf : reliable;
-		if (nf == 0)
+		if (nf == 0) {
+			sps[nf] = regs.rsp;
 			pcs[nf++] = regs.rip;
+		}
 		int outer = -1;
 		msg[0] = '\0';
 		if ((hit = range_of(r, n, regs.rip)) != NULL) {
@@ -192,62 +226,16 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 			continue;
 		}
 		int known = u && outer + 1 < nf;
-		uint64_t guess = 0;
+		uint64_t guess = 0, guess_slot = 0;
 		if (ex && !known) {
 			guess = exit_guess(mem_open(ts, &memfd), regs.rsp,
-					   outer > 0 ? pcs[outer] + 1 : 0, r, n);
+					   outer > 0 ? pcs[outer] + 1 : 0, r, n, &guess_slot);
 			lc_debug("process %d: thread %d: no unwinding out of the busy frame; way out "
 				 "guessed 0x%llx", (int)ts->pid, (int)th->tid, (unsigned long long)guess);
 		}
-		exits_add(ex, pcs, known ? nf : 0, outer, guess);
+		exits_add(ex, th->tid, pcs, sps, known ? nf : 0, outer, guess, guess_slot);
 	}
 	if (memfd >= 0)
 		close(memfd);
 	return busy;
-}
-
-int lc_stack_wait_safe(struct lc_threads *ts, struct lc_unwind *given, const struct lc_range *r,
-		       size_t n, int timeout_ms, struct lc_safe_stats *st, char *why,
-		       size_t why_len)
-{
-	uint64_t deadline = lc_now_us() + (uint64_t)timeout_ms * 1000u;
-	struct lc_unwind *u = given ? given : lc_unwind_begin(ts->pid);
-	struct lc_exits ex;
-	int rc, stopped = 0;
-	for (;;) {
-		if (!stopped && lc_threads_stop_all(ts) != 0) {
-			rc = -1;
-			break;
-		}
-		st->stops++;
-		uint64_t t = lc_now_us();
-		rc = lc_stack_check(ts, u, r, n, &ex, why, why_len);
-		if (rc == 0 && ts->coroutine_scan) {
-			rc = lc_coroutines_check(ts, r, n, why, why_len);
-			ex.unknown = 1;         /* a coroutine leaves when it is resumed */
-		}
-		uint64_t now = lc_now_us();
-		st->last_check_us = now - t;
-		if (rc <= 0 || now >= deadline)
-			break;
-		int left_ms = (int)((deadline - now + 999) / 1000);
-		if (!ex.unknown && ex.n > 0) {
-			/* Wake up when a busy thread leaves; look again at least
-			 * every 250 ms (a longjmp or an exception leaves too). */
-			int hits = lc_breakpoints_run(ts, ex.addr, ex.n, left_ms < 250 ? left_ms : 250);
-			if (hits < 0) {
-				rc = -1;
-				break;
-			}
-			st->bp_hits += hits;
-			stopped = 1;
-			continue;
-		}
-		lc_threads_resume_all(ts);
-		stopped = 0;
-		usleep(left_ms < 10 ? (useconds_t)left_ms * 1000 : 10000);
-	}
-	if (!given)
-		lc_unwind_end(u);
-	return rc;
 }

@@ -57,41 +57,70 @@ static int unpatch_selected(const struct lc_applied *a, const struct unpatch_opt
 	return strncasecmp(hex, buildid, strlen(buildid)) == 0;
 }
 
-/* World stopped: every jump still ours, then the old bytes back. */
-static int unpatch_restore(struct lc_proc *pr, struct lc_applied *a, size_t n)
+struct unpatch_ctx {
+	struct lc_proc *pr;
+	struct lc_applied *a;
+	size_t n;
+	uint64_t insn;
+};
+
+/* The transition's switch, world stopped: every jump still ours, then,
+ * journalled region by region, the old bytes back. */
+static int unpatch_switch(struct lc_transition *t)
 {
-	for (size_t k = 0; k < n; k++)
-		for (uint32_t i = 0; i < a[k].hdr->nhunks; i++) {
-			const struct lc_region_hunk *hk = lc_region_hunk(a[k].hdr, i);
+	struct unpatch_ctx *c = t->ctx;
+	struct lc_proc *pr = c->pr;
+	for (size_t k = 0; k < c->n; k++)
+		for (uint32_t i = 0; i < c->a[k].hdr->nhunks; i++) {
+			const struct lc_region_hunk *hk = lc_region_hunk(c->a[k].hdr, i);
 			uint8_t now[LC_HUNK_MAX_BYTES];
 			if (lc_mem_read(pr, hk->addr, now, hk->len) != 0 ||
 			    memcmp(now, hk->new_bytes, hk->len) != 0)
 				return lc_error("process %d: function '%s' at 0x%llx does not hold the "
 						"patch's jump; not touching it", (int)pr->pid,
-						lc_region_name(a[k].hdr, hk->name),
+						lc_region_name(c->a[k].hdr, hk->name),
 						(unsigned long long)hk->addr);
 		}
-	for (size_t k = 0; k < n; k++)
-		for (uint32_t i = 0; i < a[k].hdr->nhunks; i++) {
-			const struct lc_region_hunk *hk = lc_region_hunk(a[k].hdr, i);
-			if (lc_mem_write(pr, hk->addr, hk->old_bytes, hk->len) != 0)
+	for (size_t k = 0; k < c->n; k++) {
+		const struct lc_region_header *h = c->a[k].hdr;
+		if (lc_journal_write(pr, c->a[k].addr, LC_REGION_UNPATCHING, 0, 0) != 0)
+			return -1;
+		for (uint32_t i = 0; i < h->nhunks; i++) {
+			const struct lc_region_hunk *hk = lc_region_hunk(h, i);
+			if (lc_mem_write(pr, hk->addr, hk->old_bytes, hk->len) != 0 ||
+			    lc_journal_write(pr, c->a[k].addr, LC_REGION_UNPATCHING, i + 1, 0) != 0)
 				return lc_error("process %d: function '%s' at 0x%llx could not be restored",
-						(int)pr->pid, lc_region_name(a[k].hdr, hk->name),
+						(int)pr->pid, lc_region_name(h, hk->name),
 						(unsigned long long)hk->addr);
+			if (i == 0)
+				lc_test_pause("restoring");
 		}
+	}
 	return 0;
 }
+
+/* The transition's finish, world running: the regions go. */
+static void unpatch_finish(struct lc_transition *t, struct lc_thread *th)
+{
+	struct unpatch_ctx *c = t->ctx;
+	for (size_t k = 0; k < c->n; k++)
+		if (!th || lc_region_unmap(&t->ts, th, c->insn, c->a[k].addr, c->a[k].hdr->size) != 0)
+			lc_warn("process %d: the region at 0x%llx stays mapped (its jumps are gone)",
+				(int)t->pid, (unsigned long long)c->a[k].addr);
+}
+
+static const struct lc_transition_ops unpatch_ops = {
+	"unpatch", NULL, NULL, unpatch_switch, unpatch_finish,
+};
 
 static int unpatch_run(pid_t pid, const struct unpatch_opts *o, int many)
 {
 	const char *buildid = o->buildid;
 	struct lc_proc pr;
-	struct lc_threads ts = { 0 };
 	struct lc_applied *all = NULL, *a = NULL;
 	size_t nall = 0, n = 0, nranges = 0, nfuncs = 0;
 	struct lc_range *busy = NULL;
 	uint64_t insn;
-	char why[256];
 	int rc = -1, locked = 0;
 
 	if (lc_proc_open(&pr, pid) != 0)
@@ -142,45 +171,32 @@ again:
 			a[k].hdr->nhunks ? lc_region_name(a[k].hdr, lc_region_hunk(a[k].hdr, 0)->name) : "?" };
 		nfuncs += a[k].hdr->nhunks;
 	}
-	int coroutine_scan = lc_coroutines_possible(&pr);     /* reads files: not while stopped */
-	if (lc_threads_seize(&ts, pid) != 0)
+	struct unpatch_ctx ctx = { &pr, a, n, insn };
+	struct lc_transition t;
+	memset(&t, 0, sizeof(t));
+	t.pid = pid;
+	t.pr = &pr;
+	t.insn = insn;
+	t.busy = busy;
+	t.nbusy = nranges;
+	t.timeout_ms = o->timeout_ms;
+	t.why_suffix = ", a replacement function";
+	t.ops = &unpatch_ops;
+	t.ctx = &ctx;
+	if (lc_transition_run(&t) != 0)
 		goto out;
-	ts.coroutine_scan = coroutine_scan;
-	uint64_t t0 = lc_now_us();
-	struct lc_safe_stats st = { 0 };
-	int safe = lc_stack_wait_safe(&ts, NULL, busy, nranges, o->timeout_ms, &st, why,
-				      sizeof(why));
-	if (safe > 0)
-		lc_error("process %d: %s, a replacement function; gave up after %d ms", (int)pid, why,
-			 o->timeout_ms);
-	uint64_t t1 = lc_now_us();
-	if (safe != 0 || unpatch_restore(&pr, a, n) != 0) {
-		lc_threads_detach(&ts);
-		goto out;
-	}
-	/* The stop-the-world window ends: it held the checks and the writes. */
-	lc_threads_resume_all(&ts);
-	uint64_t t2 = lc_now_us(), stopped = t2 - ts.stop_us;
-	struct lc_thread *th = lc_threads_pick(&ts);
-	if (th && lc_thread_stop(&ts, th) != 0)
-		th = NULL;
-	for (size_t k = 0; k < n; k++)
-		if (!th || th->gone || lc_region_unmap(&ts, th, insn, a[k].addr, a[k].hdr->size) != 0)
-			lc_warn("process %d: the region at 0x%llx stays mapped (its jumps are gone)",
-				(int)pid, (unsigned long long)a[k].addr);
-	lc_threads_detach(&ts);
-	lc_info("process %d: waiting for a safe point %llu us (%d stop(s), %d breakpoint hit(s)); "
-		"stopped for %llu us: stack checks %llu us, writes %llu us; unmapping %llu us",
-		(int)pid, (unsigned long long)(t1 - t0), st.stops, st.bp_hits,
-		(unsigned long long)stopped, (unsigned long long)st.last_check_us,
-		(unsigned long long)(t2 - t1), (unsigned long long)(lc_now_us() - t2));
+	lc_info("process %d: waiting for a safe point %llu us (%d stop(s), %d trampoline "
+		"return(s)); stopped for %llu us in %d stop(s): last stack check %llu us, writes "
+		"%llu us; unmapping %llu us", (int)pid, (unsigned long long)t.wait_us, t.stops,
+		t.taken, (unsigned long long)t.stopped_us, t.stops, (unsigned long long)t.check_us,
+		(unsigned long long)t.switch_us, (unsigned long long)t.cleanup_us);
 	for (size_t k = 0; k < n; k++)
 		for (uint32_t i = 0; i < a[k].hdr->nhunks; i++)
 			lc_info("process %d: restored %s at 0x%llx", (int)pid,
 				lc_region_name(a[k].hdr, lc_region_hunk(a[k].hdr, i)->name),
 				(unsigned long long)lc_region_hunk(a[k].hdr, i)->addr);
 	printf("unpatched %d: %zu patch(es), %zu function(s) restored, patient stopped for %llu us\n",
-	       (int)pid, n, nfuncs, (unsigned long long)stopped);
+	       (int)pid, n, nfuncs, (unsigned long long)t.stopped_us);
 	rc = 0;
 out:
 	if (locked)

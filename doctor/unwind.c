@@ -23,7 +23,15 @@ struct lc_unwind {
 	Dwfl *dwfl;
 	pid_t pid;
 	int memfd;
+	const struct lc_tramps *tramps; /* return addresses redirected while waiting */
+	pid_t tid;                      /* the thread being unwound */
 };
+
+void lc_unwind_tramps(struct lc_unwind *u, const struct lc_tramps *t)
+{
+	if (u)
+		u->tramps = t;
+}
 
 static pid_t unwind_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 {
@@ -35,9 +43,10 @@ static pid_t unwind_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 
 static bool unwind_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 {
+	struct lc_unwind *u = arg;
 	(void)dwfl;
-	(void)arg;
-	*thread_argp = (void *)(intptr_t)tid;
+	u->tid = tid;
+	*thread_argp = u;
 	return true;
 }
 
@@ -45,16 +54,25 @@ static bool unwind_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, 
 {
 	struct lc_unwind *u = arg;
 	(void)dwfl;
-	return pread(u->memfd, result, sizeof(*result), (off_t)addr) == sizeof(*result);
+	if (pread(u->memfd, result, sizeof(*result), (off_t)addr) != sizeof(*result))
+		return false;
+	/* A return address redirected to a trampoline reads as the real one
+	 * (trampoline.c): unwinding goes on past it. */
+	*result = lc_tramps_translate(u->tramps, *result);
+	return true;
 }
 
 /* DWARF numbering of x86-64: rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip */
 static bool unwind_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 {
-	pid_t tid = (pid_t)(intptr_t)thread_arg;
+	struct lc_unwind *u = thread_arg;
 	struct user_regs_struct r;
-	if (ptrace(PTRACE_GETREGS, tid, NULL, &r) != 0)
+	if (ptrace(PTRACE_GETREGS, u->tid, NULL, &r) != 0)
 		return false;
+	/* A thread held in a trampoline stands, for unwinding, at the real
+	 * return address (lc_tramps_normalize put its other registers back as
+	 * they were there). */
+	r.rip = lc_tramps_translate(u->tramps, r.rip);
 	Dwarf_Word regs[17] = {
 		r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp,
 		r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, r.rip,
@@ -116,6 +134,7 @@ void lc_unwind_end(struct lc_unwind *u)
 struct unwind_frames {
 	Dwfl *dwfl;
 	uint64_t *pcs;
+	uint64_t *sps;           /* may be NULL */
 	int n, max;
 	int first_guess;        /* first frame without CFI, -1: none */
 };
@@ -149,6 +168,12 @@ static int unwind_frame(Dwfl_Frame *state, void *arg)
 		return DWARF_CB_ABORT;
 	/* A return address points after its call: pc - 1 is in the caller. */
 	uint64_t at = activation ? pc : pc - 1;
+	if (f->sps) {
+		Dwarf_Word sp = 0;
+		/* DWARF register 7 is rsp: for an outer frame, the CFA of the
+		 * frame inside it, so its return address lies at sp - 8. */
+		f->sps[f->n] = dwfl_frame_reg(state, 7, &sp) == 0 ? sp : 0;
+	}
 	f->pcs[f->n++] = at;
 	if (f->first_guess < 0 && !unwind_has_cfi(f->dwfl, at))
 		f->first_guess = f->n - 1;
@@ -157,7 +182,13 @@ static int unwind_frame(Dwfl_Frame *state, void *arg)
 
 int lc_unwind_stack(struct lc_unwind *u, pid_t tid, uint64_t *pcs, int max, int *reliable)
 {
-	struct unwind_frames f = { u->dwfl, pcs, 0, max, -1 };
+	return lc_unwind_stack_sp(u, tid, pcs, NULL, max, reliable);
+}
+
+int lc_unwind_stack_sp(struct lc_unwind *u, pid_t tid, uint64_t *pcs, uint64_t *sps, int max,
+		       int *reliable)
+{
+	struct unwind_frames f = { u->dwfl, pcs, sps, 0, max, -1 };
 	/* 0: unwinding ended where the CFI says there is no caller (_start,
 	 * clone): the whole stack.  -1: an error (no CFI, no module, memory
 	 * unreadable), or our callback stopped it (too many frames). */

@@ -36,6 +36,8 @@ int lc_hunks_build(struct lc_patch *p, const struct lc_target *t, uint64_t regio
 	h->size = l->size;
 	h->target_bias = t->bias;
 	h->applied = 0;
+	memset(&h->journal, 0, sizeof(h->journal));
+	h->journal.state = LC_REGION_PREPARING;  /* the doctor moves it on */
 	h->text_offset = l->text_offset;
 	h->text_size = l->text_size;
 	h->data_offset = l->data_offset;

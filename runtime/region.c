@@ -11,16 +11,18 @@ const struct lc_region_header *lc_region_parse(const void *buf, size_t len,
 {
 	const struct lc_region_header *h = buf;
 
-	if (len < sizeof(*h) || memcmp(h->magic, LC_REGION_MAGIC, sizeof(h->magic)) != 0) {
+	if (len < LC_REGION_V1_HEADER_SIZE ||
+	    memcmp(h->magic, LC_REGION_MAGIC, sizeof(h->magic)) != 0) {
 		snprintf(why, why_len, "no region magic");
 		return NULL;
 	}
-	if (h->version != LC_REGION_VERSION) {
-		snprintf(why, why_len, "region format version %u (this LibCare reads %u)",
+	if (h->version != 1 && h->version != LC_REGION_VERSION) {
+		snprintf(why, why_len, "region format version %u (this LibCare reads 1 to %u)",
 			 h->version, LC_REGION_VERSION);
 		return NULL;
 	}
-	uint64_t hunks_end = sizeof(*h) + (uint64_t)h->nhunks * sizeof(struct lc_region_hunk);
+	uint64_t hunks_end = lc_region_header_size(h) +
+			     (uint64_t)h->nhunks * sizeof(struct lc_region_hunk);
 	if (h->nhunks == 0 || hunks_end > len || h->strtab_offset < hunks_end ||
 	    h->strtab_offset > len || h->strtab_size > len - h->strtab_offset ||
 	    h->size % LC_PAGE_SIZE || h->text_offset + h->text_size > h->size ||
@@ -42,9 +44,31 @@ const struct lc_region_header *lc_region_parse(const void *buf, size_t len,
 	return h;
 }
 
+size_t lc_region_header_size(const struct lc_region_header *h)
+{
+	return h->version == 1 ? LC_REGION_V1_HEADER_SIZE : sizeof(*h);
+}
+
 const struct lc_region_hunk *lc_region_hunk(const struct lc_region_header *h, uint32_t i)
 {
-	return (const struct lc_region_hunk *)(h + 1) + i;
+	return (const struct lc_region_hunk *)((const uint8_t *)h + lc_region_header_size(h)) + i;
+}
+
+uint32_t lc_region_state(const struct lc_region_header *h)
+{
+	return h->version == 1 ? LC_REGION_APPLIED : h->journal.state;
+}
+
+const char *lc_region_state_name(uint32_t state)
+{
+	switch (state) {
+	case LC_REGION_PREPARING: return "preparing";
+	case LC_REGION_SWITCHING: return "switching";
+	case LC_REGION_APPLIED: return "applied";
+	case LC_REGION_UNPATCHING: return "unpatching";
+	case LC_REGION_RETIRED: return "retired";
+	}
+	return "unknown";
 }
 
 const char *lc_region_name(const struct lc_region_header *h, uint32_t off)

@@ -100,6 +100,11 @@ const uint8_t *lc_patch_image(const struct lc_patch *p, size_t *size);
 const struct lc_region_header *lc_region_parse(const void *buf, size_t len,
 					       char *why, size_t why_len);
 const struct lc_region_hunk *lc_region_hunk(const struct lc_region_header *h, uint32_t i);
+/* Bytes of the header proper (version 1 had no journal). */
+size_t lc_region_header_size(const struct lc_region_header *h);
+/* The journal's state (enum lc_region_state; version 1: applied), and its name. */
+uint32_t lc_region_state(const struct lc_region_header *h);
+const char *lc_region_state_name(uint32_t state);
 const char *lc_region_name(const struct lc_region_header *h, uint32_t off);
 
 /* A used range of an address space, [start, end). */

@@ -12,11 +12,12 @@
 #ifndef LIBCARE_REGION_H
 #define LIBCARE_REGION_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "libcare/patchfile.h"
 
 #define LC_REGION_MAGIC   "LCREGION"
-#define LC_REGION_VERSION 1
+#define LC_REGION_VERSION 2               /* 1: no journal (read as applied) */
 #define LC_HUNK_MAX_BYTES 16
 
 struct lc_region_hunk {
@@ -30,6 +31,34 @@ struct lc_region_hunk {
 	uint8_t  new_bytes[LC_HUNK_MAX_BYTES];
 };
 
+/*
+ * The journal: what the doctor that wrote the region was doing, written
+ * into the patient BEFORE each step it describes, so that a doctor killed
+ * at any instant leaves a state the next one understands (transition.c
+ * repairs it).  The code bytes at each hunk stay the final truth: a hunk
+ * holds either its old bytes or its jump.
+ */
+enum lc_region_state {
+	LC_REGION_PREPARING = 1,  /* mapped and filled; no jump written yet */
+	LC_REGION_SWITCHING = 2,  /* jumps being written: `done` of nhunks so far */
+	LC_REGION_APPLIED = 3,    /* every jump written */
+	LC_REGION_UNPATCHING = 4, /* old bytes being written back (`done` so far),
+	                           * or replaced by a higher level (`other`) */
+	LC_REGION_RETIRED = 5,    /* no jump leads here any more; kept mapped
+	                           * because patched code may still be referenced */
+};
+
+struct lc_region_journal {
+	uint32_t state;                         /* enum lc_region_state */
+	uint32_t done;                          /* hunks switched (or restored) so far */
+	uint32_t doctor;                        /* PID of the doctor that wrote it */
+	uint32_t reserved;
+	uint64_t other;                         /* SWITCHING: the region of the level this
+	                                         * one replaces; UNPATCHING: the region
+	                                         * replacing this one; 0: none */
+	uint64_t reserved2[3];
+};
+
 struct lc_region_header {
 	char     magic[8];                      /* LC_REGION_MAGIC */
 	uint32_t version;
@@ -41,6 +70,10 @@ struct lc_region_header {
 	uint64_t data_offset, data_size;
 	uint64_t strtab_offset, strtab_size;
 	struct lc_patch_header patch;           /* copy of the file's header */
+	struct lc_region_journal journal;       /* version >= 2 */
 };
+
+/* A version 1 header ends before the journal; its hunks follow there. */
+#define LC_REGION_V1_HEADER_SIZE offsetof(struct lc_region_header, journal)
 
 #endif

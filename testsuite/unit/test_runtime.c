@@ -196,6 +196,22 @@ static void test_relocations(void)
 	memcpy(copy, img, sizeof(copy));
 	((struct lc_region_header *)copy)->nhunks = 1000;
 	CHECK(lc_region_parse(copy, sizeof(copy), why, sizeof(why)) == NULL);
+	/* the journal: a fresh image is "preparing"; a version 1 region (no
+	 * journal, hunks right after the patch header) still reads, as applied */
+	CHECK(lc_region_state(h) == LC_REGION_PREPARING);
+	CHECK_STR(lc_region_state_name(lc_region_state(h)), "preparing");
+	size_t jsz = sizeof(struct lc_region_journal);
+	memcpy(copy, img, LC_REGION_V1_HEADER_SIZE);
+	memcpy(copy + LC_REGION_V1_HEADER_SIZE, img + sizeof(*h), sizeof(copy) - sizeof(*h));
+	struct lc_region_header *v1 = (struct lc_region_header *)copy;
+	v1->version = 1;
+	v1->strtab_offset -= jsz;
+	CHECK(lc_region_parse(copy, sizeof(copy), why, sizeof(why)) == v1);
+	CHECK(lc_region_state(v1) == LC_REGION_APPLIED);
+	CHECK(lc_region_hunk(v1, 0)->addr == 0x401139 && lc_region_hunk(v1, 1)->addr == 0x401200);
+	CHECK_STR(lc_region_name(v1, lc_region_hunk(v1, 1)->name), "bar");
+	v1->version = 3;
+	CHECK(lc_region_parse(copy, sizeof(copy), why, sizeof(why)) == NULL);
 
 	/* relinking at another address gives another image */
 	CHECK(lc_patch_link(p, &t, REGION + 0x100000) == 0);

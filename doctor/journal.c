@@ -1,0 +1,32 @@
+/*
+ * journal.c - the state of an operation, kept in the patient's region
+ * header (struct lc_region_journal in include/libcare/region.h) and
+ * written there before each step it describes:
+ *
+ *   patch:    PREPARING (in the image as it is written)
+ *             -> SWITCHING, done = jumps written so far -> APPLIED
+ *   upgrade:  the old level's region -> UNPATCHING (other = the new one)
+ *   unpatch:  UNPATCHING, done = hunks restored so far; then the region goes
+ *
+ * A doctor killed at any instant thus leaves a state the next one reads;
+ * the bytes at each hunk (its old bytes or its jump) are the final truth.
+ * Each write is one pwrite of 48 bytes inside the header's first page, so
+ * it lands whole or not at all.
+ */
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+#include "libcare/log.h"
+#include "doctor.h"
+
+int lc_journal_write(struct lc_proc *pr, uint64_t addr, uint32_t state, uint32_t done,
+		     uint64_t other)
+{
+	struct lc_region_journal j;
+	memset(&j, 0, sizeof(j));
+	j.state = state;
+	j.done = done;
+	j.doctor = (uint32_t)getpid();
+	j.other = other;
+	return lc_mem_write(pr, addr + offsetof(struct lc_region_header, journal), &j, sizeof(j));
+}

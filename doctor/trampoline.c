@@ -1,0 +1,524 @@
+/*
+ * trampoline.c - ways out of busy frames that stay harmless if the doctor
+ * vanishes (the way uretprobes work).
+ *
+ * While the doctor waits for a thread to leave a function about to change,
+ * the return address of the thread's outermost busy frame (a slot on its
+ * stack) is redirected to a trampoline in a small area of the patient:
+ *
+ *   page 0 (rw-): struct tramp_header (with `hold` and a 50 ms timespec),
+ *                 then one 64-bit counter per trampoline
+ *   page 1 (r-x): trampoline i at TRAMP_SIZE * i:
+ *     0  lock incq counter_i(%rip)
+ *     8  cmpl $0, hold(%rip); je 52
+ *    17  push %rax; push %rdx            (the return value: live)
+ *    19  futex(&hold, FUTEX_WAIT_PRIVATE, 1, &hold_time)
+ *    50  pop %rdx; pop %rax
+ *    52  jmp *58(%rip)
+ *    58  <8 bytes: the real return address>
+ *
+ * A thread returning through it counts the return, waits at most 50 ms
+ * while `hold` is set (so that the doctor finds it out of the function and
+ * can look for a moment when every busy thread is; the breakpoints this
+ * replaces held it stopped), and goes on where it would have gone: flags
+ * and rcx/r11/rdi/rsi/r8-r10 are dead at a return address in the ABI, rax
+ * and rdx are kept.  Whether or not a doctor still exists: a doctor killed
+ * at any instant leaves only trampolines that cost a returning thread 50
+ * ms at most, once, and a child forked meanwhile inherits them with the
+ * area.  The doctor reads the counters (no stop of the patient per call of
+ * a hot function) and stops the world again to look only when one moved;
+ * a thread found held in a trampoline is checked as standing at the real
+ * return address (its registers are put back as they were there) and is
+ * held again for up to HOLD_MAX_US in all.  With a seccomp filter in the
+ * patient (which might forbid futex) nothing is held.
+ *
+ * Before the world resumes at the end (success or give-up) every slot that
+ * still holds its trampoline's address gets the real return address back
+ * (a slot already popped is left alone); a thread standing on a trampoline
+ * is moved to the real return address.  The area is unmapped once no
+ * thread can be in it or return into it: no slot holds one of its
+ * addresses and no word between a thread's stack pointer and its highest
+ * redirected slot (signal frames pushed while it ran a trampoline) nor in
+ * the 16 KiB above its stack pointer points into it; else it stays mapped
+ * (harmless) and a later doctor finds it by its magic, translates its
+ * addresses for unwinding (lc_tramps_translate) and unmaps it when it can.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
+#include <unistd.h>
+#include "libcare/buf.h"
+#include "libcare/log.h"
+#include "doctor.h"
+
+#define TRAMP_MAGIC "LCTRAMPS"
+#define TRAMP_AREA (2 * LC_PAGE_SIZE)
+#define TRAMP_SIZE 96
+#define TRAMP_MAX (LC_PAGE_SIZE / TRAMP_SIZE)
+#define TRAMP_COUNTERS 64               /* offset of counter 0 in page 0 */
+#define TRAMP_TARGET 58                 /* offset of the real return address */
+#define SCAN_ABOVE_SP (16 * 1024)
+#define HOLD_NS 50000000                /* one futex wait in a trampoline */
+#define HOLD_MAX_US 200000u             /* a thread held again up to this, in all */
+
+struct tramp_header {
+	char magic[8];
+	uint32_t version;                /* 1 */
+	uint32_t n;                      /* trampolines written */
+	uint32_t doctor;                 /* PID of the doctor that made it */
+	uint32_t hold;                   /* 1: returning threads wait (futex) */
+	int64_t hold_time[2];            /* struct timespec: HOLD_NS */
+	uint32_t reserved[6];
+};
+_Static_assert(sizeof(struct tramp_header) <= TRAMP_COUNTERS, "trampoline header");
+
+struct tramp_area {
+	uint64_t addr;                   /* page 0; code at addr + LC_PAGE_SIZE */
+	uint32_t n;
+	uint64_t target[TRAMP_MAX];      /* real return address of each trampoline */
+	uint64_t seen[TRAMP_MAX];        /* counters as last read */
+	int own;                         /* mapped by this doctor run */
+	int keep;                        /* a reference may remain: stays mapped */
+};
+
+struct tramp_slot {
+	pid_t tid;
+	uint64_t slot, ret, tramp;
+};
+
+struct tramp_held {
+	pid_t tid;
+	uint64_t since;                  /* first found held */
+};
+
+struct lc_tramps {
+	struct lc_proc *pr;
+	struct tramp_area *areas;        /* [0..nareas): own last, if any */
+	size_t nareas;
+	struct tramp_area *own;
+	uint64_t where;                  /* chosen for our area (free guard pages around) */
+	struct tramp_slot *slots;
+	size_t nslots;
+	struct tramp_held *held;
+	size_t nheld;
+	int no_hold;                     /* a seccomp filter: never hold */
+	int planted, taken, restored, popped;
+};
+
+static uint64_t tramp_code(const struct tramp_area *a)
+{
+	return a->addr + LC_PAGE_SIZE;
+}
+
+/* The area and index of a trampoline address (any byte of it), or NULL. */
+static struct tramp_area *tramp_of(const struct lc_tramps *t, uint64_t addr, uint32_t *idx)
+{
+	for (size_t i = 0; t && i < t->nareas; i++) {
+		struct tramp_area *a = &t->areas[i];
+		if (addr >= tramp_code(a) && addr < tramp_code(a) + (uint64_t)a->n * TRAMP_SIZE) {
+			if (idx)
+				*idx = (uint32_t)((addr - tramp_code(a)) / TRAMP_SIZE);
+			return a;
+		}
+	}
+	return NULL;
+}
+
+static int in_any_area(const struct lc_tramps *t, uint64_t w)
+{
+	for (size_t i = 0; i < t->nareas; i++)
+		if (w >= t->areas[i].addr && w < t->areas[i].addr + TRAMP_AREA)
+			return 1;
+	return 0;
+}
+
+/* Areas earlier doctor runs left (killed while waiting): found by magic in
+ * anonymous rw-p mappings of the area's size followed by its r-x page. */
+static void tramps_scan(struct lc_tramps *t)
+{
+	struct lc_proc *pr = t->pr;
+	for (size_t i = 0; i + 1 < pr->nmaps; i++) {
+		const struct lc_map *m = &pr->maps[i], *c = &pr->maps[i + 1];
+		struct tramp_header h;
+		if (m->path || strcmp(m->perms, "rw-p") != 0 || m->end - m->start != LC_PAGE_SIZE ||
+		    c->start != m->end || c->end - c->start != LC_PAGE_SIZE || c->path ||
+		    strcmp(c->perms, "r-xp") != 0 || lc_mem_read(pr, m->start, &h, sizeof(h)) != 0 ||
+		    memcmp(h.magic, TRAMP_MAGIC, 8) != 0 || h.n > TRAMP_MAX)
+			continue;
+		t->areas = lc_xrealloc(t->areas, (t->nareas + 1) * sizeof(*t->areas));
+		struct tramp_area *a = &t->areas[t->nareas++];
+		memset(a, 0, sizeof(*a));
+		a->addr = m->start;
+		a->n = h.n;
+		for (uint32_t k = 0; k < a->n; k++)
+			if (lc_mem_read(pr, tramp_code(a) + (uint64_t)k * TRAMP_SIZE + TRAMP_TARGET,
+					&a->target[k], 8) != 0)
+				a->target[k] = 0;
+		/* Nobody is waiting for its threads any more: let them go. */
+		uint32_t zero = 0;
+		lc_mem_write(pr, a->addr + offsetof(struct tramp_header, hold), &zero, sizeof(zero));
+		lc_info("process %d: trampolines left by an earlier doctor at 0x%llx (%u)",
+			(int)pr->pid, (unsigned long long)a->addr, a->n);
+	}
+}
+
+struct lc_tramps *lc_tramps_new(struct lc_proc *pr)
+{
+	struct lc_tramps *t = lc_xcalloc(1, sizeof(*t));
+	t->pr = pr;
+	t->no_hold = lc_guard_seccomp(pr->pid, lc_proc_task(pr->pid)) == 2;
+	if (lc_mem_open(pr) == 0 && lc_proc_reload_maps(pr) == 0)
+		tramps_scan(t);
+	/* Chosen now, while nothing is stopped; a free page on each side keeps
+	 * the kernel from merging it with a neighbour (a later doctor finds it
+	 * by its exact shape). */
+	if (pr->nobjs && lc_region_choose(pr, &pr->objs[0], TRAMP_AREA, 0, &t->where) != 0)
+		t->where = 0;
+	return t;
+}
+
+size_t lc_tramps_found(const struct lc_tramps *t, uint64_t *addr, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; t && i < t->nareas; i++)
+		if (!t->areas[i].own && n < max)
+			addr[n++] = t->areas[i].addr;
+	return n;
+}
+
+uint64_t lc_tramps_translate(const struct lc_tramps *t, uint64_t addr)
+{
+	uint32_t k;
+	struct tramp_area *a = tramp_of(t, addr, &k);
+	return a && a->target[k] ? a->target[k] : addr;
+}
+
+/* Maps our area from a stopped thread (the world is stopped). */
+static int tramps_map(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn)
+{
+	struct lc_thread *th = lc_threads_pick(ts);
+	long ret;
+	const long mm[6] = { (long)t->where, TRAMP_AREA, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0 };
+	if (!t->where || !th || !th->stopped ||
+	    lc_inject_syscall(ts, th, insn, SYS_mmap, mm, &ret) != 0)
+		return -1;
+	if (ret < 0 && ret > -4096) {
+		t->where = 0;
+		return lc_error("process %d: mmap of the trampolines failed in the patient: %s",
+				(int)ts->pid, strerror((int)-ret));
+	}
+	if ((uint64_t)ret != t->where) {
+		const long um[6] = { ret, TRAMP_AREA, 0, 0, 0, 0 };
+		long ignored;
+		lc_inject_syscall(ts, th, insn, SYS_munmap, um, &ignored);
+		lc_error("process %d: mmap(0x%llx) of the trampolines returned 0x%lx", (int)ts->pid,
+			 (unsigned long long)t->where, ret);
+		t->where = 0;
+		return -1;
+	}
+	t->where = 0;           /* one try */
+	struct tramp_header h;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, TRAMP_MAGIC, 8);
+	h.version = 1;
+	h.doctor = (uint32_t)getpid();
+	h.hold = !t->no_hold;
+	h.hold_time[1] = HOLD_NS;
+	const long mp[6] = { ret + LC_PAGE_SIZE, LC_PAGE_SIZE, PROT_READ | PROT_EXEC, 0, 0, 0 };
+	long ret2;
+	t->areas = lc_xrealloc(t->areas, (t->nareas + 1) * sizeof(*t->areas));
+	struct tramp_area *a = &t->areas[t->nareas++];
+	memset(a, 0, sizeof(*a));
+	a->addr = (uint64_t)ret;
+	a->own = 1;
+	t->own = a;
+	if (lc_mem_write(t->pr, a->addr, &h, sizeof(h)) != 0 ||
+	    lc_inject_syscall(ts, th, insn, SYS_mprotect, mp, &ret2) != 0 || ret2 != 0) {
+		t->own = NULL;          /* unmapped at the end, never used */
+		return lc_error("process %d: cannot set up the trampolines at 0x%llx", (int)ts->pid,
+				(unsigned long long)a->addr);
+	}
+	lc_debug("process %d: trampolines at 0x%llx", (int)ts->pid, (unsigned long long)a->addr);
+	return 0;
+}
+
+/* The trampoline to `ret` in our area, written if new; 0 if none. */
+static uint64_t tramps_get(struct lc_tramps *t, uint64_t ret)
+{
+	struct tramp_area *a = t->own;
+	for (uint32_t k = 0; k < a->n; k++)
+		if (a->target[k] == ret)
+			return tramp_code(a) + (uint64_t)k * TRAMP_SIZE;
+	if (a->n == TRAMP_MAX)
+		return 0;
+	uint32_t k = a->n;
+	uint64_t at = tramp_code(a) + (uint64_t)k * TRAMP_SIZE;
+	uint64_t counter = a->addr + TRAMP_COUNTERS + 8u * k;
+	uint64_t hold = a->addr + offsetof(struct tramp_header, hold);
+	uint64_t hold_time = a->addr + offsetof(struct tramp_header, hold_time);
+	uint8_t code[TRAMP_SIZE];
+	int32_t rel;
+	memset(code, 0xcc, sizeof(code));
+	memcpy(code + 0, "\xf0\x48\xff\x05", 4);             /* lock incq counter(%rip) */
+	rel = (int32_t)(int64_t)(counter - (at + 8));
+	memcpy(code + 4, &rel, 4);
+	memcpy(code + 8, "\x83\x3d", 2);                       /* cmpl $0, hold(%rip) */
+	rel = (int32_t)(int64_t)(hold - (at + 15));
+	memcpy(code + 10, &rel, 4);
+	code[14] = 0;
+	memcpy(code + 15, "\x74\x23", 2);                      /* je 52 */
+	memcpy(code + 17, "\x50\x52", 2);                      /* push %rax; push %rdx */
+	memcpy(code + 19, "\xb8\xca\x00\x00\x00", 5);         /* mov $SYS_futex, %eax */
+	memcpy(code + 24, "\x48\x8d\x3d", 3);                 /* lea hold(%rip), %rdi */
+	rel = (int32_t)(int64_t)(hold - (at + 31));
+	memcpy(code + 27, &rel, 4);
+	memcpy(code + 31, "\xbe\x80\x00\x00\x00", 5);         /* mov $FUTEX_WAIT_PRIVATE, %esi */
+	memcpy(code + 36, "\xba\x01\x00\x00\x00", 5);         /* mov $1, %edx */
+	memcpy(code + 41, "\x4c\x8d\x15", 3);                 /* lea hold_time(%rip), %r10 */
+	rel = (int32_t)(int64_t)(hold_time - (at + 48));
+	memcpy(code + 44, &rel, 4);
+	memcpy(code + 48, "\x0f\x05", 2);                      /* syscall */
+	memcpy(code + 50, "\x5a\x58", 2);                      /* pop %rdx; pop %rax */
+	memcpy(code + 52, "\xff\x25\x00\x00\x00\x00", 6);     /* jmp *58(%rip) */
+	memcpy(code + TRAMP_TARGET, &ret, 8);
+	/* The code first, then the count that makes it known to a later doctor. */
+	uint32_t n = k + 1;
+	if (lc_mem_write(t->pr, at, code, sizeof(code)) != 0 ||
+	    lc_mem_write(t->pr, a->addr + offsetof(struct tramp_header, n), &n, sizeof(n)) != 0)
+		return 0;
+	a->target[k] = ret;
+	a->seen[k] = 0;
+	a->n = n;
+	return at;
+}
+
+int lc_tramps_plant(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn, pid_t tid,
+		    uint64_t slot, uint64_t ret)
+{
+	uint64_t now;
+	if (!slot || slot % 8 || lc_mem_read(t->pr, slot, &now, sizeof(now)) != 0)
+		return -1;
+	if (tramp_of(t, now, NULL))
+		return 0;               /* redirected already */
+	if (now != ret)
+		return -1;              /* not the slot the unwinder said */
+	if (!t->own && tramps_map(t, ts, insn) != 0)
+		return -1;
+	uint64_t tr = tramps_get(t, ret);
+	if (!tr)
+		return -1;
+	/* The world is stopped: the thread cannot return meanwhile.  An
+	 * aligned 8-byte write lands whole even if the doctor dies. */
+	if (lc_mem_write(t->pr, slot, &tr, sizeof(tr)) != 0)
+		return -1;
+	t->slots = lc_xrealloc(t->slots, (t->nslots + 1) * sizeof(*t->slots));
+	t->slots[t->nslots++] = (struct tramp_slot){ tid, slot, ret, tr };
+	t->planted++;
+	lc_debug("process %d: thread %d: return address 0x%llx at 0x%llx -> trampoline 0x%llx",
+		 (int)ts->pid, (int)tid, (unsigned long long)ret, (unsigned long long)slot,
+		 (unsigned long long)tr);
+	return 1;
+}
+
+int lc_tramps_taken(struct lc_tramps *t)
+{
+	struct tramp_area *a = t->own;
+	uint64_t c[TRAMP_MAX];
+	int moved = 0;
+	if (!a || !a->n || lc_mem_read(t->pr, a->addr + TRAMP_COUNTERS, c, 8u * a->n) != 0)
+		return 0;
+	for (uint32_t k = 0; k < a->n; k++)
+		if (c[k] != a->seen[k]) {
+			t->taken += (int)(c[k] - a->seen[k]);
+			a->seen[k] = c[k];
+			moved = 1;
+		}
+	return moved;
+}
+
+int lc_tramps_count(const struct lc_tramps *t, int *planted, int *taken)
+{
+	if (planted)
+		*planted = t ? t->planted : 0;
+	if (taken)
+		*taken = t ? t->taken : 0;
+	return t && t->own;
+}
+
+static struct tramp_held *held_find(struct lc_tramps *t, pid_t tid)
+{
+	for (size_t i = 0; i < t->nheld; i++)
+		if (t->held[i].tid == tid)
+			return &t->held[i];
+	t->held = lc_xrealloc(t->held, (t->nheld + 1) * sizeof(*t->held));
+	t->held[t->nheld] = (struct tramp_held){ tid, lc_now_us() };
+	return &t->held[t->nheld++];
+}
+
+/* A thread inside a trampoline: its registers as they were at the real
+ * return address (what it pushed popped again, a futex wait cancelled),
+ * and rip at the hold test (`rearm`: it waits again) or at the address. */
+static int tramp_unwind_regs(struct lc_proc *pr, struct user_regs_struct *regs, uint64_t start,
+			     uint64_t target, int rearm)
+{
+	uint64_t off = regs->rip - start, w[2];
+	int pushed = off <= 17 || off == 52 ? 0 : off == 18 || off == 51 ? 1 : 2;
+	if (pushed && lc_mem_read(pr, regs->rsp, w, 8u * (unsigned)pushed) != 0)
+		return -1;
+	if (pushed == 1) {
+		regs->rax = w[0];
+	} else if (pushed == 2) {
+		regs->rdx = w[0];
+		regs->rax = w[1];
+	}
+	regs->rsp += 8u * (unsigned)pushed;
+	regs->orig_rax = (unsigned long long)-1;        /* no restart of the futex */
+	regs->rip = rearm ? start + 8 : target;
+	return 0;
+}
+
+void lc_tramps_normalize(struct lc_tramps *t, struct lc_threads *ts, int rearm)
+{
+	for (size_t i = 0; t && i < ts->n; i++) {
+		struct lc_thread *th = &ts->t[i];
+		struct user_regs_struct regs;
+		uint32_t k;
+		if (!th->stopped || th->gone || ptrace(PTRACE_GETREGS, th->tid, NULL, &regs) != 0)
+			continue;
+		struct tramp_area *a = tramp_of(t, regs.rip, &k);
+		if (!a || !a->target[k])
+			continue;
+		uint64_t start = tramp_code(a) + (uint64_t)k * TRAMP_SIZE;
+		int again = rearm && a->own && !t->no_hold &&
+			    lc_now_us() - held_find(t, th->tid)->since < HOLD_MAX_US;
+		if (tramp_unwind_regs(t->pr, &regs, start, a->target[k], again) != 0 ||
+		    ptrace(PTRACE_SETREGS, th->tid, NULL, &regs) != 0)
+			continue;
+		lc_debug("process %d: thread %d %s a trampoline to 0x%llx", (int)ts->pid,
+			 (int)th->tid, again ? "held again in" : "moved off",
+			 (unsigned long long)a->target[k]);
+	}
+}
+
+/* Words pointing into an area in [lo, hi) of the patient's memory. */
+static int range_refers(struct lc_tramps *t, uint64_t lo, uint64_t hi)
+{
+	uint64_t w[512];
+	lo &= ~(uint64_t)7;
+	while (lo < hi) {
+		size_t len = hi - lo < sizeof(w) ? (size_t)(hi - lo) : sizeof(w);
+		ssize_t got = pread(t->pr->memfd, w, len, (off_t)lo);
+		if (got <= 0)
+			return 0;
+		for (ssize_t k = 0; k < got / 8; k++)
+			if (in_any_area(t, w[k]))
+				return 1;
+		lo += (uint64_t)got;
+	}
+	return 0;
+}
+
+int lc_tramps_restore(struct lc_tramps *t, struct lc_threads *ts)
+{
+	if (!t || !t->nareas)
+		return 0;
+	lc_tramps_normalize(t, ts, 0);
+	uint32_t zero = 0;
+	if (t->own)
+		lc_mem_write(t->pr, t->own->addr + offsetof(struct tramp_header, hold), &zero,
+			     sizeof(zero));
+	for (size_t i = 0; i < t->nslots; i++) {
+		struct tramp_slot *s = &t->slots[i];
+		uint64_t now;
+		if (s->tramp == 0)
+			continue;
+		if (lc_mem_read(t->pr, s->slot, &now, sizeof(now)) == 0 && now == s->tramp &&
+		    lc_mem_write(t->pr, s->slot, &s->ret, sizeof(s->ret)) == 0)
+			t->restored++;
+		else
+			t->popped++;
+		s->tramp = 0;
+	}
+	/* What could still lead into an area: a slot another doctor redirected
+	 * (stale areas), a signal frame pushed while a thread ran a trampoline. */
+	int refs = 0;
+	for (size_t i = 0; i < ts->n; i++) {
+		struct lc_thread *th = &ts->t[i];
+		struct user_regs_struct regs;
+		if (!th->stopped || th->gone || ptrace(PTRACE_GETREGS, th->tid, NULL, &regs) != 0)
+			continue;
+		uint64_t hi = regs.rsp + SCAN_ABOVE_SP;
+		for (size_t k = 0; k < t->nslots; k++)
+			if (t->slots[k].tid == th->tid && t->slots[k].slot + 8 > hi &&
+			    t->slots[k].slot >= regs.rsp)
+				hi = t->slots[k].slot + 8;
+		if (range_refers(t, regs.rsp, hi))
+			refs = 1;
+	}
+	int stale = 0;
+	for (size_t i = 0; i < t->nareas; i++) {
+		t->areas[i].keep = refs || !t->areas[i].own;
+		stale += !t->areas[i].own;
+	}
+	/* A stale area is proven unreferenced only by a scan of the whole
+	 * stacks (another doctor's slots may be deep): done if cheap. */
+	if (stale && !refs) {
+		int deep_refs = 0;
+		for (size_t i = 0; i < ts->n && !deep_refs; i++) {
+			struct lc_thread *th = &ts->t[i];
+			struct user_regs_struct regs;
+			if (!th->stopped || th->gone ||
+			    ptrace(PTRACE_GETREGS, th->tid, NULL, &regs) != 0)
+				continue;
+			for (size_t m = 0; m < t->pr->nmaps; m++)
+				if (regs.rsp >= t->pr->maps[m].start && regs.rsp < t->pr->maps[m].end)
+					deep_refs |= range_refers(t, regs.rsp, t->pr->maps[m].end);
+		}
+		for (size_t i = 0; i < t->nareas; i++)
+			if (!t->areas[i].own)
+				t->areas[i].keep = deep_refs;
+	}
+	lc_debug("process %d: trampolines: %d planted, %d taken, %d slot(s) put back, %d popped%s",
+		 (int)ts->pid, t->planted, t->taken, t->restored, t->popped,
+		 refs ? "; a reference remains: the area stays" : "");
+	return refs;
+}
+
+void lc_tramps_free(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn)
+{
+	if (!t)
+		return;
+	struct lc_thread *th = NULL;
+	for (size_t i = 0; i < t->nareas; i++) {
+		struct tramp_area *a = &t->areas[i];
+		long ret;
+		const long args[6] = { (long)a->addr, TRAMP_AREA, 0, 0, 0, 0 };
+		if (a->keep) {
+			if (a->own)
+				lc_info("process %d: the trampolines at 0x%llx stay mapped (harmless)",
+					(int)ts->pid, (unsigned long long)a->addr);
+			continue;
+		}
+		if (!th) {
+			th = lc_threads_pick(ts);
+			if (!th || lc_thread_stop(ts, th) != 0 || th->gone) {
+				lc_warn("process %d: the trampolines at 0x%llx stay mapped (harmless)",
+					(int)ts->pid, (unsigned long long)a->addr);
+				break;
+			}
+		}
+		if (lc_inject_syscall(ts, th, insn, SYS_munmap, args, &ret) != 0 || ret != 0)
+			lc_warn("process %d: the trampolines at 0x%llx stay mapped (harmless)",
+				(int)ts->pid, (unsigned long long)a->addr);
+	}
+	free(t->areas);
+	free(t->slots);
+	free(t->held);
+	free(t);
+}
