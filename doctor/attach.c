@@ -75,8 +75,7 @@ uint64_t lc_slice_sleep(uint64_t slice_us)
 }
 
 /* Why PTRACE_SEIZE said EPERM: 1 we trace the thread already (born while
- * PTRACE_O_TRACECLONE was set, the breakpoint wait, it was attached by the
- * kernel), 0 it is exiting or gone (nothing to stop), -1 something else. */
+ * seized: PTRACE_O_TRACECLONE, it was attached by the kernel), 0 it is exiting or gone (nothing to stop), -1 something else. */
 static int thread_eperm_why(pid_t pid, pid_t tid)
 {
 	char path[64], line[128];
@@ -128,7 +127,7 @@ static int threads_scan(struct lc_threads *ts, int stop)
 		pid_t tid = (pid_t)atoi(de->d_name);
 		if (tid <= 0 || thread_find(ts, tid))
 			continue;
-		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) != 0) {
+		if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)LC_TRACE_OPTIONS) != 0) {
 			if (errno == ESRCH)
 				continue;        /* exited meanwhile */
 			if (errno == EPERM) {
@@ -177,6 +176,13 @@ void lc_threads_reap(struct lc_threads *ts)
 		if (tid <= 0)
 			return;
 		struct lc_thread *th = thread_find(ts, tid);
+		if (!th && WIFSTOPPED(st)) {
+			/* born meanwhile, attached by the kernel: its first stop */
+			th = lc_threads_add(ts, tid, 1);
+			lc_debug("process %d: thread %d born while running", (int)ts->pid, (int)tid);
+			lc_thread_resume(ts, th);
+			continue;
+		}
 		if (!th)
 			continue;
 		if (!WIFSTOPPED(st)) {
@@ -247,6 +253,14 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 			th->gone = 1;
 			th->stopped = 0;
 			return -1;
+		}
+		/* Stopped inside clone() for PTRACE_O_TRACECLONE: not a place to
+		 * change registers (the syscall is not finished).  It goes on and
+		 * is interrupted again (that stop took the interrupt it was sent). */
+		if (WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_CLONE) {
+			if (ptrace(PTRACE_CONT, th->tid, NULL, NULL) == 0 &&
+			    ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL) == 0)
+				continue;
 		}
 		if (WIFSTOPPED(st))
 			break;

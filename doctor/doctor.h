@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/ptrace.h>
 #include <sys/types.h>
 #include <sys/user.h>
 #include "libcare/patchfile.h"
@@ -113,7 +114,11 @@ struct lc_threads {
 };
 
 /* PTRACE_SEIZE every thread of /proc/PID/task, re-scanning until no new tid
- * appears.  On failure nothing stays attached. */
+ * appears.  On failure nothing stays attached.  Threads are seized with
+ * PTRACE_O_TRACECLONE: a thread born during the operation is traced from
+ * its birth (a re-scan of /proc/PID/task can miss threads while others
+ * exit), and harmlessly detached if the doctor dies. */
+#define LC_TRACE_OPTIONS PTRACE_O_TRACECLONE
 int lc_threads_seize(struct lc_threads *ts, pid_t pid);
 /* Interrupts one thread and waits for its stop. */
 int lc_thread_stop(struct lc_threads *ts, struct lc_thread *th);

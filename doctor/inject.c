@@ -41,10 +41,10 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 
 	/* Under seccomp the thread's filter is suspended for this one call
 	 * (guard.c says why and when that is allowed); the options the doctor
-	 * keeps otherwise are none, so clearing them after restores them. */
+	 * keeps otherwise are LC_TRACE_OPTIONS, put back after. */
 	int unfiltered = lc_guard_seccomp(ts->pid, th->tid) != 0;
 	if (unfiltered && ptrace(PTRACE_SETOPTIONS, th->tid, NULL,
-				 (void *)(long)PTRACE_O_SUSPEND_SECCOMP) != 0) {
+				 (void *)(long)(PTRACE_O_SUSPEND_SECCOMP | LC_TRACE_OPTIONS)) != 0) {
 		int err = errno;
 		ptrace(PTRACE_SETREGS, th->tid, NULL, &saved);
 		return lc_error("process %d: cannot suspend the seccomp filter of thread %d for "
@@ -87,7 +87,7 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 	if (masked)
 		lc_thread_sigmask(th, &mask, NULL);
 	if (unfiltered)
-		ptrace(PTRACE_SETOPTIONS, th->tid, NULL, NULL);
+		ptrace(PTRACE_SETOPTIONS, th->tid, NULL, (void *)(long)LC_TRACE_OPTIONS);
 	if (done)
 		lc_thread_drain_trap(ts, th);
 	th->group_stop = group_stop;    /* the steps' stops were not group-stops */

@@ -190,6 +190,7 @@ static int transition_steps(struct lc_transition *t)
 	t->attach_us = t1 - t0;
 	if (transition_prepare(t) != 0)
 		return -1;
+	transition_reap(t);             /* threads born meanwhile wait at birth */
 	lc_test_pause("prepared");
 	t->tramps = lc_tramps_new(t->pr);
 	lc_unwind_tramps(t->unwind, t->tramps);
