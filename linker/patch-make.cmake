@@ -7,3 +7,8 @@ configure_file(${CMAKE_CURRENT_LIST_DIR}/libcare-patch-make
 install(PROGRAMS ${CMAKE_CURRENT_LIST_DIR}/libcare-patch-make
         DESTINATION ${CMAKE_INSTALL_BINDIR})
 # Its manual page, docs/man/libcare-patch-make.1, is installed by docs/.
+# libcare-pkgbuild (bash too): a live patch for a Debian source package.
+configure_file(${CMAKE_CURRENT_LIST_DIR}/libcare-pkgbuild
+               ${CMAKE_BINARY_DIR}/bin/libcare-pkgbuild COPYONLY)
+install(PROGRAMS ${CMAKE_CURRENT_LIST_DIR}/libcare-pkgbuild
+        DESTINATION ${CMAKE_INSTALL_BINDIR})
