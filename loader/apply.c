@@ -14,8 +14,13 @@
  *
  * Any failure before the jumps leaves nothing behind (the region is
  * unmapped); a failed jump write puts the written ones back.
+ *
+ * A doctor (the server's rescan) could be patching the same process at the
+ * same time: the loader takes the doctors' per-process lock (lock.c) when it
+ * can open the lock file (root's processes), and waits for it a little.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +42,31 @@ struct apply_run {
 	uint8_t *image;
 	int mapped;
 };
+
+#define LOCK_WAIT_MS 1000
+
+/* The doctors' lock on byte PID of $LIBCARE_LOCK_DIR/doctor.lock (default
+ * /run/libcare): -1 (logged) if a doctor holds it; no file, or not ours to
+ * open (an unprivileged process): no doctor can be in the way unlocked. */
+static int apply_lock(int *fd)
+{
+	const char *env = getenv("LIBCARE_LOCK_DIR");
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/doctor.lock", env && *env ? env : "/run/libcare");
+	*fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (*fd < 0)
+		return 0;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = getpid(), .l_len = 1 };
+	for (int waited = 0; fcntl(*fd, F_SETLK, &fl) != 0; waited += 10) {
+		if ((errno != EACCES && errno != EAGAIN) || waited >= LOCK_WAIT_MS) {
+			close(*fd);
+			*fd = -1;
+			return lc_error("a libcare-doctor is changing this process");
+		}
+		usleep(10000);
+	}
+	return 0;
+}
 
 static int target_read(void *ctx, uint64_t addr, void *buf, size_t len)
 {
@@ -206,13 +236,18 @@ __attribute__((visibility("default"))) int lc_loader_apply(struct lc_loader_req 
 	r.req = req;
 	lc_log_init("libcare-audit");
 	lc_log_capture(req->why, sizeof(req->why));
-	int rc = apply_prepare(&r);
+	int lock = -1;
+	int rc = apply_lock(&lock);
+	if (rc == 0)
+		rc = apply_prepare(&r);
 	if (rc == 0)
 		rc = apply_region(&r);
 	if (rc == 0)
 		rc = apply_jumps(&r);
 	if (rc != 0 && r.mapped)
 		munmap((void *)(uintptr_t)r.addr, r.size);
+	if (lock >= 0)
+		close(lock);           /* drops the lock */
 	lc_log_capture(NULL, 0);
 	if (rc == 0 && req->verbose)
 		apply_report(&r);
