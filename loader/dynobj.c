@@ -269,6 +269,33 @@ static void tls_of(const struct lc_dynobj *o, struct lc_tls *out)
 		}
 }
 
+/* Another object's initial-exec access to `name` (a TPOFF64 slot naming it,
+ * e.g. in the program) also tells the defining module's static offset:
+ * slot = value + addend - offset. */
+static void tls_offset_from_users(const struct lc_namespace *ns, const char *name,
+				  uint64_t value, struct lc_tls *out)
+{
+	for (size_t k = 0; k < ns->n && !out->has_offset; k++) {
+		const struct lc_dynobj *o = &ns->objs[k];
+		const Elf64_Rela *tabs[2] = { o->rela, o->jmprel };
+		size_t n[2] = { o->nrela, o->njmprel };
+		if (!o->relocated || !o->symtab)
+			continue;
+		for (int t = 0; t < 2 && !out->has_offset; t++)
+			for (size_t i = 0; i < n[t] && !out->has_offset; i++) {
+				const Elf64_Rela *r = &tabs[t][i];
+				uint32_t si = (uint32_t)ELF64_R_SYM(r->r_info);
+				const Elf64_Sym *s = &o->symtab[si];
+				if (ELF64_R_TYPE(r->r_info) != R_X86_64_TPOFF64 || !si ||
+				    s->st_name >= o->strsz || strcmp(o->strtab + s->st_name, name) != 0)
+					continue;
+				uint64_t slot = *(const uint64_t *)(uintptr_t)(o->bias + r->r_offset);
+				out->offset = (int64_t)(value + (uint64_t)r->r_addend - slot);
+				out->has_offset = 1;
+			}
+	}
+}
+
 int lc_ns_tls(struct lc_namespace *ns, struct lc_dynobj *target, const char *name,
 	      const char *version, struct lc_tls *out)
 {
@@ -286,6 +313,8 @@ int lc_ns_tls(struct lc_namespace *ns, struct lc_dynobj *target, const char *nam
 			return lc_error("'%s' of %s is not a thread-local variable", name, o->name);
 		tls_of(o, out);
 		out->value = o->symtab[i].st_value;
+		if (!out->has_offset)
+			tls_offset_from_users(ns, name, out->value, out);
 		return 1;
 	}
 	return 0;
