@@ -249,6 +249,10 @@ __attribute__((visibility("default"))) int lc_loader_apply(struct lc_loader_req 
 	if (lock >= 0)
 		close(lock);           /* drops the lock */
 	lc_log_capture(NULL, 0);
+	if (rc == 0) {
+		req->region = r.addr;
+		req->region_size = r.size;
+	}
 	if (rc == 0 && req->verbose)
 		apply_report(&r);
 	if (rc != 0 && !req->why[0])

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -40,6 +41,8 @@
 struct seen {
 	struct lc_loader_obj obj;
 	char *patch;              /* DIR/<BuildID>.kpatch if it exists and is pending */
+	uint64_t region;          /* the patch region applied to it, if any */
+	size_t region_size;
 };
 
 static struct {
@@ -176,7 +179,7 @@ unsigned int la_version(unsigned int version)
 
 unsigned int la_objopen(struct link_map *map, Lmid_t lmid, uintptr_t *cookie)
 {
-	(void)cookie;
+	*cookie = (uintptr_t)map;
 	if (!au.enabled || lmid != LM_ID_BASE)
 		return 0;
 	struct seen s;
@@ -203,6 +206,27 @@ unsigned int la_objopen(struct link_map *map, Lmid_t lmid, uintptr_t *cookie)
 		}
 	}
 	au.objs[au.nobjs++] = s;
+	return 0;
+}
+
+/*
+ * An object going away (dlclose, or a dlopen that failed after our patch
+ * went in) takes its patch region with it: nothing can run its code any
+ * more, and a region left behind would be a patch of an unloaded object
+ * to `info` and a gap less for the next load.
+ */
+unsigned int la_objclose(uintptr_t *cookie)
+{
+	for (size_t i = 0; i < au.nobjs; i++) {
+		struct seen *s = &au.objs[i];
+		if ((uintptr_t)s->obj.map != *cookie)
+			continue;
+		if (s->region)
+			munmap((void *)(uintptr_t)s->region, s->region_size);
+		free(s->patch);
+		au.objs[i] = au.objs[--au.nobjs];
+		break;
+	}
 	return 0;
 }
 
@@ -261,10 +285,14 @@ static void au_apply_pending(void)
 			req.objs = objs;
 			req.nobjs = au.nobjs;
 			req.verbose = au.verbose;
-			if (au.apply(&req) != 0)
+			if (au.apply(&req) != 0) {
 				au_say("%s (BuildID %s) runs unpatched: %s",
 				       *s->obj.map->l_name ? s->obj.map->l_name : "the program",
 				       s->obj.build_id_hex, req.why);
+			} else {
+				s->region = req.region;
+				s->region_size = req.region_size;
+			}
 		}
 		free(s->patch);
 		s->patch = NULL;

@@ -48,6 +48,8 @@ struct lc_loader_req {
 	size_t nobjs;
 	int verbose;              /* LIBCARE_AUDIT_VERBOSE: say what was applied */
 	char why[512];            /* out: the reason it was not applied */
+	uint64_t region;          /* out: where the patch region went, */
+	size_t region_size;       /* and its size (unmapped when the object goes) */
 };
 
 /* 0 applied (region and jumps in place), -1 not applied: the process is
