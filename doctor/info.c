@@ -69,7 +69,8 @@ static void json_patch(const struct lc_applied *a, const char *sep)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	printf("%s\n        {\"id\": ", sep);
 	json_string(h->patch.id, sizeof(h->patch.id));
-	printf(", \"level\": %u, \"description\": ", h->patch.level);
+	printf(", \"level\": %u, \"state\": \"%s\", \"description\": ", h->patch.level,
+	       lc_region_state_name(lc_region_state(h)));
 	json_string(h->patch.description, sizeof(h->patch.description));
 	printf(", \"applied\": %llu, \"applied_utc\": \"%s\", \"region\": %llu, "
 	       "\"region_size\": %llu, \"functions\": [", (unsigned long long)h->applied, when,

@@ -8,7 +8,8 @@
  * file, choose a gap within rel32 reach of the object, link the patch
  * there (lc_patch_link resolves its imports in the namespace, dynobj.c),
  * map the region, fill it, protect it, check each function still holds
- * the bytes the link recorded, write the jumps.  The region is the
+ * the bytes the link recorded, write the jumps (journalled in the region
+ * header as the doctor does: PREPARING, SWITCHING, APPLIED).  The region is the
  * doctor's: header, hunks, names (r--), code (r-x), data (rw-), so
  * `libcare-doctor info` lists the patch and `unpatch` takes it out.
  *
@@ -177,14 +178,25 @@ static int apply_region(struct apply_run *r)
 		r->addr = (uint64_t)(uintptr_t)at;
 		return lc_error("the patch region did not go at the address chosen");
 	}
-	memcpy(at, r->image, r->size);
+	memcpy(at, r->image, r->size);     /* journal: PREPARING */
 	size_t text = (l->text_size + LC_PAGE_SIZE - 1) & ~(size_t)(LC_PAGE_SIZE - 1);
-	if (mprotect(at, l->header_size, PROT_READ) != 0 ||
-	    mprotect((char *)at + l->text_offset, text, PROT_READ | PROT_EXEC) != 0)
+	/* the header stays writable for the journal until the jumps are in */
+	if (mprotect((char *)at + l->text_offset, text, PROT_READ | PROT_EXEC) != 0)
 		return lc_error("cannot make the patch region executable: %s%s", strerror(errno),
 				errno == EPERM || errno == EACCES ?
 				" (MemoryDenyWriteExecute= or an LSM forbids it)" : "");
 	return 0;
+}
+
+/* The region's journal (region.h), as the doctor keeps it: written before
+ * the step it describes. */
+static void apply_journal(struct apply_run *r, uint32_t state, uint32_t done)
+{
+	struct lc_region_header *h = (struct lc_region_header *)(uintptr_t)r->addr;
+	memset(&h->journal, 0, sizeof(h->journal));
+	h->journal.state = state;
+	h->journal.done = done;
+	h->journal.doctor = (uint32_t)getpid();
 }
 
 static int apply_jumps(struct apply_run *r)
@@ -201,13 +213,21 @@ static int apply_jumps(struct apply_run *r)
 					"linked against", lc_region_name(h, hk->name),
 					(unsigned long long)hk->addr);
 	}
+	apply_journal(r, LC_REGION_SWITCHING, 0);
 	for (i = 0; i < h->nhunks; i++) {
 		const struct lc_region_hunk *hk = lc_region_hunk(h, i);
 		if (lc_self_write_code(&r->self, hk->addr, hk->new_bytes, hk->len) != 0)
 			break;
+		apply_journal(r, LC_REGION_SWITCHING, i + 1);
 	}
-	if (i == h->nhunks)
+	if (i == h->nhunks) {
+		apply_journal(r, LC_REGION_APPLIED, i);
+		if (mprotect((void *)(uintptr_t)r->addr, lc_patch_layout(r->patch)->header_size,
+			     PROT_READ) != 0)
+			lc_warn("the patch region's header at 0x%llx stays writable: %s",
+				(unsigned long long)r->addr, strerror(errno));
 		return 0;
+	}
 	while (i-- > 0) {
 		const struct lc_region_hunk *hk = lc_region_hunk(h, i);
 		lc_self_write_code(&r->self, hk->addr, hk->old_bytes, hk->len);
