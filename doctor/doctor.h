@@ -207,6 +207,25 @@ struct lc_applied {
 int lc_regions_scan(struct lc_proc *pr, struct lc_applied **out, size_t *n);
 void lc_regions_free(struct lc_applied *a, size_t n);
 
+/* --- retire.c: regions no jump leads to any more -------------------------- */
+
+/* A retired region's magic: kept mapped because something may still point
+ * into it; not an applied patch. */
+#define LC_RETIRED_MAGIC "LCRETIRD"
+
+/* World stopped, the regions' jumps gone: 1 if a register or a word of
+ * the process's memory points into one of them (or it could not be told),
+ * 0 if none does. */
+int lc_regions_referenced(struct lc_threads *ts, const struct lc_applied *a, size_t n);
+/* World running, `th` stopped: unmaps the regions if not `referenced` and
+ * no signal handler is in one; else retires them all (the header says so;
+ * everything stays mapped as it was).  0, or -1 (warned). */
+int lc_regions_let_go(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
+		      struct lc_proc *pr, const struct lc_applied *a, size_t n, int referenced);
+int lc_region_retire(struct lc_proc *pr, const struct lc_applied *a);
+/* The retired regions of the process (for info), as lc_regions_scan. */
+int lc_regions_retired(struct lc_proc *pr, struct lc_applied **out, size_t *n);
+
 /* --- unwind.c: return addresses of a stopped thread (libdwfl) ------------ */
 
 struct lc_unwind;

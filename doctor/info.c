@@ -44,6 +44,22 @@ static void info_patch(const struct lc_applied *a)
 		printf("    %s\n", h->patch.description);
 }
 
+static void info_retired(const struct lc_applied *a)
+{
+	const struct lc_region_header *h = a->hdr;
+	printf("  retired: patch '%s' level %u, region 0x%llx (%llu bytes), kept mapped: it may "
+	       "still be referenced\n", h->patch.id, h->patch.level, (unsigned long long)a->addr,
+	       (unsigned long long)h->size);
+}
+
+static uint64_t retired_bytes(const struct lc_applied *r, size_t n)
+{
+	uint64_t b = 0;
+	for (size_t k = 0; k < n; k++)
+		b += r[k].hdr->size;
+	return b;
+}
+
 static void json_string(const char *s, size_t max)
 {
 	putchar('"');
@@ -57,6 +73,21 @@ static void json_string(const char *s, size_t max)
 			putchar(c);
 	}
 	putchar('"');
+}
+
+static void json_patch(const struct lc_applied *a, const char *sep);
+
+/* An object's (or no object's: obj NULL) retired regions as "retired": [...]. */
+static void json_retired(const struct lc_applied *r, size_t n, const struct lc_object *obj)
+{
+	const char *sep = "";
+	printf(", \"retired\": [");
+	for (size_t k = 0; k < n; k++)
+		if (r[k].obj == obj) {
+			json_patch(&r[k], sep);
+			sep = ",";
+		}
+	printf("]");
 }
 
 static void json_patch(const struct lc_applied *a, const char *sep)
@@ -86,17 +117,19 @@ static void json_patch(const struct lc_applied *a, const char *sep)
 static int info_json(pid_t pid, int many, int first)
 {
 	struct lc_proc pr;
-	struct lc_applied *a = NULL;
-	size_t n = 0;
+	struct lc_applied *a = NULL, *ret = NULL;
+	size_t n = 0, nret = 0;
 	int rc = -1;
 
-	if (lc_proc_open(&pr, pid) != 0 || lc_regions_scan(&pr, &a, &n) != 0)
+	if (lc_proc_open(&pr, pid) != 0 || lc_regions_scan(&pr, &a, &n) != 0 ||
+	    lc_regions_retired(&pr, &ret, &nret) != 0)
 		goto out;
 	rc = 1;
 	if (many && n == 0)
 		goto out;
-	printf("%s\n  {\"pid\": %d, \"patches_applied\": %zu, \"objects\": [", first ? "" : ",",
-	       (int)pid, n);
+	printf("%s\n  {\"pid\": %d, \"patches_applied\": %zu, \"retired_regions\": %zu, "
+	       "\"retired_bytes\": %llu, \"objects\": [", first ? "" : ",", (int)pid, n, nret,
+	       (unsigned long long)retired_bytes(ret, nret));
 	for (size_t i = 0; i < pr.nobjs; i++) {
 		const struct lc_object *o = &pr.objs[i];
 		const char *sep = "";
@@ -113,7 +146,9 @@ static int info_json(pid_t pid, int many, int first)
 				json_patch(&a[k], sep);
 				sep = ",";
 			}
-		printf("]}");
+		printf("]");
+		json_retired(ret, nret, o);
+		printf("}");
 	}
 	printf("\n    ]");
 	int orphans = 0;
@@ -124,9 +159,11 @@ static int info_json(pid_t pid, int many, int first)
 		}
 	if (orphans)
 		printf("]");
+	json_retired(ret, nret, NULL);
 	printf("}");
 	rc = 0;
 out:
+	lc_regions_free(ret, nret);
 	lc_regions_free(a, n);
 	lc_proc_close(&pr);
 	return rc;
@@ -135,16 +172,21 @@ out:
 static int info_run(pid_t pid, int many)
 {
 	struct lc_proc pr;
-	struct lc_applied *a = NULL;
-	size_t n = 0, shown = 0;
+	struct lc_applied *a = NULL, *ret = NULL;
+	size_t n = 0, shown = 0, nret = 0;
 	int rc = -1;
 
-	if (lc_proc_open(&pr, pid) != 0 || lc_regions_scan(&pr, &a, &n) != 0)
+	if (lc_proc_open(&pr, pid) != 0 || lc_regions_scan(&pr, &a, &n) != 0 ||
+	    lc_regions_retired(&pr, &ret, &nret) != 0)
 		goto out;
 	rc = 1;
 	if (many && n == 0)
 		goto out;
-	printf("process %d: %zu object(s), %zu patch(es) applied\n", (int)pid, pr.nobjs, n);
+	printf("process %d: %zu object(s), %zu patch(es) applied", (int)pid, pr.nobjs, n);
+	if (nret)
+		printf(", %zu retired region(s) (%llu bytes)", nret,
+		       (unsigned long long)retired_bytes(ret, nret));
+	printf("\n");
 	for (size_t i = 0; i < pr.nobjs; i++) {
 		const struct lc_object *o = &pr.objs[i];
 		printf("%s BuildID %s\n", o->path, o->build_id_len ? o->build_id_hex : "(none)");
@@ -153,14 +195,23 @@ static int info_run(pid_t pid, int many)
 				info_patch(&a[k]);
 				shown++;
 			}
+		for (size_t k = 0; k < nret; k++)
+			if (ret[k].obj == o)
+				info_retired(&ret[k]);
 	}
 	for (size_t k = 0; k < n; k++)
 		if (!a[k].obj) {
 			printf("(object not loaded) target '%s'\n", a[k].hdr->patch.target_name);
 			info_patch(&a[k]);
 		}
+	for (size_t k = 0; k < nret; k++)
+		if (!ret[k].obj) {
+			printf("(object not loaded) target '%s'\n", ret[k].hdr->patch.target_name);
+			info_retired(&ret[k]);
+		}
 	rc = 0;
 out:
+	lc_regions_free(ret, nret);
 	lc_regions_free(a, n);
 	lc_proc_close(&pr);
 	return rc;

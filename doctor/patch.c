@@ -66,6 +66,7 @@ struct patch_run {
 	struct lc_applied *applied;     /* regions found in the patient */
 	size_t napplied;
 	const struct lc_applied *old;   /* the lower level this one replaces */
+	int old_referenced;             /* something may point into old's region */
 	int many;                       /* -p all or DIR: skip, don't refuse */
 	int timeout_ms;                 /* --timeout */
 	int check_only;                 /* `check`: stop before any change */
@@ -356,20 +357,20 @@ static int patch_switch(struct lc_transition *t)
 		patch_put_back(r, n);
 		return -1;
 	}
+	/* Still stopped: may anything point into the replaced level's region? */
+	if (r->old)
+		r->old_referenced = lc_regions_referenced(&t->ts, r->old, 1);
 	return 0;
 }
 
 /* The transition's finish, world running: the replaced patch's region
- * goes, from one thread stopped again (no thread is in it, nothing jumps
- * to it). */
+ * goes, or is retired if something may still point into it (retire.c),
+ * from one thread stopped again (no thread is in it, nothing jumps to it). */
 static void patch_finish(struct lc_transition *t, struct lc_thread *th)
 {
 	struct patch_run *r = t->ctx;
-	if (!r->old)
-		return;
-	if (!th || lc_region_unmap(&t->ts, th, r->insn, r->old->addr, r->old->hdr->size) != 0)
-		lc_warn("process %d: the replaced patch's region at 0x%llx stays mapped", (int)r->pid,
-			(unsigned long long)r->old->addr);
+	if (r->old)
+		lc_regions_let_go(&t->ts, th, r->insn, &r->pr, r->old, 1, r->old_referenced);
 }
 
 static const struct lc_transition_ops patch_ops = {

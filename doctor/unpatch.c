@@ -62,6 +62,7 @@ struct unpatch_ctx {
 	struct lc_applied *a;
 	size_t n;
 	uint64_t insn;
+	int referenced;         /* something may point into a region (retire.c) */
 };
 
 /* The transition's switch, world stopped: every jump still ours, then,
@@ -96,17 +97,17 @@ static int unpatch_switch(struct lc_transition *t)
 				lc_test_pause("restoring");
 		}
 	}
+	/* Still stopped, no jump left: may anything point into the regions? */
+	c->referenced = lc_regions_referenced(&t->ts, c->a, c->n);
 	return 0;
 }
 
-/* The transition's finish, world running: the regions go. */
+/* The transition's finish, world running: the regions go, or are
+ * retired if something may still point into them (retire.c). */
 static void unpatch_finish(struct lc_transition *t, struct lc_thread *th)
 {
 	struct unpatch_ctx *c = t->ctx;
-	for (size_t k = 0; k < c->n; k++)
-		if (!th || lc_region_unmap(&t->ts, th, c->insn, c->a[k].addr, c->a[k].hdr->size) != 0)
-			lc_warn("process %d: the region at 0x%llx stays mapped (its jumps are gone)",
-				(int)t->pid, (unsigned long long)c->a[k].addr);
+	lc_regions_let_go(&t->ts, th, c->insn, c->pr, c->a, c->n, c->referenced);
 }
 
 static const struct lc_transition_ops unpatch_ops = {
@@ -171,7 +172,7 @@ again:
 			a[k].hdr->nhunks ? lc_region_name(a[k].hdr, lc_region_hunk(a[k].hdr, 0)->name) : "?" };
 		nfuncs += a[k].hdr->nhunks;
 	}
-	struct unpatch_ctx ctx = { &pr, a, n, insn };
+	struct unpatch_ctx ctx = { &pr, a, n, insn, 0 };
 	struct lc_transition t;
 	memset(&t, 0, sizeof(t));
 	t.pid = pid;
