@@ -256,6 +256,12 @@ struct lc_range {
 	const char *name;
 };
 
+/* busy.c: the ranges of patch `p` (its hunks in the image header `h`): at
+ * most lc_patch_busy_count(); returns how many were written to `out`. */
+size_t lc_patch_busy_count(const struct lc_patch *p, const struct lc_region_header *h);
+size_t lc_patch_busy_ranges(const struct lc_patch *p, const struct lc_region_header *h,
+			    struct lc_range *out);
+
 /* Where busy threads leave the busy functions: the return address of the
  * outermost busy frame of each (0 if a busy thread's way out is unknown). */
 struct lc_exits {

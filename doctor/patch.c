@@ -401,14 +401,9 @@ static int patch_run(struct patch_run *r)
 	uint64_t t1 = lc_now_us();
 	const struct lc_region_header *h = (const struct lc_region_header *)r->image;
 	uint32_t n = h->nhunks;
-	size_t nbusy = n;
-	struct lc_range *busy = lc_xcalloc(n + 1, sizeof(*busy));
-	for (uint32_t i = 0; i < n; i++) {
-		const struct lc_region_hunk *hk = patch_hunk(r, i);
-		/* rip at the first byte is safe: the thread will take the jump */
-		busy[i] = (struct lc_range){ hk->addr + 1, hk->addr + hk->old_size,
-					     lc_patch_func_name(r->patch, i) };
-	}
+	/* the functions, their entries if loop heads, their .cold pieces (busy.c) */
+	struct lc_range *busy = lc_xcalloc(lc_patch_busy_count(r->patch, h) + 1, sizeof(*busy));
+	size_t nbusy = lc_patch_busy_ranges(r->patch, h, busy);
 	if (r->old)     /* the replaced patch's code is about to vanish */
 		busy[nbusy++] = (struct lc_range){ r->old->addr + r->old->hdr->text_offset,
 			r->old->addr + r->old->hdr->text_offset + r->old->hdr->text_size,

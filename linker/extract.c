@@ -18,6 +18,7 @@
 #include "libcare/kpatch.h"
 #include "libcare/log.h"
 #include "libcare/patchfile.h"
+#include "busy.h"
 #include "extract.h"
 #include "reloc.h"
 
@@ -36,6 +37,7 @@ struct extract {
 	size_t shndx[LC_PAY_NSEC];      /* in PATCHED, 0 = absent */
 	struct info_slot *info;
 	size_t ninfo;
+	struct lc_busy_func *funcs;     /* per record, for busy.c */
 };
 
 /* "main.kpatch+0x6" for an offset in PATCHED's .kpatch.text, else "section+0x6". */
@@ -356,6 +358,7 @@ static int extract_info_record(struct extract *x, size_t k)
 		if (x->info[j].daddr.addend == slot->daddr.addend)
 			return lc_error("function '%s' (0x%" PRIx64 ") is replaced twice", df->name,
 					daddr);
+	x->funcs[k] = (struct lc_busy_func){ df->name, daddr, df->size, LC_JMP_BYTES, 0 };
 	rec.dlen = (uint32_t)dlen;
 	rec.slen = (uint32_t)sf->size;
 	memcpy(info->data + k * sizeof(rec), &rec, sizeof(rec));
@@ -363,6 +366,27 @@ static int extract_info_record(struct extract *x, size_t k)
 		name, daddr, rec.dlen, sf->name, rec.slen);
 	if (strcmp(name, df->name) != 0)
 		lc_debug("record '%s' replaces symbol '%s' at 0x%" PRIx64, name, df->name, daddr);
+	return 0;
+}
+
+/* ORIGINAL's code decoded (busy.c): the flags of each record, the
+ * .kpatch.busy records, and the refusals that need the code. */
+static int extract_busy(struct extract *x)
+{
+	struct lc_code code;
+	const struct lc_obj *fo = x->orig->nsym ? x->orig : x->p;
+	lc_code_from_obj(&code, x->orig, fo);
+	int rc = lc_busy_analyze(&code, x->funcs, x->ninfo, &x->pay->busy);
+	lc_code_free(&code);
+	if (rc < 0)
+		return -1;
+	for (size_t k = 0; k < x->ninfo; k++) {
+		struct lc_info_record rec;
+		uint8_t *at = (uint8_t *)x->pay->data[LC_PAY_INFO].data + k * sizeof(rec);
+		memcpy(&rec, at, sizeof(rec));
+		rec.flags = x->funcs[k].flags;
+		memcpy(at, &rec, sizeof(rec));
+	}
 	return 0;
 }
 
@@ -384,9 +408,12 @@ int lc_extract(const struct lc_obj *orig, const struct lc_obj *patched,
 	extract_locals(&x);
 	if (extract_relocs(&x) < 0)
 		goto out;
+	x.funcs = lc_xcalloc(x.ninfo ? x.ninfo : 1, sizeof(*x.funcs));
 	for (size_t k = 0; k < x.ninfo; k++)
 		if (extract_info_record(&x, k) < 0)
 			goto out;
+	if (extract_busy(&x) < 0)
+		goto out;
 	st->functions = x.ninfo;
 	ret = 0;
 out:
@@ -395,5 +422,6 @@ out:
 		lc_reloc_release(&x.info[k].saddr);
 	}
 	free(x.info);
+	free(x.funcs);
 	return ret;
 }

@@ -68,6 +68,7 @@ void lc_payload_free(struct lc_payload *p)
 		lc_buf_free(&p->data[s]);
 		free(p->rela[s]);
 	}
+	lc_buf_free(&p->busy);
 	for (size_t i = 0; i < p->nsym; i++)
 		free(p->sym[i].name);
 	free(p->sym);
@@ -226,7 +227,9 @@ static int payload_elf(const struct lc_payload *p, struct payload_image *im, Elf
 	    payload_scn(elf, im, ".strtab", SHT_STRTAB, 0, im->strtab.data, im->strtab.len,
 			ELF_T_BYTE, 1, 0, 0, 0) < 0)
 		return -1;
-	/* .shstrtab's own name must be in it before its size is taken. */
+	/* .shstrtab's own name (and that of the section after it) must be in
+	 * it before its size is taken. */
+	uint32_t busy_name = p->busy.len ? payload_shname(im, LC_SECTION_BUSY) : 0;
 	uint32_t self = payload_shname(im, ".shstrtab");
 	Elf_Scn *scn = elf_newscn(elf);
 	Elf_Data *d = scn ? elf_newdata(scn) : NULL;
@@ -242,6 +245,24 @@ static int payload_elf(const struct lc_payload *p, struct payload_image *im, Elf
 	sh.sh_addralign = 1;
 	if (!gelf_update_shdr(scn, &sh))
 		return -1;
+	/* After .shstrtab, so that the sections of a payload without it keep
+	 * their indices (and old readers, which find sections by name, skip it). */
+	if (p->busy.len) {
+		scn = elf_newscn(elf);
+		d = scn ? elf_newdata(scn) : NULL;
+		if (!d || !gelf_getshdr(scn, &sh))
+			return -1;
+		d->d_buf = p->busy.data;
+		d->d_size = p->busy.len;
+		d->d_type = ELF_T_BYTE;
+		d->d_align = 8;
+		sh.sh_name = busy_name;
+		sh.sh_type = SHT_PROGBITS;
+		sh.sh_addralign = 8;
+		sh.sh_entsize = sizeof(struct lc_busy_record);
+		if (!gelf_update_shdr(scn, &sh))
+			return -1;
+	}
 	return elf_update(elf, ELF_C_WRITE) < 0 ? -1 : 0;
 }
 

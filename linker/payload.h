@@ -40,6 +40,7 @@ struct lc_payload {
 	size_t nrela[LC_PAY_NSEC];
 	struct lc_payload_sym *sym;     /* id 0 = none; 1..LC_PAY_NSEC = section symbols */
 	size_t nsym;
+	struct lc_buf busy;             /* struct lc_busy_record[]: section 11, if any */
 };
 
 const char *lc_payload_section_name(enum lc_payload_sec s);

@@ -101,6 +101,15 @@ static int load_sections(struct lc_patch *p, Elf *elf, Elf_Scn **symtab,
 			(*relas)[(*nrelas)++] = scn;
 			continue;
 		}
+		if (strcmp(name, LC_SECTION_BUSY) == 0) {
+			Elf_Data *data = sh.sh_size ? elf_getdata(scn, NULL) : NULL;
+			if (sh.sh_type != SHT_PROGBITS || (sh.sh_size && (!data || !data->d_buf ||
+								   data->d_size != sh.sh_size)))
+				return lc_error("%s: payload: section %s is malformed", p->what, name);
+			if (lc_busy_load(p, data ? data->d_buf : NULL, sh.sh_size) != 0)
+				return -1;
+			continue;
+		}
 		int part = part_of_name(name);
 		if (part < 0)
 			continue;       /* .text, .note.GNU-stack ...: not ours */
@@ -338,6 +347,7 @@ static void patch_release(struct lc_patch *p)
 	free(p->syms);
 	free(p->relas);
 	free(p->stubs);
+	free(p->busy);
 	free(p->image);
 	free(p->payload);
 	free(p);
@@ -380,7 +390,7 @@ struct lc_patch *lc_patch_load(const void *file, size_t len, const char *what)
 	} else if (load_sections(p, elf, &symtab, &relas, &nrelas) == 0 &&
 		   load_symbols(p, elf, symtab) == 0 &&
 		   load_relocs(p, symtab, relas, nrelas) == 0 &&
-		   load_records(p) == 0 &&
+		   load_records(p) == 0 && lc_busy_check(p) == 0 &&
 		   lc_layout_compute(p) == 0) {
 		rc = 0;
 	}

@@ -61,6 +61,8 @@ struct lc_patch {
 	struct lc_stub *stubs;
 	size_t nstubs;
 	size_t nrecs;            /* info records */
+	struct lc_busy_record *busy;   /* .kpatch.busy (busy.c), may be none */
+	size_t nbusy;
 	struct lc_layout layout;
 	uint8_t *image;
 	int linked;
@@ -79,6 +81,10 @@ int lc_tls_apply(struct lc_patch *p, const struct lc_rela *r, const struct lc_ta
 		 uint8_t *at);
 /* The FUNC symbol of .kpatch.text that contains `off`, or "?". */
 const char *lc_patch_func_at(const struct lc_patch *p, uint64_t off);
+/* busy.c: .kpatch.busy, read while the sections are (load_sections) and
+ * checked once the records are. */
+int lc_busy_load(struct lc_patch *p, const void *data, size_t size);
+int lc_busy_check(const struct lc_patch *p);
 /* The info record `i` (relocated copy after a link). */
 const struct lc_info_record *lc_patch_record(const struct lc_patch *p, size_t i);
 

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "libcare/kpatch.h"
 #include "libcare/patchfile.h"
 #include "libcare/region.h"
 
@@ -84,6 +85,12 @@ const struct lc_patch_header *lc_patch_header(const struct lc_patch *p);
 const struct lc_layout *lc_patch_layout(const struct lc_patch *p);
 size_t lc_patch_nfuncs(const struct lc_patch *p);
 const char *lc_patch_func_name(const struct lc_patch *p, size_t i);
+/* The LC_INFO_* flags of replaced function `i` (kpatch.h). */
+uint32_t lc_patch_func_flags(const struct lc_patch *p, size_t i);
+/* The .kpatch.busy records: more code of the target that belongs to a
+ * replaced function (link-time addresses: add the load bias). */
+size_t lc_patch_nbusy(const struct lc_patch *p);
+const struct lc_busy_record *lc_patch_busy(const struct lc_patch *p, size_t j);
 
 /* Resolves every symbol through `t`, applies the relocations for a region
  * at `addr` and builds the region image with its hunks (old bytes read

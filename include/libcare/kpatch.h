@@ -32,6 +32,7 @@
 #define LC_SECTION_DATA   ".kpatch.data"   /* new data, literals, GOT slots */
 #define LC_SECTION_INFO   ".kpatch.info"   /* struct lc_info_record[] */
 #define LC_SECTION_STRTAB ".kpatch.strtab" /* NUL-terminated names */
+#define LC_SECTION_BUSY   ".kpatch.busy"   /* struct lc_busy_record[] (payload only) */
 
 #define LC_PATCHED_SUFFIX ".kpatch"      /* foo's replacement: foo.kpatch */
 #define LC_EXTERN_SUFFIX  ".kpatch_ext"  /* unit-external reference */
@@ -58,9 +59,34 @@ struct lc_info_record {
 	uint32_t dlen;    /* size of the original function */
 	uint32_t slen;    /* size of the replacement */
 	uint32_t name;    /* offset of the name in .kpatch.strtab */
-	uint32_t flags;   /* LC_INFO_*, none defined yet */
+	uint32_t flags;   /* LC_INFO_* (set by mkpatch) */
 };
 
 _Static_assert(sizeof(struct lc_info_record) == 32, "info record is 32 bytes");
+
+/* The original's own code jumps back to its first byte (GCC -O2 makes
+ * `while (!go);` a loop whose head is the entry): a thread there may be in
+ * the middle of the old loop, so the entry is busy too. */
+#define LC_INFO_ENTRY_BUSY 0x1u
+
+/*
+ * .kpatch.busy (in a patch file's payload, written by mkpatch from its
+ * decoding of ORIGINAL): code of the original outside the symbol of a
+ * replaced function that belongs to it, e.g. `foo.cold` (GCC's unlikely
+ * part) or code reached only by jumps from foo.  A thread there, or with a
+ * return address there, is in the old function: the doctor waits.  Plain
+ * values, no relocations.  Optional: a payload without it has none.
+ */
+struct lc_busy_record {
+	uint64_t addr;    /* link-time address in the target (+ load bias) */
+	uint32_t len;     /* bytes */
+	uint32_t rec;     /* index of the .kpatch.info record it belongs to */
+	uint32_t kind;    /* LC_BUSY_* */
+	uint32_t reserved;
+};
+
+#define LC_BUSY_PIECE 1u  /* a part of the function (a .cold/.part piece) */
+
+_Static_assert(sizeof(struct lc_busy_record) == 24, "busy record is 24 bytes");
 
 #endif
