@@ -151,7 +151,9 @@ uint32_t lc_insn_decode(const uint8_t *code, size_t len, uint64_t vma, uint64_t 
 	di.insn_info_valid = 0;
 	di.target = 0;
 	int n = disasm(addr, &di);
-	if (n <= 0 || (uint64_t)n > len - (addr - vma) || strstr(out->text, "(bad)"))
+	/* "(bad)": no instruction; ".byte 0x..": cut short by the end */
+	if (n <= 0 || (uint64_t)n > len - (addr - vma) || strstr(out->text, "(bad)") ||
+	    strncmp(out->text, ".byte", 5) == 0)
 		return 0;
 	out->len = (uint32_t)n;
 	out->kind = decode_kind_by_text(out->text);
