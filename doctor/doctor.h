@@ -261,6 +261,9 @@ struct lc_range {
 size_t lc_patch_busy_count(const struct lc_patch *p, const struct lc_region_header *h);
 size_t lc_patch_busy_ranges(const struct lc_patch *p, const struct lc_region_header *h,
 			    struct lc_range *out);
+/* For unpatch, besides the region's text: the hunks of short functions
+ * (at most h->nhunks ranges written to `out`). */
+size_t lc_region_busy_ranges(const struct lc_region_header *h, struct lc_range *out);
 
 /* Where busy threads leave the busy functions: the return address of the
  * outermost busy frame of each (0 if a busy thread's way out is unknown). */

@@ -165,12 +165,14 @@ again:
 	if (lc_guard_check(pid) != 0 || lc_proc_syscall_insn(&pr, &insn) != 0)
 		goto out;
 	/* Busy: a thread in a replacement, a stub or the data? Text is enough. */
-	busy = lc_xcalloc(n, sizeof(*busy));
+	for (size_t k = 0; k < n; k++)
+		nfuncs += a[k].hdr->nhunks;
+	busy = lc_xcalloc(n + nfuncs, sizeof(*busy));
 	for (size_t k = 0; k < n; k++) {
 		busy[nranges++] = (struct lc_range){ a[k].addr + a[k].hdr->text_offset,
 			a[k].addr + a[k].hdr->text_offset + a[k].hdr->text_size,
 			a[k].hdr->nhunks ? lc_region_name(a[k].hdr, lc_region_hunk(a[k].hdr, 0)->name) : "?" };
-		nfuncs += a[k].hdr->nhunks;
+		nranges += lc_region_busy_ranges(a[k].hdr, busy + nranges);   /* busy.c */
 	}
 	struct unpatch_ctx ctx = { &pr, a, n, insn, 0 };
 	struct lc_transition t;

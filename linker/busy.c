@@ -157,6 +157,15 @@ static int site_check(void *arg, const struct lc_insn *in)
 		return 0;
 	for (size_t k = 0; k < s->nf; k++) {
 		const struct lc_busy_func *f = &s->f[k];
+		if (f->pad && in->target >= f->pad && in->target < f->pad + 5) {
+			struct lc_buf from = LC_BUF_INIT;
+			busy_where(s->b, in->addr, &from);
+			lc_error("function '%s' cannot be replaced: a branch at %s (0x%" PRIx64 ") "
+				 "targets 0x%" PRIx64 ", in the filler before it where its jump would "
+				 "go", f->name, from.data, in->addr, in->target);
+			lc_buf_free(&from);
+			return -1;
+		}
 		if (in->target <= f->addr || in->target >= f->addr + f->site)
 			continue;
 		struct lc_buf from = LC_BUF_INIT;
@@ -237,6 +246,53 @@ static int busy_check_filler(const struct busy *b, const struct lc_busy_func *f)
 		return lc_error("function '%s' cannot be replaced: it is %" PRIu64 " bytes, its jump "
 				"needs %" PRIu64 ", and the bytes after it are not alignment filler "
 				"(0x%" PRIx64 ": %s)", f->name, f->size, f->site, s.bad, s.text);
+	return 0;
+}
+
+/* --- a 2..4-byte function with no room: a jump in the filler before it ---- */
+
+/* The 5 bytes before `f` are unreachable filler: the code before it ends
+ * with an instruction that does not run on, every byte from there to `f`
+ * decodes as filler, and no symbol starts in between (branches into them
+ * are refused by site_check).  0, or -1 with the reason in `why`. */
+static int busy_find_pad(const struct busy *b, struct lc_busy_func *f, struct lc_buf *why)
+{
+	const struct lc_code_sec *sec = code_sec_of(b->c, f->addr);
+	const struct fsym *prev = NULL;
+	/* the symbol before f whose code ends closest to it */
+	for (size_t j = 0; j < b->nfs && b->fs[j].lo < f->addr; j++)
+		if (b->fs[j].hi <= f->addr && b->fs[j].lo >= sec->addr &&
+		    (!prev || b->fs[j].hi > prev->hi))
+			prev = &b->fs[j];
+	if (!prev || prev->hi == prev->lo) {
+		lc_buf_adds(why, "no function ends before it");
+		return -1;
+	}
+	if (f->addr - prev->hi < 5) {
+		lc_buf_addf(why, "%" PRIu64 " bytes of filler after %s", f->addr - prev->hi, prev->name);
+		return -1;
+	}
+	for (size_t j = 0; j < b->nfs; j++)
+		if (b->fs[j].lo >= prev->hi && b->fs[j].lo < f->addr) {
+			lc_buf_addf(why, "%s starts in between", b->fs[j].name);
+			return -1;
+		}
+	struct last_insn l = { .any = 0 };
+	sweep(b, prev->lo, prev->hi, last_keep, &l);
+	if (!l.any || l.last.addr + l.last.len != prev->hi || lc_insn_falls_through(l.last.kind)) {
+		lc_buf_addf(why, "%s may run on into the filler", prev->name);
+		return -1;
+	}
+	for (uint64_t pc = prev->hi; pc < f->addr;) {
+		struct lc_insn in;
+		uint32_t n = lc_insn_decode(sec->bytes, sec->size, sec->addr, pc, &in);
+		if (n == 0 || in.kind != LC_INSN_FILLER || pc + n > f->addr) {
+			lc_buf_addf(why, "0x%" PRIx64 " is no filler", pc);
+			return -1;
+		}
+		pc += n;
+	}
+	f->pad = f->addr - 5;
 	return 0;
 }
 
@@ -344,6 +400,23 @@ int lc_busy_analyze(const struct lc_code *code, struct lc_busy_func *f, size_t n
 		}
 		if (f[k].site > f[k].size && busy_check_filler(&b, &f[k]) < 0)
 			goto out;
+		if (f[k].short_jump) {
+			struct lc_buf why = LC_BUF_INIT;
+			int rc = busy_find_pad(&b, &f[k], &why);
+			if (rc < 0)
+				lc_error("function '%s' is too small to patch (%" PRIu64 " bytes, %" PRIu64
+					 " up to the next symbol; a jump needs 5) and the bytes before it "
+					 "cannot take the jump (%s)", f[k].name, f[k].size, f[k].room,
+					 why.data);
+			lc_buf_free(&why);
+			if (rc < 0)
+				goto out;
+			struct lc_busy_record r = { f[k].pad, 5, (uint32_t)k, LC_BUSY_PADJUMP, 0 };
+			lc_buf_add(records, &r, sizeof(r));
+			lc_info("%s: %" PRIu64 " bytes, no room after it: a 2-byte jump to a 5-byte "
+				"jump in the filler before it at 0x%" PRIx64, f[k].name, f[k].size,
+				f[k].pad);
+		}
 	}
 	struct site_scan ss = { &b, f, nf };
 	for (size_t i = 0; i < code->nsec; i++)

@@ -36,8 +36,11 @@ struct lc_code {
 struct lc_busy_func {
 	const char *name;
 	uint64_t addr, size;     /* ORIGINAL's symbol */
-	uint64_t site;           /* bytes the jump overwrites from addr (5) */
+	uint64_t site;           /* bytes the jump overwrites from addr (5; size if short_jump) */
 	uint32_t flags;          /* out: LC_INFO_* */
+	int short_jump;          /* 2..4 bytes, no room after it: needs a pad before it */
+	uint64_t pad;            /* out (short_jump): where its 5-byte jump goes */
+	uint64_t room;           /* short_jump: bytes up to the next symbol (messages) */
 };
 
 /* Analyses `nf` functions of `code`; appends struct lc_busy_record[] to

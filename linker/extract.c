@@ -336,18 +336,25 @@ static int extract_info_record(struct extract *x, size_t k)
 	if (!df)
 		return lc_error("no function at 0x%" PRIx64 " in %s for '%s'", daddr,
 				fo == x->orig ? "ORIGINAL" : "PATCHED", name);
-	uint64_t dlen = df->size;
+	uint64_t dlen = df->size, room = 0;
+	int short_jump = 0;
 	if (dlen < LC_JMP_BYTES) {
 		/* A 1-byte `ret` at -O2 is followed by alignment padding: the
-		 * jump fits if nothing starts within its 5 bytes. */
-		uint64_t room = extract_room_after(fo, df);
-		if (room < LC_JMP_BYTES)
+		 * jump fits if nothing starts within its 5 bytes.  Else a 2-byte
+		 * `jmp rel8` to the jump in the filler before it (busy.c). */
+		room = extract_room_after(fo, df);
+		if (room < LC_JMP_BYTES && df->size >= 2) {
+			short_jump = 1;
+		} else if (room < LC_JMP_BYTES) {
 			return lc_error("function '%s' is too small to patch (%" PRIu64 " bytes, "
 					"%" PRIu64 " up to the next symbol; a jump needs %d)", df->name,
 					df->size, room, LC_JMP_BYTES);
-		lc_debug("function '%s' is %" PRIu64 " bytes: its jump takes %d bytes of the "
-			 "padding after it (%" PRIu64 " free)", df->name, df->size, LC_JMP_BYTES, room);
-		dlen = LC_JMP_BYTES;
+		} else {
+			lc_debug("function '%s' is %" PRIu64 " bytes: its jump takes %d bytes of "
+				 "the padding after it (%" PRIu64 " free)", df->name, df->size,
+				 LC_JMP_BYTES, room);
+			dlen = LC_JMP_BYTES;
+		}
 	}
 	const struct lc_obj_symbol *sf = extract_func_at(x->p,
 		soff + x->p->sec[x->shndx[LC_PAY_TEXT]].addr, x->shndx[LC_PAY_TEXT]);
@@ -358,7 +365,9 @@ static int extract_info_record(struct extract *x, size_t k)
 		if (x->info[j].daddr.addend == slot->daddr.addend)
 			return lc_error("function '%s' (0x%" PRIx64 ") is replaced twice", df->name,
 					daddr);
-	x->funcs[k] = (struct lc_busy_func){ df->name, daddr, df->size, LC_JMP_BYTES, 0 };
+	x->funcs[k] = (struct lc_busy_func){ df->name, daddr, df->size,
+					     short_jump ? df->size : LC_JMP_BYTES, 0, short_jump, 0,
+					     room };
 	rec.dlen = (uint32_t)dlen;
 	rec.slen = (uint32_t)sf->size;
 	memcpy(info->data + k * sizeof(rec), &rec, sizeof(rec));

@@ -4,8 +4,9 @@
 # linked PIE and -no-pie with the real gcc/ld: the .kpatch.busy record of a
 # .cold piece, the loop-head flag, and the refusals (a branch into the
 # bytes a jump overwrites, from another function or from a .cold piece
-# jumping back; a short function without room; bytes after a short
-# function that are not filler or that it runs on into).
+# jumping back; bytes after a short function that are not filler or that
+# it runs on into), and a 2-byte function's jump in the filler before it
+# (refused without such filler, or when a branch lands there).
 # Usage: test-busy.sh MKPATCH DATADIR WORKDIR
 MKPATCH=$1 DATA=$2 WORK=$3
 case $MKPATCH in /*) ;; *) MKPATCH=$PWD/$MKPATCH ;; esac
@@ -81,7 +82,17 @@ for mode in pie no-pie; do
 
 	refuse victim $mode "function 'victim' cannot be replaced: a branch at jumper\+0x2 \(0x$(hex $((0x$(addr jumper) + 2)))\) targets victim\+0x2, inside the 5 bytes its jump overwrites"
 	refuse coldback $mode "function 'coldback' cannot be replaced: a branch at coldback.cold\+0x2 \(0x$(hex $((0x$(addr coldback.cold) + 2)))\) targets coldback\+0x3, inside the 5 bytes"
-	refuse short2 $mode "function 'short2' is too small to patch \(2 bytes, 2 up to the next symbol; a jump needs 5\)"
+	# A 2-byte function with no room after it: a jmp rel8 to the jump in the
+	# filler before it (.kpatch.busy: pad address, 5 bytes, record 0, kind 2).
+	if make short_pad $mode; then
+		pad=$((0x$(addr short_pad) - 5))
+		expect "$W/short_pad.err" "replace short_pad at 0x[0-9a-f]+ \(2 bytes\)" "$mode short_pad"
+		expect "$W/short_pad.err" "short_pad: 2 bytes, no room after it: a 2-byte jump to a 5-byte jump in the filler before it at 0x$(hex $pad)" "$mode short_pad -v"
+		got=$(section .kpatch.busy "$W/short_pad.o")
+		[ "$got" = " $pad 0 5 0 2 0 " ] && ok || fail "$mode short_pad: .kpatch.busy '$got', expected ' $pad 0 5 0 2 0 '"
+	fi
+	refuse short2 $mode "function 'short2' is too small to patch \(2 bytes, 2 up to the next symbol; a jump needs 5\) and the bytes before it cannot take the jump \(0 bytes of filler after near_short2\)"
+	refuse short_pad2 $mode "function 'short_pad2' cannot be replaced: a branch at padjumper \(0x$(addr padjumper)\) targets 0x$(hex $((0x$(addr short_pad2) - 5))), in the filler before it where its jump would go"
 	refuse nf $mode "function 'nf' cannot be replaced: it is 1 bytes, its jump needs 5, and the bytes after it are not alignment filler \(0x$(hex $((0x$(addr nf) + 1))): xor +%rax,%rax\)"
 	refuse ft $mode "function 'ft' cannot be replaced: it is 1 bytes, its jump needs 5, and its last instruction \(cld\) runs on into the bytes after it"
 done

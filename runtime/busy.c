@@ -55,3 +55,35 @@ uint32_t lc_patch_func_flags(const struct lc_patch *p, size_t i)
 	memcpy(&rec, p->parts[LC_PART_INFO].orig + i * sizeof(rec), sizeof(rec));
 	return rec.flags;
 }
+
+int lc_busy_short_hunk(struct lc_patch *p, const struct lc_target *t, size_t i,
+		       struct lc_region_hunk *hk)
+{
+	const char *name = lc_patch_func_name(p, i);
+	const struct lc_busy_record *pad = NULL;
+	for (size_t j = 0; j < p->nbusy; j++)
+		if (p->busy[j].rec == i && p->busy[j].kind == LC_BUSY_PADJUMP)
+			pad = &p->busy[j];
+	if (!pad)
+		return 0;
+	/* [jmp rel32 at pad] ... [jmp rel8 at the function], one write */
+	uint64_t at = t->bias + pad->addr, fn = hk->addr;
+	if (pad->len != LC_JMP_SIZE || hk->old_size < 2 || at + LC_JMP_SIZE > fn ||
+	    fn + 2 - at > LC_HUNK_MAX_BYTES)
+		return lc_error("%s: function '%s' at 0x%llx: its jump at 0x%llx is not in the %d "
+				"bytes before it", p->what, name, (unsigned long long)fn,
+				(unsigned long long)at, LC_HUNK_MAX_BYTES - 2);
+	hk->addr = at;
+	hk->len = (uint32_t)(fn + 2 - at);
+	if (t->read(t->ctx, at, hk->old_bytes, hk->len) != 0)
+		return lc_error("%s: cannot read function '%s' at 0x%llx", p->what, name,
+				(unsigned long long)at);
+	memcpy(hk->new_bytes, hk->old_bytes, hk->len);
+	if (lc_jmp_encode(at, hk->new_addr, hk->new_bytes) != 0)
+		return lc_error("%s: function '%s' at 0x%llx is out of jump reach of its "
+				"replacement at 0x%llx", p->what, name, (unsigned long long)fn,
+				(unsigned long long)hk->new_addr);
+	hk->new_bytes[fn - at] = 0xeb;
+	hk->new_bytes[fn - at + 1] = (uint8_t)(int8_t)(at - (fn + 2));
+	return 1;
+}

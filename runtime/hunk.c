@@ -4,6 +4,8 @@
  *
  * One hunk per .kpatch.info record: `jmp rel32` (e9) written over the first
  * five bytes of the original function, to its replacement in the region.
+ * A function of 2 to 4 bytes without room after it gets a `jmp rel8` to
+ * such a jump in the filler before it, both in one hunk (busy.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,19 +55,10 @@ int lc_hunks_build(struct lc_patch *p, const struct lc_target *t, uint64_t regio
 		struct lc_region_hunk *hk = &hunks[i];
 		const char *name = lc_patch_func_name(p, i);
 
-		if (rec->dlen < LC_JMP_SIZE)
-			return lc_error("%s: function '%s' is %u bytes, too small for a %d-byte jump",
-					p->what, name, rec->dlen, LC_JMP_SIZE);
 		if (rec->saddr < text || rec->saddr >= text + l->text_size ||
 		    (uint64_t)rec->slen > text + l->text_size - rec->saddr)
 			return lc_error("%s: replacement of '%s' lies outside %s", p->what, name,
 					LC_SECTION_TEXT);
-		for (size_t j = 0; j < i; j++)
-			if (hunks[j].addr < rec->daddr + LC_JMP_SIZE &&
-			    rec->daddr < hunks[j].addr + LC_JMP_SIZE)
-				return lc_error("%s: functions '%s' and '%s' overlap at 0x%llx", p->what,
-						lc_patch_func_name(p, j), name,
-						(unsigned long long)rec->daddr);
 		memset(hk, 0, sizeof(*hk));
 		hk->addr = rec->daddr;
 		hk->new_addr = rec->saddr;
@@ -73,13 +66,28 @@ int lc_hunks_build(struct lc_patch *p, const struct lc_target *t, uint64_t regio
 		hk->old_size = rec->dlen;
 		hk->new_size = rec->slen;
 		hk->name = rec->name;
-		if (lc_jmp_encode(hk->addr, hk->new_addr, hk->new_bytes) != 0)
-			return lc_error("%s: function '%s' at 0x%llx is out of jump reach of its "
-					"replacement at 0x%llx", p->what, name,
-					(unsigned long long)hk->addr, (unsigned long long)hk->new_addr);
-		if (t->read(t->ctx, hk->addr, hk->old_bytes, LC_JMP_SIZE) != 0)
-			return lc_error("%s: cannot read function '%s' at 0x%llx", p->what, name,
-					(unsigned long long)hk->addr);
+		if (rec->dlen < LC_JMP_SIZE) {
+			/* a short function: jmp rel8 to the jump in the filler (busy.c) */
+			int rc = lc_busy_short_hunk(p, t, i, hk);
+			if (rc < 0)
+				return -1;
+			if (rc == 0)
+				return lc_error("%s: function '%s' is %u bytes, too small for a %d-byte "
+						"jump", p->what, name, rec->dlen, LC_JMP_SIZE);
+		} else {
+			if (lc_jmp_encode(hk->addr, hk->new_addr, hk->new_bytes) != 0)
+				return lc_error("%s: function '%s' at 0x%llx is out of jump reach of its "
+						"replacement at 0x%llx", p->what, name,
+						(unsigned long long)hk->addr, (unsigned long long)hk->new_addr);
+			if (t->read(t->ctx, hk->addr, hk->old_bytes, LC_JMP_SIZE) != 0)
+				return lc_error("%s: cannot read function '%s' at 0x%llx", p->what, name,
+						(unsigned long long)hk->addr);
+		}
+		for (size_t j = 0; j < i; j++)
+			if (hunks[j].addr < hk->addr + hk->len && hk->addr < hunks[j].addr + hunks[j].len)
+				return lc_error("%s: functions '%s' and '%s' overlap at 0x%llx", p->what,
+						lc_patch_func_name(p, j), name,
+						(unsigned long long)rec->daddr);
 	}
 	return 0;
 }

@@ -85,6 +85,11 @@ const char *lc_patch_func_at(const struct lc_patch *p, uint64_t off);
  * checked once the records are. */
 int lc_busy_load(struct lc_patch *p, const void *data, size_t size);
 int lc_busy_check(const struct lc_patch *p);
+/* The hunk of short function `i` (its record's dlen < 5) from its
+ * LC_BUSY_PADJUMP record; `hk` has addr, new_addr and the sizes.  1 built,
+ * 0 no such record, -1 error (logged). */
+int lc_busy_short_hunk(struct lc_patch *p, const struct lc_target *t, size_t i,
+		       struct lc_region_hunk *hk);
 /* The info record `i` (relocated copy after a link). */
 const struct lc_info_record *lc_patch_record(const struct lc_patch *p, size_t i);
 

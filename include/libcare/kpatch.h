@@ -86,6 +86,11 @@ struct lc_busy_record {
 };
 
 #define LC_BUSY_PIECE 1u  /* a part of the function (a .cold/.part piece) */
+/* A function of 2 to 4 bytes with no room after it (GCC -O2's `f: jmp g`
+ * as the last function of .text): its 5-byte jump goes into the alignment
+ * filler just before it (addr = the function - 5, len 5), and its first 2
+ * bytes become a `jmp rel8` there.  The runtime writes both as one hunk. */
+#define LC_BUSY_PADJUMP 2u
 
 _Static_assert(sizeof(struct lc_busy_record) == 24, "busy record is 24 bytes");
 

@@ -134,9 +134,9 @@ static void test_busy(void)
 	img_init();
 
 	struct lc_busy_func f[] = {
-		{ "loop", 0x2000, 11, 5, 7 },
-		{ "step", 0x2010, 11, 5, 7 },
-		{ "tiny", 0x2020, 1, 5, 7 },
+		{ .name = "loop", .addr = 0x2000, .size = 11, .site = 5, .flags = 7 },
+		{ .name = "step", .addr = 0x2010, .size = 11, .site = 5, .flags = 7 },
+		{ .name = "tiny", .addr = 0x2020, .size = 1, .site = 5, .flags = 7 },
 	};
 	CHECK(analyze(f, 3, &out) == 0);
 	CHECK(f[0].flags == LC_INFO_ENTRY_BUSY);
@@ -178,7 +178,7 @@ static void test_busy(void)
 	CHECK(analyze(&f[2], 1, &out) == -1);
 	img_init();
 	/* A function outside the code given is not decoded (no refusal). */
-	struct lc_busy_func far = { "far", 0x9000, 16, 5, 7 };
+	struct lc_busy_func far = { .name = "far", .addr = 0x9000, .size = 16, .site = 5, .flags = 7 };
 	CHECK(analyze(&far, 1, &out) == 0 && far.flags == 0 && out.len == 0);
 	lc_buf_free(&out);
 }

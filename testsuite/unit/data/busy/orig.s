@@ -14,6 +14,9 @@ main:
 	call tail2
 	call nf
 	call ft
+	call short_pad
+	call short_pad2
+	call padjumper
 	xorl %eax,%eax
 	popq %rbx
 	ret
@@ -134,6 +137,41 @@ short2:
 after_short2:
 	ret
 	.size after_short2,.-after_short2
+
+# A 2-byte tail call with the next function right after it and alignment
+# filler before it: its jump goes into the filler (LC_BUSY_PADJUMP).
+	.p2align 4
+	.type before_sp,@function
+before_sp:
+	ret
+	.size before_sp,.-before_sp
+	.p2align 4
+	.type short_pad,@function
+short_pad:
+	jmp before_sp
+	.size short_pad,.-short_pad
+	.type after_sp,@function
+after_sp:
+	ret
+	.size after_sp,.-after_sp
+
+# The same, but a branch lands in the filler where its jump would go.
+	.p2align 4
+	.type before_sp2,@function
+before_sp2:
+	ret
+	.size before_sp2,.-before_sp2
+	.fill 10,1,0x90
+.Lpad2:
+	.fill 5,1,0x90
+	.type short_pad2,@function
+short_pad2:
+	jmp before_sp2
+	.size short_pad2,.-short_pad2
+	.type padjumper,@function
+padjumper:
+	jmp .Lpad2
+	.size padjumper,.-padjumper
 
 	.bss
 	.type go,@object
