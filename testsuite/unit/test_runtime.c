@@ -382,6 +382,35 @@ static void test_rejections(void)
 	CHECK(rc == -1 && strstr(e, "function 'tiny' is 3 bytes, too small"));
 	lc_patch_free(p);
 
+	/* The same function with an LC_BUSY_PADJUMP record: one hunk from the
+	 * filler before it, jmp rel32 there and jmp rel8 back at the function. */
+	make_patch("tiny-pad", &junk);
+	p = lc_patch_load(junk.data, junk.len, "tiny-pad.kpatch");
+	CHECK(p && lc_patch_nbusy(p) == 1 && lc_patch_busy(p, 0)->kind == LC_BUSY_PADJUMP);
+	low_target(&m, &t);
+	memset(m.bytes + 0x130, 0x90, 9);
+	CHECK(p && lc_patch_link(p, &t, REGION) == 0);
+	const uint8_t *img = p ? lc_patch_image(p, NULL) : NULL;
+	if (img) {
+		const struct lc_region_hunk *hk = lc_region_hunk((const void *)img, 0);
+		uint64_t text = REGION + lc_patch_layout(p)->text_offset;
+		CHECK(hk->addr == 0x401134 && hk->len == 7 && hk->old_size == 3);
+		CHECK(memcmp(hk->old_bytes, "\x90\x90\x90\x90\x90\x55\x48", 7) == 0);
+		CHECK(hk->new_bytes[0] == 0xe9 && get32(hk->new_bytes + 1) == (uint32_t)(text - 0x401139));
+		CHECK(hk->new_bytes[5] == 0xeb && hk->new_bytes[6] == 0xf9);
+	}
+	lc_patch_free(p);
+	make_patch("tiny-far", &junk);
+	p = lc_patch_load(junk.data, junk.len, "tiny-far.kpatch");
+	capture_begin();
+	rc = p ? lc_patch_link(p, &t, REGION) : 0;
+	e = capture_end();
+	CHECK(rc == -1 && strstr(e, "function 'tiny' at 0x401139: its jump at 0x401100 is not in"));
+	lc_patch_free(p);
+	make_patch("tiny-bad", &junk);
+	e = load_error(junk.data, junk.len);
+	CHECK(strstr(e, ".kpatch.busy record 0 is malformed (function 5 of 1"));
+
 	/* Damage the payload anywhere, reseal: every load is an answer, never a crash. */
 	size_t hs = sizeof(struct lc_patch_header), plen = file.len - hs;
 	struct lc_buf f = LC_BUF_INIT;
