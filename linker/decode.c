@@ -7,6 +7,7 @@
  * (indirect jumps, returns, traps, filler) is read from the mnemonic.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <dis-asm.h>
@@ -123,46 +124,62 @@ static enum lc_insn_kind decode_kind_by_text(const char *text)
 	return LC_INSN_OTHER;
 }
 
+/* libopcodes' state for the last buffer: set up once, not per instruction
+ * (mkpatch decodes whole objects). */
+static struct {
+	disassembler_ftype disasm;
+	struct disassemble_info di;
+	struct decode_out o;
+	const uint8_t *code;
+	size_t len;
+	uint64_t vma;
+	int ready;
+} dec;
+
 uint32_t lc_insn_decode(const uint8_t *code, size_t len, uint64_t vma, uint64_t addr,
 			struct lc_insn *out)
 {
-	static disassembler_ftype disasm;
-	struct disassemble_info di;
-	struct decode_out o = { out->text, 0, sizeof(out->text) };
-
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, offsetof(struct lc_insn, text));
+	out->text[0] = '\0';
 	out->addr = addr;
 	if (addr < vma || addr - vma >= len)
 		return 0;
-	if (!disasm)
-		disasm = disassembler(bfd_arch_i386, false, bfd_mach_x86_64, NULL);
-	if (!disasm)
+	if (!dec.disasm)
+		dec.disasm = disassembler(bfd_arch_i386, false, bfd_mach_x86_64, NULL);
+	if (!dec.disasm)
 		return 0;
-	init_disassemble_info(&di, &o, decode_printf, decode_styled_printf);
-	di.arch = bfd_arch_i386;
-	di.mach = bfd_mach_x86_64;
-	di.endian = BFD_ENDIAN_LITTLE;
-	di.buffer = (bfd_byte *)code;
-	di.buffer_length = len;
-	di.buffer_vma = vma;
-	di.print_address_func = decode_print_address;
-	di.memory_error_func = decode_memory_error;
-	disassemble_init_for_target(&di);
-	di.insn_info_valid = 0;
-	di.target = 0;
-	int n = disasm(addr, &di);
+	if (!dec.ready || dec.code != code || dec.len != len || dec.vma != vma) {
+		init_disassemble_info(&dec.di, &dec.o, decode_printf, decode_styled_printf);
+		dec.di.arch = bfd_arch_i386;
+		dec.di.mach = bfd_mach_x86_64;
+		dec.di.endian = BFD_ENDIAN_LITTLE;
+		dec.di.buffer = (bfd_byte *)code;
+		dec.di.buffer_length = len;
+		dec.di.buffer_vma = vma;
+		dec.di.print_address_func = decode_print_address;
+		dec.di.memory_error_func = decode_memory_error;
+		disassemble_init_for_target(&dec.di);
+		dec.code = code;
+		dec.len = len;
+		dec.vma = vma;
+		dec.ready = 1;
+	}
+	dec.o = (struct decode_out){ out->text, 0, sizeof(out->text) };
+	dec.di.insn_info_valid = 0;
+	dec.di.target = 0;
+	int n = dec.disasm(addr, &dec.di);
 	/* "(bad)": no instruction; ".byte 0x..": cut short by the end */
 	if (n <= 0 || (uint64_t)n > len - (addr - vma) || strstr(out->text, "(bad)") ||
 	    strncmp(out->text, ".byte", 5) == 0)
 		return 0;
 	out->len = (uint32_t)n;
 	out->kind = decode_kind_by_text(out->text);
-	if (di.insn_info_valid && (di.insn_type == dis_branch || di.insn_type == dis_condbranch ||
-				   di.insn_type == dis_jsr || di.insn_type == dis_condjsr)) {
-		out->target = di.target;
-		if (di.insn_type == dis_branch)
+	if (dec.di.insn_info_valid && (dec.di.insn_type == dis_branch || dec.di.insn_type == dis_condbranch ||
+				   dec.di.insn_type == dis_jsr || dec.di.insn_type == dis_condjsr)) {
+		out->target = dec.di.target;
+		if (dec.di.insn_type == dis_branch)
 			out->kind = LC_INSN_JUMP;
-		else if (di.insn_type == dis_condbranch)
+		else if (dec.di.insn_type == dis_condbranch)
 			out->kind = LC_INSN_CONDJUMP;
 		else
 			out->kind = LC_INSN_CALL;
