@@ -157,7 +157,7 @@ static int site_check(void *arg, const struct lc_insn *in)
 		return 0;
 	for (size_t k = 0; k < s->nf; k++) {
 		const struct lc_busy_func *f = &s->f[k];
-		if (f->pad && in->target >= f->pad && in->target < f->pad + 5) {
+		if (f->pad && in->target >= f->pad_lo && in->target < f->pad + 5) {
 			struct lc_buf from = LC_BUF_INIT;
 			busy_where(s->b, in->addr, &from);
 			lc_error("function '%s' cannot be replaced: a branch at %s (0x%" PRIx64 ") "
@@ -253,8 +253,8 @@ static int busy_check_filler(const struct busy *b, const struct lc_busy_func *f)
 
 /* The 5 bytes before `f` are unreachable filler: the code before it ends
  * with an instruction that does not run on, every byte from there to `f`
- * decodes as filler, and no symbol starts in between (branches into them
- * are refused by site_check).  0, or -1 with the reason in `why`. */
+ * decodes as filler, and no symbol starts in between (branches into any of
+ * it are refused by site_check: a multi-byte nop may straddle the jump).  0, or -1 with the reason in `why`. */
 static int busy_find_pad(const struct busy *b, struct lc_busy_func *f, struct lc_buf *why)
 {
 	const struct lc_code_sec *sec = code_sec_of(b->c, f->addr);
@@ -293,6 +293,7 @@ static int busy_find_pad(const struct busy *b, struct lc_busy_func *f, struct lc
 		pc += n;
 	}
 	f->pad = f->addr - 5;
+	f->pad_lo = prev->hi;
 	return 0;
 }
 

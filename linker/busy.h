@@ -40,6 +40,7 @@ struct lc_busy_func {
 	uint32_t flags;          /* out: LC_INFO_* */
 	int short_jump;          /* 2..4 bytes, no room after it: needs a pad before it */
 	uint64_t pad;            /* out (short_jump): where its 5-byte jump goes */
+	uint64_t pad_lo;         /* out (short_jump): where the filler before it starts */
 	uint64_t room;           /* short_jump: bytes up to the next symbol (messages) */
 };
 

@@ -365,9 +365,9 @@ static int extract_info_record(struct extract *x, size_t k)
 		if (x->info[j].daddr.addend == slot->daddr.addend)
 			return lc_error("function '%s' (0x%" PRIx64 ") is replaced twice", df->name,
 					daddr);
-	x->funcs[k] = (struct lc_busy_func){ df->name, daddr, df->size,
-					     short_jump ? df->size : LC_JMP_BYTES, 0, short_jump, 0,
-					     room };
+	x->funcs[k] = (struct lc_busy_func){ .name = df->name, .addr = daddr, .size = df->size,
+					     .site = short_jump ? df->size : LC_JMP_BYTES,
+					     .short_jump = short_jump, .room = room };
 	rec.dlen = (uint32_t)dlen;
 	rec.slen = (uint32_t)sf->size;
 	memcpy(info->data + k * sizeof(rec), &rec, sizeof(rec));

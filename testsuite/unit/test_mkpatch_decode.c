@@ -177,6 +177,30 @@ static void test_busy(void)
 	img_put(0x2050, (const uint8_t[]){ 0xeb, 0xd1 }, 2);       /* jmp 0x2023 */
 	CHECK(analyze(&f[2], 1, &out) == -1);
 	img_init();
+	/* `other` (3 bytes) with no room after it: its jump goes into the
+	 * filler before it, which must be unreachable filler back to the end
+	 * of the code before it (step.cold, ending with a jmp). */
+	struct lc_busy_func sh = { .name = "other", .addr = 0x2050, .size = 3, .site = 3,
+				   .short_jump = 1 };
+	CHECK(analyze(&sh, 1, &out) == -1);             /* 0x2040: code, no filler */
+	memset(img + 0x40, 0x90, 4);
+	sh.pad = sh.pad_lo = 0;
+	CHECK(analyze(&sh, 1, &out) == -1);             /* step.cold jumps into it */
+	img_put(0x2030, (const uint8_t[]){ 0x90, 0xc3 }, 2);        /* step.cold: nop; ret */
+	sh.pad = sh.pad_lo = 0;
+	CHECK(analyze(&sh, 1, &out) == 0 && sh.pad == 0x204b && sh.pad_lo == 0x2032);
+	const struct lc_busy_record *pr = (const void *)out.data;
+	CHECK(out.len == sizeof(*pr) && pr->addr == 0x204b && pr->len == 5 &&
+	      pr->kind == LC_BUSY_PADJUMP && pr->rec == 0);
+	img_put(0x2020, (const uint8_t[]){ 0xeb, 0x23 }, 2);        /* jmp 0x2045 */
+	sh.pad = sh.pad_lo = 0;
+	CHECK(analyze(&sh, 1, &out) == -1);             /* a branch into that filler */
+	img_init();
+	img_put(0x2030, (const uint8_t[]){ 0x90, 0xfc }, 2);        /* step.cold runs on */
+	memset(img + 0x40, 0x90, 4);
+	sh.pad = sh.pad_lo = 0;
+	CHECK(analyze(&sh, 1, &out) == -1);
+	img_init();
 	/* A function outside the code given is not decoded (no refusal). */
 	struct lc_busy_func far = { .name = "far", .addr = 0x9000, .size = 16, .site = 5, .flags = 7 };
 	CHECK(analyze(&far, 1, &out) == 0 && far.flags == 0 && out.len == 0);
