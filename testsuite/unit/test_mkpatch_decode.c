@@ -159,6 +159,11 @@ static void test_busy(void)
 	/* The same branch to step's first byte is a tail call: fine. */
 	img_put(0x2050, (const uint8_t[]){ 0xeb, 0xbe }, 2);
 	CHECK(analyze(&f[1], 1, &out) == 0);
+	/* From step's own code (a loop at -O0 after the prologue): fine, a
+	 * thread there is busy. */
+	img_put(0x2018, (const uint8_t[]){ 0xeb, 0xf9 }, 2);       /* jmp step+3 */
+	CHECK(analyze(&f[1], 1, &out) == 0);
+	img_put(0x2018, (const uint8_t[]){ 0x89, 0xf8 }, 2);
 	/* The piece jumping back to step+3: refused (a branch from code
 	 * without a symbol; its place is named after the symbol before it). */
 	img_put(0x2042, (const uint8_t[]){ 0xeb, 0xcf }, 2);
