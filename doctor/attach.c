@@ -233,7 +233,7 @@ int lc_threads_seize(struct lc_threads *ts, pid_t pid)
  * WAIT_TIMEOUT_S of the doctor's own waiting (lc_slice_wait). */
 int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 {
-	int st;
+	int st, spins = 0;
 	uint64_t waited = 0;
 	for (;;) {
 		pid_t r = waitpid(th->tid, &st, __WALL | WNOHANG);
@@ -243,6 +243,12 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 				return lc_error("process %d: thread %d did not stop within %d s",
 						(int)ts->pid, (int)th->tid, WAIT_TIMEOUT_S);
 			}
+			/* A stop comes within microseconds: asked for first without
+			 * sleeping (the doctor stays on its CPU, so the windows in
+			 * which a thread is stopped or has foreign registers are not
+			 * stretched by the scheduler), then in slices. */
+			if (++spins < 2000)
+				continue;
 			waited += lc_slice_wait(waited < 10000 ? 200 : 10000);
 			continue;
 		}
@@ -430,6 +436,24 @@ static uint64_t thread_pending(pid_t pid, pid_t tid)
 		}
 	fclose(f);
 	return set;
+}
+
+int lc_thread_repark(struct lc_threads *ts, struct lc_thread *th)
+{
+	int st;
+	if (!th->stopped || th->gone)
+		return 0;
+	/* The interrupt is taken before the thread runs a single instruction
+	 * (the kernel checks traps before signals and before returning). */
+	if (ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL) != 0 ||
+	    ptrace(PTRACE_CONT, th->tid, NULL, NULL) != 0)
+		return -1;
+	th->stopped = 0;
+	if (lc_thread_wait(ts, th, &st) != 0)
+		return -1;
+	if ((st >> 16) == 0 && (WSTOPSIG(st) != SIGTRAP || lc_sigtrap_sent(th->tid)) && !th->sig)
+		th->sig = WSTOPSIG(st);         /* a signal came first: kept */
+	return 0;
 }
 
 int lc_thread_drain_trap(struct lc_threads *ts, struct lc_thread *th)

@@ -118,7 +118,7 @@ struct lc_threads {
  * PTRACE_O_TRACECLONE: a thread born during the operation is traced from
  * its birth (a re-scan of /proc/PID/task can miss threads while others
  * exit), and harmlessly detached if the doctor dies. */
-#define LC_TRACE_OPTIONS PTRACE_O_TRACECLONE
+#define LC_TRACE_OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD)
 int lc_threads_seize(struct lc_threads *ts, pid_t pid);
 /* Interrupts one thread and waits for its stop. */
 int lc_thread_stop(struct lc_threads *ts, struct lc_thread *th);
@@ -152,6 +152,11 @@ int lc_thread_sigmask(struct lc_thread *th, const uint64_t *set, uint64_t *old);
  * before pending signals): it is taken out, or the thread would die of it
  * after the detach.  Other signals met on the way are kept for delivery. */
 int lc_thread_drain_trap(struct lc_threads *ts, struct lc_thread *th);
+/* A thread in the signal-delivery-stop of the doctor's single-step is
+ * moved to an interrupt stop (PTRACE_INTERRUPT + PTRACE_CONT): should the
+ * doctor die, the kernel would deliver the SIGTRAP of a signal-delivery-
+ * stop on detach and kill the patient; an interrupt stop delivers nothing. */
+int lc_thread_repark(struct lc_threads *ts, struct lc_thread *th);
 /* The SIGTRAP a thread is stopped with was sent by a process (kill, tgkill,
  * sigqueue), not made by the kernel for an int3 or a single-step. */
 int lc_sigtrap_sent(pid_t tid);
@@ -414,9 +419,13 @@ int lc_guard_seccomp(pid_t pid, pid_t tid);
 /* --- journal.c: the operation's state in the region header -------------- */
 
 /* Writes the journal of the region at `addr` (state, hunks done, the
- * other region, this doctor's PID) into the patient.  0 or -1 (logged). */
-int lc_journal_write(struct lc_proc *pr, uint64_t addr, uint32_t state, uint32_t done,
-		     uint64_t other);
+ * other region, this doctor's PID) into the patient; `h` is its header as
+ * read (NULL: a region of this run), and a version 1 region has no journal
+ * (nothing written).  0 or -1 (logged). */
+int lc_journal_write(struct lc_proc *pr, uint64_t addr, const struct lc_region_header *h,
+		     uint32_t state, uint32_t done, uint64_t other);
+/* How many hunks of a region hold its jump now (the bytes are the truth). */
+uint32_t lc_journal_jumps(struct lc_proc *pr, const struct lc_region_header *h);
 
 /* --- lock.c: one doctor at a time changes a process ----------------------- */
 

@@ -5,6 +5,7 @@
  * As text, or with --json one JSON document: {"processes": [...]}.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -26,9 +27,54 @@ static void info_usage(FILE *f)
 		"  -h, --help   this text\n");
 }
 
-static void info_patch(const struct lc_applied *a)
+/* Is the region's patch wholly in place?  The journal says what its doctor
+ * was doing, the bytes at the hunks say what is there; a patch counts as
+ * applied only if both agree. */
+static int region_applied(struct lc_proc *pr, const struct lc_applied *a)
+{
+	return lc_region_state(a->hdr) == LC_REGION_APPLIED &&
+	       lc_journal_jumps(pr, a->hdr) == a->hdr->nhunks;
+}
+
+static size_t count_applied(struct lc_proc *pr, const struct lc_applied *a, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += region_applied(pr, &a[i]);
+	return k;
+}
+
+/* A region that is not simply applied, in words: what its journal says,
+ * how many jumps are in place, and whether its doctor still runs. */
+static void info_state(struct lc_proc *pr, const struct lc_applied *a, char *buf, size_t len)
 {
 	const struct lc_region_header *h = a->hdr;
+	uint32_t state = lc_region_state(h), jumps = lc_journal_jumps(pr, h);
+	int live = h->version >= 2 && h->journal.doctor && kill((pid_t)h->journal.doctor, 0) == 0;
+	const char *how = state == LC_REGION_RETIRED ? "retired (kept mapped, no jump leads here)" :
+			  state == LC_REGION_APPLIED ? "applied, but some jumps are gone" :
+			  state == LC_REGION_PREPARING ? "being prepared, not applied" :
+			  state == LC_REGION_SWITCHING ? "half applied" : "half unpatched";
+	snprintf(buf, len, "%s: %u of %u jump(s) in place%s", how, jumps, h->nhunks,
+		 state == LC_REGION_RETIRED || state == LC_REGION_APPLIED ? "" :
+		 live ? " (its doctor is at work)" :
+		 " (its doctor was killed: 'patch' or 'unpatch' finishes it)");
+}
+
+static void info_patch(struct lc_proc *pr, const struct lc_applied *a)
+{
+	const struct lc_region_header *h = a->hdr;
+	if (!region_applied(pr, a)) {
+		char st[160];
+		info_state(pr, a, st, sizeof(st));
+		printf("  patch '%s' level %u, %s, region 0x%llx (%llu bytes), %u function(s):",
+		       h->patch.id, h->patch.level, st, (unsigned long long)a->addr,
+		       (unsigned long long)h->size, h->nhunks);
+		for (uint32_t i = 0; i < h->nhunks; i++)
+			printf(" %s", lc_region_name(h, lc_region_hunk(h, i)->name));
+		printf("\n");
+		return;
+	}
 	char when[64] = "?";
 	time_t t = (time_t)h->applied;
 	struct tm tm;
@@ -75,22 +121,23 @@ static void json_string(const char *s, size_t max)
 	putchar('"');
 }
 
-static void json_patch(const struct lc_applied *a, const char *sep);
+static void json_patch(struct lc_proc *pr, const struct lc_applied *a, const char *sep);
 
 /* An object's (or no object's: obj NULL) retired regions as "retired": [...]. */
-static void json_retired(const struct lc_applied *r, size_t n, const struct lc_object *obj)
+static void json_retired(struct lc_proc *pr, const struct lc_applied *r, size_t n,
+			 const struct lc_object *obj)
 {
 	const char *sep = "";
 	printf(", \"retired\": [");
 	for (size_t k = 0; k < n; k++)
 		if (r[k].obj == obj) {
-			json_patch(&r[k], sep);
+			json_patch(pr, &r[k], sep);
 			sep = ",";
 		}
 	printf("]");
 }
 
-static void json_patch(const struct lc_applied *a, const char *sep)
+static void json_patch(struct lc_proc *pr, const struct lc_applied *a, const char *sep)
 {
 	const struct lc_region_header *h = a->hdr;
 	char when[64] = "";
@@ -100,8 +147,9 @@ static void json_patch(const struct lc_applied *a, const char *sep)
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	printf("%s\n        {\"id\": ", sep);
 	json_string(h->patch.id, sizeof(h->patch.id));
-	printf(", \"level\": %u, \"state\": \"%s\", \"description\": ", h->patch.level,
-	       lc_region_state_name(lc_region_state(h)));
+	printf(", \"level\": %u, \"state\": \"%s\", \"jumps_in_place\": %u, \"applied_wholly\": %s, "
+	       "\"description\": ", h->patch.level, lc_region_state_name(lc_region_state(h)),
+	       lc_journal_jumps(pr, h), region_applied(pr, a) ? "true" : "false");
 	json_string(h->patch.description, sizeof(h->patch.description));
 	printf(", \"applied\": %llu, \"applied_utc\": \"%s\", \"region\": %llu, "
 	       "\"region_size\": %llu, \"functions\": [", (unsigned long long)h->applied, when,
@@ -128,8 +176,8 @@ static int info_json(pid_t pid, int many, int first)
 	if (many && n == 0)
 		goto out;
 	printf("%s\n  {\"pid\": %d, \"patches_applied\": %zu, \"retired_regions\": %zu, "
-	       "\"retired_bytes\": %llu, \"objects\": [", first ? "" : ",", (int)pid, n, nret,
-	       (unsigned long long)retired_bytes(ret, nret));
+	       "\"retired_bytes\": %llu, \"objects\": [", first ? "" : ",", (int)pid,
+	       count_applied(&pr, a, n), nret, (unsigned long long)retired_bytes(ret, nret));
 	for (size_t i = 0; i < pr.nobjs; i++) {
 		const struct lc_object *o = &pr.objs[i];
 		const char *sep = "";
@@ -143,11 +191,11 @@ static int info_json(pid_t pid, int many, int first)
 		printf(", \"patches\": [");
 		for (size_t k = 0; k < n; k++)
 			if (a[k].obj == o) {
-				json_patch(&a[k], sep);
+				json_patch(&pr, &a[k], sep);
 				sep = ",";
 			}
 		printf("]");
-		json_retired(ret, nret, o);
+		json_retired(&pr, ret, nret, o);
 		printf("}");
 	}
 	printf("\n    ]");
@@ -155,11 +203,11 @@ static int info_json(pid_t pid, int many, int first)
 	for (size_t k = 0; k < n; k++)
 		if (!a[k].obj) {
 			printf("%s", orphans++ ? "," : ", \"patches_of_unloaded_objects\": [");
-			json_patch(&a[k], "");
+			json_patch(&pr, &a[k], "");
 		}
 	if (orphans)
 		printf("]");
-	json_retired(ret, nret, NULL);
+	json_retired(&pr, ret, nret, NULL);
 	printf("}");
 	rc = 0;
 out:
@@ -182,7 +230,10 @@ static int info_run(pid_t pid, int many)
 	rc = 1;
 	if (many && n == 0)
 		goto out;
-	printf("process %d: %zu object(s), %zu patch(es) applied", (int)pid, pr.nobjs, n);
+	size_t whole = count_applied(&pr, a, n);
+	printf("process %d: %zu object(s), %zu patch(es) applied", (int)pid, pr.nobjs, whole);
+	if (whole < n)
+		printf(", %zu not wholly applied (see below)", n - whole);
 	if (nret)
 		printf(", %zu retired region(s) (%llu bytes)", nret,
 		       (unsigned long long)retired_bytes(ret, nret));
@@ -192,7 +243,7 @@ static int info_run(pid_t pid, int many)
 		printf("%s BuildID %s\n", o->path, o->build_id_len ? o->build_id_hex : "(none)");
 		for (size_t k = 0; k < n; k++)
 			if (a[k].obj == o) {
-				info_patch(&a[k]);
+				info_patch(&pr, &a[k]);
 				shown++;
 			}
 		for (size_t k = 0; k < nret; k++)
@@ -202,7 +253,7 @@ static int info_run(pid_t pid, int many)
 	for (size_t k = 0; k < n; k++)
 		if (!a[k].obj) {
 			printf("(object not loaded) target '%s'\n", a[k].hdr->patch.target_name);
-			info_patch(&a[k]);
+			info_patch(&pr, &a[k]);
 		}
 	for (size_t k = 0; k < nret; k++)
 		if (!ret[k].obj) {

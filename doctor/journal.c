@@ -19,9 +19,12 @@
 #include "libcare/log.h"
 #include "doctor.h"
 
-int lc_journal_write(struct lc_proc *pr, uint64_t addr, uint32_t state, uint32_t done,
-		     uint64_t other)
+int lc_journal_write(struct lc_proc *pr, uint64_t addr, const struct lc_region_header *h,
+		     uint32_t state, uint32_t done, uint64_t other)
 {
+	/* A version 1 region has no journal: its hunks are where it would be. */
+	if (h && h->version < 2)
+		return 0;
 	struct lc_region_journal j;
 	memset(&j, 0, sizeof(j));
 	j.state = state;
@@ -29,4 +32,17 @@ int lc_journal_write(struct lc_proc *pr, uint64_t addr, uint32_t state, uint32_t
 	j.doctor = (uint32_t)getpid();
 	j.other = other;
 	return lc_mem_write(pr, addr + offsetof(struct lc_region_header, journal), &j, sizeof(j));
+}
+
+uint32_t lc_journal_jumps(struct lc_proc *pr, const struct lc_region_header *h)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < h->nhunks; i++) {
+		const struct lc_region_hunk *hk = lc_region_hunk(h, i);
+		uint8_t now[LC_HUNK_MAX_BYTES];
+		if (lc_mem_read(pr, hk->addr, now, hk->len) == 0 &&
+		    memcmp(now, hk->new_bytes, hk->len) == 0)
+			n++;
+	}
+	return n;
 }

@@ -65,8 +65,12 @@ struct patch_run {
 	int mapped;
 	struct lc_applied *applied;     /* regions found in the patient */
 	size_t napplied;
-	const struct lc_applied *old;   /* the lower level this one replaces */
-	int old_referenced;             /* something may point into old's region */
+	/* Regions this one replaces in the same stop: the lower level of the
+	 * same id, and what a killed doctor left half done (journal.c): any
+	 * region of the same id not applied, any region still preparing. */
+	const struct lc_applied *olds[16];
+	size_t nolds;
+	int old_referenced;             /* something may point into the olds' regions */
 	int many;                       /* -p all or DIR: skip, don't refuse */
 	int timeout_ms;                 /* --timeout */
 	int check_only;                 /* `check`: stop before any change */
@@ -82,18 +86,54 @@ static int same_object(const struct lc_patch_header *a, const struct lc_patch_he
 	       memcmp(a->build_id, b->build_id, a->build_id_len) == 0;
 }
 
+static int is_old(const struct patch_run *r, const struct lc_applied *a)
+{
+	for (size_t i = 0; i < r->nolds; i++)
+		if (r->olds[i] == a)
+			return 1;
+	return 0;
+}
+
+static int patch_add_old(struct patch_run *r, const struct lc_applied *a, const char *why)
+{
+	if (r->nolds == sizeof(r->olds) / sizeof(r->olds[0]))
+		return lc_error("process %d: too many regions to replace", (int)r->pid);
+	r->olds[r->nolds++] = a;
+	lc_info("process %d: replacing patch '%s' level %u at 0x%llx (%s)", (int)r->pid,
+		a->hdr->patch.id, a->hdr->patch.level, (unsigned long long)a->addr, why);
+	return 0;
+}
+
 /* Patches are told apart by their --id: a patch with the id of an applied
  * one for the same object is a new level of it.  Refuses this or a lower
- * level as already applied; remembers a lower one to replace. */
+ * level as already applied; remembers a lower one to replace, and what a
+ * killed doctor left: a region of this id not fully applied (switching,
+ * unpatching: it is completed by replacing it) and a region of any patch
+ * still preparing (no jump leads there: it goes). */
 static int patch_check_applied(struct patch_run *r)
 {
 	const struct lc_patch_header *h = lc_patch_header(r->patch);
 	if (lc_regions_scan(&r->pr, &r->applied, &r->napplied) != 0)
 		return -1;
 	for (size_t i = 0; i < r->napplied; i++) {
-		const struct lc_patch_header *old = &r->applied[i].hdr->patch;
+		const struct lc_applied *a = &r->applied[i];
+		const struct lc_patch_header *old = &a->hdr->patch;
+		uint32_t state = lc_region_state(a->hdr);
+		if (state == LC_REGION_RETIRED)
+			continue;
+		if (state == LC_REGION_PREPARING) {
+			if (patch_add_old(r, a, "left preparing by a killed doctor") != 0)
+				return -1;
+			continue;
+		}
 		if (!same_object(old, h) || strncmp(old->id, h->id, sizeof(old->id)) != 0)
 			continue;
+		if (state != LC_REGION_APPLIED) {
+			if (patch_add_old(r, a, state == LC_REGION_SWITCHING ? "half applied" :
+					  "half unpatched") != 0)
+				return -1;
+			continue;
+		}
 		if (old->level >= h->level && r->many) {
 			lc_info("process %d: patch '%s' level %u is already applied to %s", (int)r->pid,
 				old->id, old->level, r->obj->path);
@@ -105,25 +145,10 @@ static int patch_check_applied(struct patch_run *r)
 				 r->obj->path, h->id, h->level);
 			return PATCH_ALREADY;
 		}
-		if (r->old)
-			return lc_error("process %d: %s has patch '%s' applied twice", (int)r->pid,
-					r->obj->path, old->id);
-		r->old = &r->applied[i];
-		lc_info("process %d: replacing patch '%s' level %u at 0x%llx", (int)r->pid, old->id,
-			old->level, (unsigned long long)r->old->addr);
+		if (patch_add_old(r, a, "a lower level") != 0)
+			return -1;
 	}
 	return 0;
-}
-
-/* The old region's hunk at addr, if it has one. */
-static const struct lc_region_hunk *old_hunk_at(const struct patch_run *r, uint64_t addr)
-{
-	if (!r->old)
-		return NULL;
-	for (uint32_t i = 0; i < r->old->hdr->nhunks; i++)
-		if (lc_region_hunk(r->old->hdr, i)->addr == addr)
-			return lc_region_hunk(r->old->hdr, i);
-	return NULL;
 }
 
 /* The runtime reads the functions' first bytes to record them: under a
@@ -135,12 +160,13 @@ static int patch_target_read(void *ctx, uint64_t addr, void *buf, size_t len)
 	if (lc_mem_read(&r->pr, addr, buf, len) != 0)
 		return lc_error("process %d: cannot read %zu bytes at 0x%llx", (int)r->pid, len,
 				(unsigned long long)addr);
-	for (uint32_t i = 0; r->old && i < r->old->hdr->nhunks; i++) {
-		const struct lc_region_hunk *hk = lc_region_hunk(r->old->hdr, i);
-		for (uint32_t k = 0; k < hk->len; k++)
-			if (hk->addr + k >= addr && hk->addr + k < addr + len)
-				((uint8_t *)buf)[hk->addr + k - addr] = hk->old_bytes[k];
-	}
+	for (size_t o = 0; o < r->nolds; o++)
+		for (uint32_t i = 0; i < r->olds[o]->hdr->nhunks; i++) {
+			const struct lc_region_hunk *hk = lc_region_hunk(r->olds[o]->hdr, i);
+			for (uint32_t k = 0; k < hk->len; k++)
+				if (hk->addr + k >= addr && hk->addr + k < addr + len)
+					((uint8_t *)buf)[hk->addr + k - addr] = hk->old_bytes[k];
+		}
 	return 0;
 }
 
@@ -169,7 +195,8 @@ static int patch_check_overlap(struct patch_run *r)
 	const struct lc_region_header *nh = (const struct lc_region_header *)r->image;
 	for (size_t i = 0; i < r->napplied; i++) {
 		const struct lc_region_header *oh = r->applied[i].hdr;
-		if (&r->applied[i] == r->old || !same_object(&oh->patch, &nh->patch))
+		if (is_old(r, &r->applied[i]) || lc_region_state(oh) == LC_REGION_RETIRED ||
+		    !same_object(&oh->patch, &nh->patch))
 			continue;
 		for (uint32_t k = 0; k < oh->nhunks; k++)
 			for (uint32_t j = 0; j < nh->nhunks; j++) {
@@ -278,89 +305,134 @@ static void patch_unprepare_region(struct lc_transition *t, struct lc_thread *th
 			(int)r->pid, (unsigned long long)r->addr);
 }
 
-/* What a function to patch holds now: the old patch's jump or the
- * original bytes. */
-static const uint8_t *patch_expected(const struct patch_run *r, const struct lc_region_hunk *hk)
+/* A function site holds what we may overwrite: its original bytes or the
+ * jump of one of the regions replaced now. */
+static int patch_site_ok(struct patch_run *r, uint64_t addr, const uint8_t *orig,
+			 uint32_t len)
 {
-	const struct lc_region_hunk *o = old_hunk_at(r, hk->addr);
-	return o ? o->new_bytes : hk->old_bytes;
+	uint8_t now[LC_HUNK_MAX_BYTES];
+	if (lc_mem_read(&r->pr, addr, now, len) != 0)
+		return 0;
+	if (memcmp(now, orig, len) == 0)
+		return 1;
+	for (size_t k = 0; k < r->nolds; k++)
+		for (uint32_t i = 0; i < r->olds[k]->hdr->nhunks; i++) {
+			const struct lc_region_hunk *o = lc_region_hunk(r->olds[k]->hdr, i);
+			if (o->addr == addr && o->len == len && memcmp(now, o->new_bytes, len) == 0)
+				return 1;
+		}
+	return 0;
 }
 
-static void patch_put_back(struct patch_run *r, uint32_t n)
+/* A failed write: every site back to what it held (saved[]). */
+static void patch_put_back(struct patch_run *r, uint64_t *addr, uint8_t (*saved)[LC_HUNK_MAX_BYTES],
+			   uint32_t *len, size_t n)
 {
-	for (uint32_t i = 0; r->old && i < r->old->hdr->nhunks; i++) {
-		const struct lc_region_hunk *o = lc_region_hunk(r->old->hdr, i);
-		lc_mem_write(&r->pr, o->addr, o->new_bytes, o->len);
-	}
-	for (uint32_t i = 0; i < n; i++)
-		lc_mem_write(&r->pr, patch_hunk(r, i)->addr, patch_expected(r, patch_hunk(r, i)),
-			     patch_hunk(r, i)->len);
-	lc_journal_write(&r->pr, r->addr, LC_REGION_PREPARING, 0, 0);
-	if (r->old)
-		lc_journal_write(&r->pr, r->old->addr, LC_REGION_APPLIED, 0, 0);
+	for (size_t i = 0; i < n; i++)
+		lc_mem_write(&r->pr, addr[i], saved[i], len[i]);
+	lc_journal_write(&r->pr, r->addr, NULL, LC_REGION_PREPARING, 0, 0);
+	for (size_t k = 0; k < r->nolds; k++)
+		lc_journal_write(&r->pr, r->olds[k]->addr, r->olds[k]->hdr,
+				 lc_region_state(r->olds[k]->hdr),
+				 r->olds[k]->hdr->version == 1 ? 0 : r->olds[k]->hdr->journal.done, 0);
 }
 
-/* The transition's switch, world stopped: every function still holds what
- * we expect (the bytes we read, or the replaced patch's jump), then the
- * old patch's jumps come out and the new ones go in, each step journalled
- * before it is done.  Each jump is one pwrite: within a page the kernel
- * copies it at once, so a doctor killed meanwhile leaves it whole or not
- * written (GCC aligns functions to 16 bytes: their first 5 bytes never
- * cross a page).  A failed write puts back what was. */
+/* The transition's switch, world stopped: every function site still holds
+ * its original bytes or the jump of a region replaced now; then, each step
+ * journalled before it is done, the old regions' sites not in this patch
+ * get their original bytes back and this patch's jumps go in.  Each jump is
+ * one pwrite: within a page the kernel copies it at once, so a doctor killed
+ * meanwhile leaves it whole or not written (GCC aligns functions to 16
+ * bytes: their first 5 bytes never cross a page).  A failed write puts back
+ * what was. */
 static int patch_switch(struct lc_transition *t)
 {
 	struct patch_run *r = t->ctx;
 	uint32_t n = ((const struct lc_region_header *)r->image)->nhunks;
-	uint8_t now[LC_HUNK_MAX_BYTES];
+	size_t nsites = 0, max = n;
+	for (size_t k = 0; k < r->nolds; k++)
+		max += r->olds[k]->hdr->nhunks;
+	uint64_t *addr = lc_xcalloc(max, sizeof(*addr));
+	uint32_t *len = lc_xcalloc(max, sizeof(*len));
+	uint8_t (*saved)[LC_HUNK_MAX_BYTES] = lc_xcalloc(max, sizeof(*saved));
+	int rc = -1;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct lc_region_hunk *hk = patch_hunk(r, i);
-		if (lc_mem_read(&r->pr, hk->addr, now, hk->len) != 0 ||
-		    memcmp(now, patch_expected(r, hk), hk->len) != 0)
-			return lc_error("process %d: function '%s' at 0x%llx changed while the patch "
-					"was prepared", (int)r->pid, lc_patch_func_name(r->patch, i),
-					(unsigned long long)hk->addr);
-	}
-	for (uint32_t i = 0; r->old && i < r->old->hdr->nhunks; i++) {
-		const struct lc_region_hunk *o = lc_region_hunk(r->old->hdr, i);
-		if (lc_mem_read(&r->pr, o->addr, now, o->len) != 0 ||
-		    memcmp(now, o->new_bytes, o->len) != 0)
-			return lc_error("process %d: function '%s' at 0x%llx does not hold the jump of "
-					"the patch being replaced", (int)r->pid,
-					lc_region_name(r->old->hdr, o->name), (unsigned long long)o->addr);
-	}
-	if (lc_journal_write(&r->pr, r->addr, LC_REGION_SWITCHING, 0,
-			     r->old ? r->old->addr : 0) != 0 ||
-	    (r->old && lc_journal_write(&r->pr, r->old->addr, LC_REGION_UNPATCHING, 0, r->addr) != 0)) {
-		patch_put_back(r, 0);
-		return -1;
-	}
-	for (uint32_t i = 0; r->old && i < r->old->hdr->nhunks; i++) {
-		const struct lc_region_hunk *o = lc_region_hunk(r->old->hdr, i);
-		if (lc_mem_write(&r->pr, o->addr, o->old_bytes, o->len) != 0) {
-			patch_put_back(r, 0);
-			return -1;
+		if (!patch_site_ok(r, hk->addr, hk->old_bytes, hk->len)) {
+			lc_error("process %d: function '%s' at 0x%llx changed while the patch was "
+				 "prepared", (int)r->pid, lc_patch_func_name(r->patch, i),
+				 (unsigned long long)hk->addr);
+			goto out;
 		}
 	}
+	for (size_t k = 0; k < r->nolds; k++)
+		for (uint32_t i = 0; i < r->olds[k]->hdr->nhunks; i++) {
+			const struct lc_region_hunk *o = lc_region_hunk(r->olds[k]->hdr, i);
+			if (!patch_site_ok(r, o->addr, o->old_bytes, o->len)) {
+				lc_error("process %d: function '%s' at 0x%llx holds neither its own code "
+					 "nor the jump of the patch being replaced", (int)r->pid,
+					 lc_region_name(r->olds[k]->hdr, o->name),
+					 (unsigned long long)o->addr);
+				goto out;
+			}
+		}
+	if (lc_journal_write(&r->pr, r->addr, NULL, LC_REGION_SWITCHING, 0,
+			     r->nolds ? r->olds[0]->addr : 0) != 0)
+		goto out;
+	for (size_t k = 0; k < r->nolds; k++)
+		if (lc_journal_write(&r->pr, r->olds[k]->addr, r->olds[k]->hdr, LC_REGION_UNPATCHING, 0,
+				     r->addr) != 0)
+			goto undo;
+	/* Old sites this patch does not replace: their original bytes. */
+	for (size_t k = 0; k < r->nolds; k++)
+		for (uint32_t i = 0; i < r->olds[k]->hdr->nhunks; i++) {
+			const struct lc_region_hunk *o = lc_region_hunk(r->olds[k]->hdr, i);
+			int mine = 0;
+			for (uint32_t j = 0; j < n; j++)
+				mine |= patch_hunk(r, j)->addr == o->addr;
+			if (mine)
+				continue;
+			addr[nsites] = o->addr;
+			len[nsites] = o->len;
+			if (lc_mem_read(&r->pr, o->addr, saved[nsites], o->len) != 0)
+				goto undo;
+			nsites++;
+			if (lc_mem_write(&r->pr, o->addr, o->old_bytes, o->len) != 0)
+				goto undo;
+		}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct lc_region_hunk *hk = patch_hunk(r, i);
+		addr[nsites] = hk->addr;
+		len[nsites] = hk->len;
+		if (lc_mem_read(&r->pr, hk->addr, saved[nsites], hk->len) != 0)
+			goto undo;
+		nsites++;
 		if (lc_mem_write(&r->pr, hk->addr, hk->new_bytes, hk->len) != 0 ||
-		    lc_journal_write(&r->pr, r->addr, LC_REGION_SWITCHING, i + 1,
-				     r->old ? r->old->addr : 0) != 0) {
-			patch_put_back(r, n);
-			return -1;
-		}
+		    lc_journal_write(&r->pr, r->addr, NULL, LC_REGION_SWITCHING, i + 1,
+				     r->nolds ? r->olds[0]->addr : 0) != 0)
+			goto undo;
 		if (i == 0)
 			lc_test_pause("switching");
 	}
 	/* Past this write the patch is applied, whatever happens next. */
-	if (lc_journal_write(&r->pr, r->addr, LC_REGION_APPLIED, n, 0) != 0) {
-		patch_put_back(r, n);
-		return -1;
+	if (lc_journal_write(&r->pr, r->addr, NULL, LC_REGION_APPLIED, n, 0) != 0)
+		goto undo;
+	/* Still stopped: may anything point into the replaced regions? */
+	if (r->nolds) {
+		struct lc_applied olds[16];
+		for (size_t k = 0; k < r->nolds; k++)
+			olds[k] = *r->olds[k];
+		r->old_referenced = lc_regions_referenced(&t->ts, olds, r->nolds);
 	}
-	/* Still stopped: may anything point into the replaced level's region? */
-	if (r->old)
-		r->old_referenced = lc_regions_referenced(&t->ts, r->old, 1);
-	return 0;
+	rc = 0;
+	goto out;
+undo:
+	patch_put_back(r, addr, saved, len, nsites);
+out:
+	free(addr);
+	free(len);
+	free(saved);
+	return rc;
 }
 
 /* The transition's finish, world running: the replaced patch's region
@@ -369,8 +441,12 @@ static int patch_switch(struct lc_transition *t)
 static void patch_finish(struct lc_transition *t, struct lc_thread *th)
 {
 	struct patch_run *r = t->ctx;
-	if (r->old)
-		lc_regions_let_go(&t->ts, th, r->insn, &r->pr, r->old, 1, r->old_referenced);
+	if (r->nolds) {
+		struct lc_applied olds[16];
+		for (size_t k = 0; k < r->nolds; k++)
+			olds[k] = *r->olds[k];
+		lc_regions_let_go(&t->ts, th, r->insn, &r->pr, olds, r->nolds, r->old_referenced);
+	}
 }
 
 static const struct lc_transition_ops patch_ops = {
@@ -386,7 +462,7 @@ static int patch_report_check(struct patch_run *r)
 	for (uint32_t i = 0; i < h->nhunks; i++)
 		printf(" %s", lc_patch_func_name(r->patch, i));
 	printf("; region 0x%llx (%zu bytes) free%s\n", (unsigned long long)r->addr, r->size,
-	       r->old ? "; replaces the lower level" : "");
+	       r->nolds ? "; replaces the lower level or a half-done one" : "");
 	return 0;
 }
 
@@ -402,11 +478,12 @@ static int patch_run(struct patch_run *r)
 	const struct lc_region_header *h = (const struct lc_region_header *)r->image;
 	uint32_t n = h->nhunks;
 	/* the functions, their entries if loop heads, their .cold pieces (busy.c) */
-	struct lc_range *busy = lc_xcalloc(lc_patch_busy_count(r->patch, h) + 1, sizeof(*busy));
+	struct lc_range *busy = lc_xcalloc(lc_patch_busy_count(r->patch, h) + r->nolds + 1,
+					   sizeof(*busy));
 	size_t nbusy = lc_patch_busy_ranges(r->patch, h, busy);
-	if (r->old)     /* the replaced patch's code is about to vanish */
-		busy[nbusy++] = (struct lc_range){ r->old->addr + r->old->hdr->text_offset,
-			r->old->addr + r->old->hdr->text_offset + r->old->hdr->text_size,
+	for (size_t k = 0; k < r->nolds; k++)   /* the replaced code is about to vanish */
+		busy[nbusy++] = (struct lc_range){ r->olds[k]->addr + r->olds[k]->hdr->text_offset,
+			r->olds[k]->addr + r->olds[k]->hdr->text_offset + r->olds[k]->hdr->text_size,
 			"the replaced patch" };
 	struct lc_transition t;
 	memset(&t, 0, sizeof(t));

@@ -258,7 +258,7 @@ static int handlers_refer(struct lc_threads *ts, struct lc_thread *th, uint64_t 
  * patches sees the region any more. */
 int lc_region_retire(struct lc_proc *pr, const struct lc_applied *a)
 {
-	if (lc_journal_write(pr, a->addr, LC_REGION_RETIRED, 0, 0) != 0)
+	if (lc_journal_write(pr, a->addr, a->hdr, LC_REGION_RETIRED, 0, 0) != 0)
 		return -1;
 	return lc_mem_write(pr, a->addr, LC_RETIRED_MAGIC, sizeof(a->hdr->magic));
 }

@@ -9,20 +9,21 @@
  *   page 0 (rw-): struct tramp_header (with `hold` and a 50 ms timespec),
  *                 then one 64-bit counter per trampoline
  *   page 1 (r-x): trampoline i at TRAMP_SIZE * i:
- *     0  lock incq counter_i(%rip)
- *     8  cmpl $0, hold(%rip); je 52
- *    17  push %rax; push %rdx            (the return value: live)
- *    19  futex(&hold, FUTEX_WAIT_PRIVATE, 1, &hold_time)
- *    50  pop %rdx; pop %rax
- *    52  jmp *58(%rip)
- *    58  <8 bytes: the real return address>
+ *     0  pushfq; lock incq counter_i(%rip)
+ *     9  cmpl $0, hold(%rip); je 67
+ *    18  push rax, rdx, rdi, rsi, r10, rcx, r11
+ *    27  futex(&hold, FUTEX_WAIT_PRIVATE, 1, &hold_time)
+ *    58  pop them again
+ *    67  popfq; jmp *74(%rip)
+ *    74  <8 bytes: the real return address>
  *
  * A thread returning through it counts the return, waits at most 50 ms
  * while `hold` is set (so that the doctor finds it out of the function and
  * can look for a moment when every busy thread is; the breakpoints this
- * replaces held it stopped), and goes on where it would have gone: flags
- * and rcx/r11/rdi/rsi/r8-r10 are dead at a return address in the ABI, rax
- * and rdx are kept.  Whether or not a doctor still exists: a doctor killed
+ * replaces held it stopped), and goes on where it would have gone with
+ * every register and the flags as they were (the ABI would let a return
+ * address clobber rcx, rsi, ..., but GCC's -fipa-ra callers rely on what
+ * a callee in the same unit leaves alone).  Whether or not a doctor still exists: a doctor killed
  * at any instant leaves only trampolines that cost a returning thread 50
  * ms at most, once, and a child forked meanwhile inherits them with the
  * area.  The doctor reads the counters (no stop of the patient per call of
@@ -61,7 +62,7 @@
 #define TRAMP_SIZE 96
 #define TRAMP_MAX (LC_PAGE_SIZE / TRAMP_SIZE)
 #define TRAMP_COUNTERS 64               /* offset of counter 0 in page 0 */
-#define TRAMP_TARGET 58                 /* offset of the real return address */
+#define TRAMP_TARGET 74                 /* offset of the real return address */
 #define SCAN_ABOVE_SP (16 * 1024)
 #define HOLD_NS 50000000                /* one futex wait in a trampoline */
 #define HOLD_MAX_US 200000u             /* a thread held again up to this, in all */
@@ -265,27 +266,31 @@ static uint64_t tramps_get(struct lc_tramps *t, uint64_t ret)
 	uint8_t code[TRAMP_SIZE];
 	int32_t rel;
 	memset(code, 0xcc, sizeof(code));
-	memcpy(code + 0, "\xf0\x48\xff\x05", 4);             /* lock incq counter(%rip) */
-	rel = (int32_t)(int64_t)(counter - (at + 8));
-	memcpy(code + 4, &rel, 4);
-	memcpy(code + 8, "\x83\x3d", 2);                       /* cmpl $0, hold(%rip) */
-	rel = (int32_t)(int64_t)(hold - (at + 15));
-	memcpy(code + 10, &rel, 4);
-	code[14] = 0;
-	memcpy(code + 15, "\x74\x23", 2);                      /* je 52 */
-	memcpy(code + 17, "\x50\x52", 2);                      /* push %rax; push %rdx */
-	memcpy(code + 19, "\xb8\xca\x00\x00\x00", 5);         /* mov $SYS_futex, %eax */
-	memcpy(code + 24, "\x48\x8d\x3d", 3);                 /* lea hold(%rip), %rdi */
-	rel = (int32_t)(int64_t)(hold - (at + 31));
-	memcpy(code + 27, &rel, 4);
-	memcpy(code + 31, "\xbe\x80\x00\x00\x00", 5);         /* mov $FUTEX_WAIT_PRIVATE, %esi */
-	memcpy(code + 36, "\xba\x01\x00\x00\x00", 5);         /* mov $1, %edx */
-	memcpy(code + 41, "\x4c\x8d\x15", 3);                 /* lea hold_time(%rip), %r10 */
-	rel = (int32_t)(int64_t)(hold_time - (at + 48));
-	memcpy(code + 44, &rel, 4);
-	memcpy(code + 48, "\x0f\x05", 2);                      /* syscall */
-	memcpy(code + 50, "\x5a\x58", 2);                      /* pop %rdx; pop %rax */
-	memcpy(code + 52, "\xff\x25\x00\x00\x00\x00", 6);     /* jmp *58(%rip) */
+	code[0] = 0x9c;                                         /* pushfq */
+	memcpy(code + 1, "\xf0\x48\xff\x05", 4);             /* lock incq counter(%rip) */
+	rel = (int32_t)(int64_t)(counter - (at + 9));
+	memcpy(code + 5, &rel, 4);
+	memcpy(code + 9, "\x83\x3d", 2);                       /* cmpl $0, hold(%rip) */
+	rel = (int32_t)(int64_t)(hold - (at + 16));
+	memcpy(code + 11, &rel, 4);
+	code[15] = 0;
+	memcpy(code + 16, "\x74\x31", 2);                      /* je 67 */
+	/* push rax, rdx, rdi, rsi, r10, rcx, r11 */
+	memcpy(code + 18, "\x50\x52\x57\x56\x41\x52\x51\x41\x53", 9);
+	memcpy(code + 27, "\xb8\xca\x00\x00\x00", 5);         /* mov $SYS_futex, %eax */
+	memcpy(code + 32, "\x48\x8d\x3d", 3);                 /* lea hold(%rip), %rdi */
+	rel = (int32_t)(int64_t)(hold - (at + 39));
+	memcpy(code + 35, &rel, 4);
+	memcpy(code + 39, "\xbe\x80\x00\x00\x00", 5);         /* mov $FUTEX_WAIT_PRIVATE, %esi */
+	memcpy(code + 44, "\xba\x01\x00\x00\x00", 5);         /* mov $1, %edx */
+	memcpy(code + 49, "\x4c\x8d\x15", 3);                 /* lea hold_time(%rip), %r10 */
+	rel = (int32_t)(int64_t)(hold_time - (at + 56));
+	memcpy(code + 52, &rel, 4);
+	memcpy(code + 56, "\x0f\x05", 2);                      /* syscall */
+	/* pop r11, rcx, r10, rsi, rdi, rdx, rax */
+	memcpy(code + 58, "\x41\x5b\x59\x41\x5a\x5e\x5f\x5a\x58", 9);
+	code[67] = 0x9d;                                        /* popfq */
+	memcpy(code + 68, "\xff\x25\x00\x00\x00\x00", 6);     /* jmp *74(%rip) */
 	memcpy(code + TRAMP_TARGET, &ret, 8);
 	/* The code first, then the count that makes it known to a later doctor. */
 	uint32_t n = k + 1;
@@ -361,25 +366,50 @@ static struct tramp_held *held_find(struct lc_tramps *t, pid_t tid)
 	return &t->held[t->nheld++];
 }
 
+/* How many words a thread at offset `off` of a trampoline has pushed, in
+ * the order they go: flags, rax, rdx, rdi, rsi, r10, rcx, r11. */
+static int tramp_pushed(uint64_t off)
+{
+	static const struct { uint8_t from, words; } at[] = {
+		{ 0, 0 }, { 1, 1 }, { 19, 2 }, { 20, 3 }, { 21, 4 }, { 22, 5 }, { 24, 6 },
+		{ 25, 7 }, { 27, 8 }, { 60, 7 }, { 61, 6 }, { 63, 5 }, { 64, 4 }, { 65, 3 },
+		{ 66, 2 }, { 67, 1 }, { 68, 0 },
+	};
+	int w = 0;
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+		if (off >= at[i].from)
+			w = at[i].words;
+	return w;
+}
+
 /* A thread inside a trampoline: its registers as they were at the real
- * return address (what it pushed popped again, a futex wait cancelled),
- * and rip at the hold test (`rearm`: it waits again) or at the address. */
+ * return address (what it pushed taken back, a futex wait cancelled), and
+ * rip at the hold test with the flags pushed again (`rearm`: it waits
+ * again, uncounted) or at the real address.  GCC's interprocedural
+ * register allocation lets a caller keep values in registers its callee
+ * does not touch, so every register is as it was, flags too. */
 static int tramp_unwind_regs(struct lc_proc *pr, struct user_regs_struct *regs, uint64_t start,
 			     uint64_t target, int rearm)
 {
-	uint64_t off = regs->rip - start, w[2];
-	int pushed = off <= 17 || off == 52 ? 0 : off == 18 || off == 51 ? 1 : 2;
-	if (pushed && lc_mem_read(pr, regs->rsp, w, 8u * (unsigned)pushed) != 0)
+	int k = tramp_pushed(regs->rip - start);
+	uint64_t w[8];
+	if (k && lc_mem_read(pr, regs->rsp, w, 8u * (unsigned)k) != 0)
 		return -1;
-	if (pushed == 1) {
-		regs->rax = w[0];
-	} else if (pushed == 2) {
-		regs->rdx = w[0];
-		regs->rax = w[1];
-	}
-	regs->rsp += 8u * (unsigned)pushed;
+	unsigned long long *reg[8] = { &regs->eflags, &regs->rax, &regs->rdx, &regs->rdi,
+				       &regs->rsi, &regs->r10, &regs->rcx, &regs->r11 };
+	for (int i = 0; i < k; i++)
+		*reg[i] = w[k - 1 - i];         /* the last pushed is on top */
+	regs->rsp += 8u * (unsigned)k;
 	regs->orig_rax = (unsigned long long)-1;        /* no restart of the futex */
-	regs->rip = rearm ? start + 8 : target;
+	if (!rearm) {
+		regs->rip = target;
+		return 0;
+	}
+	uint64_t flags = regs->eflags;
+	regs->rsp -= 8;
+	if (lc_mem_write(pr, regs->rsp, &flags, sizeof(flags)) != 0)
+		return -1;
+	regs->rip = start + 9;
 	return 0;
 }
 

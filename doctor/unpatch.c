@@ -46,6 +46,8 @@ static int unpatch_selected(const struct lc_applied *a, const struct unpatch_opt
 	char hex[2 * LC_BUILD_ID_MAX + 1];
 	uint32_t len = a->hdr->patch.build_id_len;
 	const char *buildid = o->buildid;
+	if (lc_region_state(a->hdr) == LC_REGION_RETIRED)
+		return 0;       /* nothing leads there any more */
 	if (o->id && strncmp(a->hdr->patch.id, o->id, sizeof(a->hdr->patch.id)) != 0)
 		return 0;
 	if (!buildid)
@@ -65,8 +67,32 @@ struct unpatch_ctx {
 	int referenced;         /* something may point into a region (retire.c) */
 };
 
-/* The transition's switch, world stopped: every jump still ours, then,
- * journalled region by region, the old bytes back. */
+/* What a hunk's site holds: 1 its jump (to restore), 0 its old bytes or
+ * the jump of another region being removed now (nothing to do here: a
+ * half-done level upgrade or patch left by a killed doctor), -1 anything
+ * else (not ours to touch). */
+static int unpatch_site(struct unpatch_ctx *c, const struct lc_region_hunk *hk)
+{
+	uint8_t now[LC_HUNK_MAX_BYTES];
+	if (lc_mem_read(c->pr, hk->addr, now, hk->len) != 0)
+		return -1;
+	if (memcmp(now, hk->new_bytes, hk->len) == 0)
+		return 1;
+	if (memcmp(now, hk->old_bytes, hk->len) == 0)
+		return 0;
+	for (size_t k = 0; k < c->n; k++)
+		for (uint32_t i = 0; i < c->a[k].hdr->nhunks; i++) {
+			const struct lc_region_hunk *o = lc_region_hunk(c->a[k].hdr, i);
+			if (o->addr == hk->addr && o->len == hk->len &&
+			    memcmp(now, o->new_bytes, hk->len) == 0)
+				return 0;
+		}
+	return -1;
+}
+
+/* The transition's switch, world stopped: every site holds a jump of the
+ * regions removed now (or already its old bytes), then, journalled region
+ * by region, the old bytes go back. */
 static int unpatch_switch(struct lc_transition *t)
 {
 	struct unpatch_ctx *c = t->ctx;
@@ -74,9 +100,7 @@ static int unpatch_switch(struct lc_transition *t)
 	for (size_t k = 0; k < c->n; k++)
 		for (uint32_t i = 0; i < c->a[k].hdr->nhunks; i++) {
 			const struct lc_region_hunk *hk = lc_region_hunk(c->a[k].hdr, i);
-			uint8_t now[LC_HUNK_MAX_BYTES];
-			if (lc_mem_read(pr, hk->addr, now, hk->len) != 0 ||
-			    memcmp(now, hk->new_bytes, hk->len) != 0)
+			if (unpatch_site(c, hk) < 0)
 				return lc_error("process %d: function '%s' at 0x%llx does not hold the "
 						"patch's jump; not touching it", (int)pr->pid,
 						lc_region_name(c->a[k].hdr, hk->name),
@@ -84,15 +108,16 @@ static int unpatch_switch(struct lc_transition *t)
 		}
 	for (size_t k = 0; k < c->n; k++) {
 		const struct lc_region_header *h = c->a[k].hdr;
-		if (lc_journal_write(pr, c->a[k].addr, LC_REGION_UNPATCHING, 0, 0) != 0)
+		if (lc_journal_write(pr, c->a[k].addr, h, LC_REGION_UNPATCHING, 0, 0) != 0)
 			return -1;
 		for (uint32_t i = 0; i < h->nhunks; i++) {
 			const struct lc_region_hunk *hk = lc_region_hunk(h, i);
-			if (lc_mem_write(pr, hk->addr, hk->old_bytes, hk->len) != 0 ||
-			    lc_journal_write(pr, c->a[k].addr, LC_REGION_UNPATCHING, i + 1, 0) != 0)
+			if (unpatch_site(c, hk) == 1 &&
+			    lc_mem_write(pr, hk->addr, hk->old_bytes, hk->len) != 0)
 				return lc_error("process %d: function '%s' at 0x%llx could not be restored",
 						(int)pr->pid, lc_region_name(h, hk->name),
 						(unsigned long long)hk->addr);
+			lc_journal_write(pr, c->a[k].addr, h, LC_REGION_UNPATCHING, i + 1, 0);
 			if (i == 0)
 				lc_test_pause("restoring");
 		}
