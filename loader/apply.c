@@ -21,6 +21,7 @@
  * can open the lock file (root's processes), and waits for it a little.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ struct apply_run {
 	size_t size;
 	uint8_t *image;
 	int mapped;
+	int via_mem;            /* filled through /proc/self/mem (apply_region_final) */
 };
 
 #define LOCK_WAIT_MS 1000
@@ -164,6 +166,40 @@ static int apply_prepare(struct apply_run *r)
 	return 0;
 }
 
+/*
+ * Under a policy that refuses to make writable memory executable
+ * (systemd's MemoryDenyWriteExecute=, prctl PR_SET_MDWE), the region is
+ * mapped with its final protections and filled through /proc/self/mem,
+ * which such policies do not govern (the code jumps go in the same way).
+ */
+static int apply_region_final(struct apply_run *r)
+{
+	const struct lc_layout *l = lc_patch_layout(r->patch);
+	const struct { size_t off, len; int prot; } part[3] = {
+		{ 0, l->header_size, PROT_READ },
+		{ l->text_offset, l->data_offset - l->text_offset, PROT_READ | PROT_EXEC },
+		{ l->data_offset, r->size - l->data_offset, PROT_READ | PROT_WRITE },
+	};
+	for (int i = 0; i < 3; i++) {
+		if (!part[i].len)
+			continue;
+		void *want = (void *)(uintptr_t)(r->addr + part[i].off);
+		void *at = mmap(want, part[i].len, part[i].prot,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (at != MAP_FAILED)
+			r->mapped = 1;
+		if (at == MAP_FAILED || at != want)
+			return lc_error("cannot map the patch region at 0x%llx: %s",
+					(unsigned long long)r->addr, at == MAP_FAILED ? strerror(errno) :
+					"another address was given");
+	}
+	if (lc_self_write_code(&r->self, r->addr, r->image, r->size) != 0)
+		return lc_error("cannot fill the patch region: making memory executable is refused "
+				"(MemoryDenyWriteExecute= or an LSM) and /proc/self/mem cannot be written");
+	r->via_mem = 1;
+	return 0;
+}
+
 static int apply_region(struct apply_run *r)
 {
 	const struct lc_layout *l = lc_patch_layout(r->patch);
@@ -181,22 +217,29 @@ static int apply_region(struct apply_run *r)
 	memcpy(at, r->image, r->size);     /* journal: PREPARING */
 	size_t text = (l->text_size + LC_PAGE_SIZE - 1) & ~(size_t)(LC_PAGE_SIZE - 1);
 	/* the header stays writable for the journal until the jumps are in */
-	if (mprotect((char *)at + l->text_offset, text, PROT_READ | PROT_EXEC) != 0)
-		return lc_error("cannot make the patch region executable: %s%s", strerror(errno),
-				errno == EPERM || errno == EACCES ?
-				" (MemoryDenyWriteExecute= or an LSM forbids it)" : "");
-	return 0;
+	if (mprotect((char *)at + l->text_offset, text, PROT_READ | PROT_EXEC) == 0)
+		return 0;
+	if (errno != EPERM && errno != EACCES)
+		return lc_error("cannot make the patch region executable: %s", strerror(errno));
+	munmap(at, r->size);
+	r->mapped = 0;
+	return apply_region_final(r);
 }
 
 /* The region's journal (region.h), as the doctor keeps it: written before
  * the step it describes. */
 static void apply_journal(struct apply_run *r, uint32_t state, uint32_t done)
 {
-	struct lc_region_header *h = (struct lc_region_header *)(uintptr_t)r->addr;
-	memset(&h->journal, 0, sizeof(h->journal));
-	h->journal.state = state;
-	h->journal.done = done;
-	h->journal.doctor = (uint32_t)getpid();
+	struct lc_region_journal j;
+	memset(&j, 0, sizeof(j));
+	j.state = state;
+	j.done = done;
+	j.doctor = (uint32_t)getpid();
+	uint64_t at = r->addr + offsetof(struct lc_region_header, journal);
+	if (r->via_mem)
+		lc_self_write_code(&r->self, at, &j, sizeof(j));
+	else
+		memcpy((void *)(uintptr_t)at, &j, sizeof(j));
 }
 
 static int apply_jumps(struct apply_run *r)
@@ -222,7 +265,7 @@ static int apply_jumps(struct apply_run *r)
 	}
 	if (i == h->nhunks) {
 		apply_journal(r, LC_REGION_APPLIED, i);
-		if (mprotect((void *)(uintptr_t)r->addr, lc_patch_layout(r->patch)->header_size,
+		if (!r->via_mem && mprotect((void *)(uintptr_t)r->addr, lc_patch_layout(r->patch)->header_size,
 			     PROT_READ) != 0)
 			lc_warn("the patch region's header at 0x%llx stays writable: %s",
 				(unsigned long long)r->addr, strerror(errno));

@@ -5,8 +5,9 @@
  * Code is written through /proc/self/mem, which the kernel lets a process
  * do to its own read-only pages (copy on write) without changing any
  * protection: under MemoryDenyWriteExecute= (a seccomp filter refusing
- * PROT_EXEC in mprotect) a page made writable could not be made
- * executable again.  Without /proc the page is made rwx for the write and
+ * PROT_EXEC in mprotect) or PR_SET_MDWE a page made writable could not be
+ * made executable again.  (apply.c fills a whole region this way when
+ * such a policy refuses the usual mmap rw-, mprotect r-x.)  Without /proc the page is made rwx for the write and
  * put back; rwx, not rw-, so a refused restore cannot leave it unexecutable.
  */
 #include <errno.h>
