@@ -24,8 +24,9 @@
  * other regions) but the regions being let go; on a live thread's stack
  * only rsp - 128 (the red zone) up.  Pages never touched (pagemap: neither
  * present nor swapped) hold zeroes and are not read.  Past
- * LC_RETIRE_SCAN_MAX bytes the proof is not attempted (it would lengthen
- * the stop): the region is retired.  Then, with the world running again,
+ * LC_RETIRE_SCAN_MAX bytes to read (counted from pagemap first) the proof
+ * is not attempted (it would lengthen the stop, about 1 ms per MiB):
+ * the region is retired.  Then, with the world running again,
  * the kernel's own pointers are asked for: the handler of every caught
  * signal (rt_sigaction run in one stopped thread, the answer written just
  * below its red zone).  Stale words (a freed heap block, a dead part of a
@@ -47,7 +48,7 @@
 #include "libcare/log.h"
 #include "doctor.h"
 
-#define LC_RETIRE_SCAN_MAX (32u << 20)
+#define LC_RETIRE_SCAN_MAX (2u << 20)
 #define PAGE 4096u
 #define RUN_MAX (1u << 20)              /* bytes read at once */
 #define RED_ZONE 128
@@ -71,7 +72,7 @@ static int in_regions(const struct refscan *s, uint64_t v)
 /* Words of [lo, hi) of the patient pointing into a region: 1 (why set),
  * 0 none, -1 over the cap.  Only pages present or swapped are read. */
 static int scan_range(struct refscan *s, int pagemap, pid_t tid, uint64_t lo, uint64_t hi,
-		      uint64_t *buf)
+		      uint64_t *buf, int count_only)
 {
 	uint64_t ent[256];
 	for (uint64_t p = lo & ~(uint64_t)(PAGE - 1); p < hi;) {
@@ -103,6 +104,10 @@ static int scan_range(struct refscan *s, int pagemap, pid_t tid, uint64_t lo, ui
 			if (s->scanned + len > LC_RETIRE_SCAN_MAX)
 				return -1;
 			s->scanned += len;
+			if (count_only) {
+				i = j;
+				continue;
+			}
 			struct iovec l = { buf, len }, r = { (void *)(uintptr_t)from, len };
 			if (process_vm_readv(tid, &l, 1, &r, 1, 0) == (ssize_t)len) {
 				for (size_t w = 0; w < len / 8; w++)
@@ -173,22 +178,28 @@ int lc_regions_referenced(struct lc_threads *ts, const struct lc_applied *a, siz
 		rc = 1;
 		snprintf(s.why, sizeof(s.why), "its maps cannot be read");
 	}
-	while (rc == 0 && f && fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi;
-		char perms[8], name[256] = "";
-		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &lo, &hi, perms, name) < 3 ||
-		    perms[0] != 'r' || (perms[1] != 'w' && name[0]) ||
-		    strcmp(name, "[vvar]") == 0 || strcmp(name, "[vsyscall]") == 0 ||
-		    strcmp(name, "[vdso]") == 0 || in_regions(&s, lo))
-			continue;
-		uint64_t from = lo;
-		for (size_t k = 0; k < nrsp; k++)       /* a live stack: its live part */
-			if (rsp[k] >= lo && rsp[k] < hi)
-				from = rsp[k] - RED_ZONE > lo ? rsp[k] - RED_ZONE : lo;
-		rc = scan_range(&s, pagemap, reader, from, hi, buf);
-		if (rc < 0)
-			snprintf(s.why, sizeof(s.why), "not proven: more than %u MiB to read",
-				 LC_RETIRE_SCAN_MAX >> 20);
+	/* First what there is to read (pagemap only): over the cap, nothing is
+	 * read at all; then the reading. */
+	for (int count_only = 1; rc == 0 && f && count_only >= 0; count_only--) {
+		s.scanned = 0;
+		rewind(f);
+		while (rc == 0 && fgets(line, sizeof(line), f)) {
+			unsigned long long lo, hi;
+			char perms[8], name[256] = "";
+			if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &lo, &hi, perms, name) < 3 ||
+			    perms[0] != 'r' || (perms[1] != 'w' && name[0]) ||
+			    strcmp(name, "[vvar]") == 0 || strcmp(name, "[vsyscall]") == 0 ||
+			    strcmp(name, "[vdso]") == 0 || in_regions(&s, lo))
+				continue;
+			uint64_t from = lo;
+			for (size_t k = 0; k < nrsp; k++)       /* a live stack: its live part */
+				if (rsp[k] >= lo && rsp[k] < hi)
+					from = rsp[k] - RED_ZONE > lo ? rsp[k] - RED_ZONE : lo;
+			rc = scan_range(&s, pagemap, reader, from, hi, buf, count_only);
+			if (rc < 0)
+				snprintf(s.why, sizeof(s.why), "not proven: more than %u MiB to read",
+					 LC_RETIRE_SCAN_MAX >> 20);
+		}
 	}
 	free(buf);
 	if (pagemap >= 0)
