@@ -174,6 +174,81 @@ done:
 	lc_norm_refs_free(&rb);
 }
 
+struct code_refs_ctx {
+	const struct lc_asm_unit *u;
+	struct lc_strmap *code_labels;  /* .L label in text -> its function */
+	int func;                       /* the first such label's function, or -1 */
+};
+
+static int code_refs_sym(void *vctx, const struct lc_sym_ref *r, struct lc_buf *out)
+{
+	struct code_refs_ctx *c = vctx;
+	(void)out;
+	if (c->func < 0 && r->len > 2 && r->s[0] == '.' && r->s[1] == 'L')
+		c->func = lc_strmap_get(c->code_labels, r->s, r->len);
+	return 0;
+}
+
+/*
+ * Data holding code addresses (`static void *const ops[] = { &&add, ...}`:
+ * .quad .L3) points into one function's body.  When that function is
+ * replaced, the data must point into the replacement: local read-only
+ * data is emitted anew (its .L3 becomes the copy's .Lkp.L3); writable or
+ * global data keeps the original's storage, pointing into the old code:
+ * refused.
+ */
+static int match_code_refs(struct lc_match *m, const struct lc_asm_unit *p,
+			   struct lc_buf *report, struct lc_buf *err)
+{
+	struct lc_strmap labels = { 0 };
+	int built = 0, ret = 0;
+	struct lc_buf scratch = LC_BUF_INIT;
+	for (size_t i = 0; i < p->nobjs && !ret; i++) {
+		const struct lc_asm_object *o = &p->objs[i];
+		int any = 0;
+		if (o->label < 0 || m->obj[i] != LC_SAME)
+			continue;
+		for (size_t k = o->first; k < o->end && !any; k++)
+			any = memmem(p->lines[k].s, p->lines[k].len, ".L", 2) != NULL;
+		if (!any)
+			continue;
+		if (!built) {
+			for (size_t k = 0; k < p->nlines; k++) {
+				struct lc_line_info li;
+				const struct lc_asm_line *l = &p->lines[k];
+				if (l->func < 0 || l->sec_kind != LC_SEC_TEXT)
+					continue;
+				lc_line_classify(l->s, l->len, &li);
+				if (li.kind == LC_LINE_LABEL && li.word_len > 2 && li.word[0] == '.' &&
+				    li.word[1] == 'L')
+					lc_strmap_put(&labels, li.word, li.word_len, l->func);
+			}
+			built = 1;
+		}
+		struct code_refs_ctx c = { p, &labels, -1 };
+		for (size_t k = o->first; k < o->end && c.func < 0; k++) {
+			lc_buf_reset(&scratch);
+			lc_line_rewrite(p->lines[k].s, p->lines[k].len, code_refs_sym, &c, &scratch);
+		}
+		if (c.func < 0 || m->func[c.func] == LC_SAME)
+			continue;
+		if (o->ro && !o->global) {
+			m->obj[i] = LC_CHANGED;
+			m->nchangedobj++;
+			lc_buf_addf(report, "changed data: %s (holds code addresses in %s, which changed; "
+				    "read-only: emitted anew)\n", o->name, p->funcs[c.func].name);
+			continue;
+		}
+		lc_buf_addf(err, "data object '%s' holds code addresses in '%s', which changed: the "
+			    "running process keeps the original's, pointing into the old code: cannot "
+			    "be live-patched", o->name, p->funcs[c.func].name);
+		ret = -1;
+	}
+	lc_strmap_free(&labels);
+	lc_buf_free(&scratch);
+	return ret;
+}
+
 int lc_match_units(struct lc_match *m, const struct lc_asm_unit *orig,
 		   const struct lc_asm_unit *patched, const struct lc_symmap *map,
 		   struct lc_buf *report, struct lc_buf *err)
@@ -215,7 +290,9 @@ int lc_match_units(struct lc_match *m, const struct lc_asm_unit *orig,
 		if (lc_strmap_get(&seen, orig->funcs[j].name, strlen(orig->funcs[j].name)) < 0)
 			lc_buf_addf(report, "removed: %s (stays as it is)\n", orig->funcs[j].name);
 	lc_strmap_free(&seen);
-	return match_objects(m, orig, patched, map, report, err);
+	if (match_objects(m, orig, patched, map, report, err) < 0)
+		return -1;
+	return match_code_refs(m, patched, report, err);
 }
 
 void lc_match_free(struct lc_match *m)

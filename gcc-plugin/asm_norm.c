@@ -59,6 +59,23 @@ void lc_norm_refs_free(struct lc_norm_refs *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Local data, or an alias of it (`.set wops.0, ops.1`: GCC merged two
+ * equal tables): *name becomes the datum's own name. */
+static int local_data(const struct lc_asm_unit *u, const char **name, size_t *len,
+		      size_t *first, size_t *end)
+{
+	const char *t;
+	size_t tlen;
+	if (lc_unit_local_data(u, *name, *len, first, end))
+		return 1;
+	if (lc_unit_alias(u, *name, *len, &t, &tlen) != 1 ||
+	    !lc_unit_local_data(u, t, tlen, first, end))
+		return 0;
+	*name = t;
+	*len = tlen;
+	return 1;
+}
+
 /*
  * Local data is its content, transitively: `{entry;entry;}`, and a datum
  * met again (twice referenced, or a cycle) is `{^k}`, k its number in order
@@ -74,7 +91,9 @@ static int norm_data_ref(struct norm_ctx *c, const struct lc_sym_ref *r, struct 
 		if (i < 0 || (c->fi >= 0 && c->u->lines[i].func == c->fi))
 			return 0;   /* a code label, or .L4: the slice's own jump table */
 	}
-	if (!lc_unit_local_data(c->u, r->s, r->len, &first, &end))
+	const char *name = r->s;
+	size_t len = r->len;
+	if (!local_data(c->u, &name, &len, &first, &end))
 		return 0;
 	if (c->depth == 0 && c->refs)
 		refs_add(c->refs, r->s, r->len);
@@ -82,14 +101,14 @@ static int norm_data_ref(struct norm_ctx *c, const struct lc_sym_ref *r, struct 
 		lc_buf_adds(out, "{}");
 		return 1;
 	}
-	int k = lc_strmap_get(&c->seen, r->s, r->len);
+	int k = lc_strmap_get(&c->seen, name, len);
 	if (k >= 0) {
 		lc_buf_addf(out, "{^%d}", k);
 		return 1;
 	}
 	if (c->depth >= NORM_MAX_DEPTH)
 		return 0;
-	lc_strmap_put(&c->seen, r->s, r->len, c->nseen++);
+	lc_strmap_put(&c->seen, name, len, c->nseen++);
 	c->depth++;
 	lc_buf_adds(out, "{");
 	for (size_t i = first; i < end; i++)
@@ -214,7 +233,7 @@ void lc_norm_data(const struct lc_asm_unit *u, const char *name, size_t len,
 {
 	struct norm_ctx c = { u, map, { 0 }, 0, -1, 0, 0, { 0 }, 0, NULL };
 	size_t first, end;
-	if (!lc_unit_local_data(u, name, len, &first, &end))
+	if (!local_data(u, &name, &len, &first, &end))
 		return;
 	lc_strmap_put(&c.seen, name, len, c.nseen++);
 	for (size_t i = first; i < end; i++)

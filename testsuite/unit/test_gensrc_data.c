@@ -185,11 +185,63 @@ int main(void)
 	CHECK(has(last_out.data, "nb.kpatch:\n\t.quad\tna.kpatch\n"));
 	free(cyc2);
 
+	/* a computed-goto table (static void *const ops[] = { &&a, &&b }) points
+	 * into its function: when the function is replaced, so is the table,
+	 * pointing at the copy's labels; GCC's `.set wops.0, ops.1` (two equal
+	 * tables merged) means the same table */
+	const char *cg_a = FN("run", "\tjmp\t*ops.1(,%rdi,8)\n.L3:\n\taddl\t$3, %eax\n"
+			      "\tjmp\t*wops.0(,%rdi,8)\n.L4:\n\tret\n")
+			   "\t.section\t.rodata\n\t.align 16\n\t.type\tops.1, @object\n"
+			   "\t.size\tops.1, 16\nops.1:\n\t.quad\t.L3\n\t.quad\t.L4\n"
+			   "\t.set\twops.0,ops.1\n";
+	lc_buf_reset(&b);
+	lc_buf_adds(&b, cg_a);
+	strstr(b.data, "$3")[1] = '4';
+	s = report(cg_a, b.data);
+	CHECK_STR(s, "changed: run (code: `addl $3, %eax` -> `addl $4, %eax`)\n"
+		  "changed data: ops.1 (holds code addresses in run, which changed; read-only: "
+		  "emitted anew)\n");
+	free(s);
+	CHECK(has(last_out.data, "ops.1.kpatch:\n\t.quad\t.Lkp.L3\n\t.quad\t.Lkp.L4\n"));
+	CHECK(has(last_out.data, "\tjmp\t*ops.1.kpatch(,%rdi,8)\n"));
+	CHECK(has(last_out.data, "\tjmp\t*ops.1.kpatch(,%rdi,8)\n.Lkp.L3:\n\taddl\t$4, %eax\n"
+		  "\tjmp\t*ops.1.kpatch(,%rdi,8)\n"));
+	/* ... the alias is followed when comparing: a change of ops.1's entries
+	 * seen only through wops.0 is a change */
+	{
+		const char *al_a = FN("f", "\tmovq\twops.0(%rip), %rax\n\tret\n")
+				   "\t.section\t.rodata\n\t.type\tops.1, @object\n\t.size\tops.1, 4\n"
+				   "ops.1:\n\t.long\t1\n\t.set\twops.0,ops.1\n";
+		const char *al_b = FN("f", "\tmovq\twops.0(%rip), %rax\n\tret\n")
+				   "\t.section\t.rodata\n\t.type\tops.1, @object\n\t.size\tops.1, 4\n"
+				   "ops.1:\n\t.long\t2\n\t.set\twops.0,ops.1\n";
+		s = report(al_a, al_b);
+		CHECK(has(s, "changed: f (uses wops.0, whose entry 0 changed: `.long 1` -> `.long 2`)\n"));
+		free(s);
+	}
+	/* ... a writable one keeps the original's storage, into the old code: refused */
+	lc_buf_reset(&a);
+	lc_buf_adds(&a, FN("run", "\tjmp\t*ops.1(,%rdi,8)\n.L3:\n\taddl\t$3, %eax\n"
+			   "\tjmp\t*ops.1(,%rdi,8)\n.L4:\n\tret\n")
+		    "\t.data\n\t.align 16\n\t.type\tops.1, @object\n"
+		    "\t.size\tops.1, 16\nops.1:\n\t.quad\t.L3\n\t.quad\t.L4\n");
+	lc_buf_reset(&b);
+	lc_buf_adds(&b, a.data);
+	strstr(b.data, "$3")[1] = '4';
+	s = report(a.data, b.data);
+	CHECK_STR(s, "ERROR: data object 'ops.1' holds code addresses in 'run', which changed: the "
+		  "running process keeps the original's, pointing into the old code: cannot be "
+		  "live-patched");
+	free(s);
+
 	/* the shallow text: local data as "{}", with the names in order */
 	{
 		struct lc_asm_unit u;
 		struct lc_buf o = LC_BUF_INIT;
 		struct lc_norm_refs r = { 0 };
+		lc_buf_reset(&a);
+		lc_buf_adds(&a, strs);
+		lc_buf_adds(&a, CSW_FN("CSWTCH.1", ".LC0") CSW_TAB("CSWTCH.1", ".LC7"));
 		lc_unit_parse(&u, a.data, a.len, NULL);
 		lc_norm_func_ex(&u, 0, NULL, 1, &r, &o);
 		CHECK(has(o.data, "movl ${}, %edx\n"));
