@@ -65,14 +65,6 @@ uint64_t lc_slice_wait(uint64_t slice_us)
 	return took < slice_us + SLICE_SLACK_US ? took : slice_us + SLICE_SLACK_US;
 }
 
-uint64_t lc_slice_sleep(uint64_t slice_us)
-{
-	struct timespec tmo = { (time_t)(slice_us / 1000000u), (long)(slice_us % 1000000u) * 1000 };
-	uint64_t t0 = lc_now_us();
-	nanosleep(&tmo, NULL);
-	uint64_t took = lc_now_us() - t0;
-	return took < slice_us + SLICE_SLACK_US ? took : slice_us + SLICE_SLACK_US;
-}
 
 /* Why PTRACE_SEIZE said EPERM: 1 we trace the thread already (born while
  * seized: PTRACE_O_TRACECLONE, it was attached by the kernel), 0 it is exiting or gone (nothing to stop), -1 something else. */
@@ -420,23 +412,6 @@ int lc_thread_sigmask(struct lc_thread *th, const uint64_t *set, uint64_t *old)
 	return ptrace(PTRACE_SETSIGMASK, th->tid, (void *)sizeof(*set), (void *)set) == 0 ? 0 : -1;
 }
 
-/* The thread's private pending signals (SigPnd of /proc/PID/task/TID/status). */
-static uint64_t thread_pending(pid_t pid, pid_t tid)
-{
-	char path[64], line[128];
-	uint64_t set = 0;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "SigPnd:", 7) == 0) {
-			set = strtoull(line + 7, NULL, 16);
-			break;
-		}
-	fclose(f);
-	return set;
-}
 
 int lc_thread_repark(struct lc_threads *ts, struct lc_thread *th)
 {
@@ -456,28 +431,6 @@ int lc_thread_repark(struct lc_threads *ts, struct lc_thread *th)
 	return 0;
 }
 
-int lc_thread_drain_trap(struct lc_threads *ts, struct lc_thread *th)
-{
-	for (int tries = 0; tries < 4; tries++) {
-		int st;
-		if (!th->stopped || th->gone ||
-		    !(thread_pending(ts->pid, th->tid) & (1ull << (SIGTRAP - 1))))
-			return 0;
-		/* Resumed, it takes the pending signal before running a single
-		 * instruction: a signal-delivery-stop we then swallow. */
-		if (ptrace(PTRACE_CONT, th->tid, NULL, NULL) != 0)
-			return -1;
-		th->stopped = 0;
-		if (lc_thread_wait(ts, th, &st) != 0)
-			return -1;
-		if ((st >> 16) == 0 && (WSTOPSIG(st) != SIGTRAP || lc_sigtrap_sent(th->tid)) &&
-		    !th->sig)
-			th->sig = WSTOPSIG(st);
-		lc_debug("process %d: thread %d: pending SIGTRAP of the doctor taken out", (int)ts->pid,
-			 (int)th->tid);
-	}
-	return 0;
-}
 
 struct lc_thread *lc_threads_pick(struct lc_threads *ts)
 {

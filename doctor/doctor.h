@@ -143,15 +143,9 @@ void lc_threads_reap(struct lc_threads *ts);
  * `slice_us`, so a doctor that was itself stopped meanwhile does not count
  * that time. */
 uint64_t lc_slice_wait(uint64_t slice_us);
-uint64_t lc_slice_sleep(uint64_t slice_us);
 /* Sets a stopped thread's signal mask (PTRACE_SETSIGMASK), the old one in
  * *old if not NULL.  0 or -1. */
 int lc_thread_sigmask(struct lc_thread *th, const uint64_t *set, uint64_t *old);
-/* A SIGTRAP the doctor caused (int3, single-step) may still be pending
- * when the thread reported another stop first (an interrupt is reported
- * before pending signals): it is taken out, or the thread would die of it
- * after the detach.  Other signals met on the way are kept for delivery. */
-int lc_thread_drain_trap(struct lc_threads *ts, struct lc_thread *th);
 /* A thread in the signal-delivery-stop of the doctor's single-step is
  * moved to an interrupt stop (PTRACE_INTERRUPT + PTRACE_CONT): should the
  * doctor die, the kernel would deliver the SIGTRAP of a signal-delivery-
@@ -310,6 +304,10 @@ struct lc_tramps *lc_tramps_new(struct lc_proc *pr);
  * 1 done, 0 done already, -1 not possible (the caller looks again later). */
 int lc_tramps_plant(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn, pid_t tid,
 		    uint64_t slot, uint64_t ret);
+/* Is our area there (or can it not be: then plant fails)?  lc_tramps_map
+ * maps it from one thread stopped alone while the others run. */
+int lc_tramps_ready(const struct lc_tramps *t);
+int lc_tramps_map(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn);
 /* Did a counter move since the last call?  (reads the patient's memory) */
 int lc_tramps_taken(struct lc_tramps *t);
 /* Counts so far; returns 1 if our area was mapped. */

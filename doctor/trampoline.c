@@ -211,15 +211,16 @@ static int tramps_map(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn)
 		return -1;
 	if (ret < 0 && ret > -4096) {
 		t->where = 0;
-		return lc_error("process %d: mmap of the trampolines failed in the patient: %s",
-				(int)ts->pid, strerror((int)-ret));
+		lc_info("process %d: mmap of the trampolines failed in the patient: %s; polling "
+			"instead", (int)ts->pid, strerror((int)-ret));
+		return -1;
 	}
 	if ((uint64_t)ret != t->where) {
 		const long um[6] = { ret, TRAMP_AREA, 0, 0, 0, 0 };
 		long ignored;
 		lc_inject_syscall(ts, th, insn, SYS_munmap, um, &ignored);
-		lc_error("process %d: mmap(0x%llx) of the trampolines returned 0x%lx", (int)ts->pid,
-			 (unsigned long long)t->where, ret);
+		lc_info("process %d: mmap(0x%llx) of the trampolines returned 0x%lx; polling instead",
+			(int)ts->pid, (unsigned long long)t->where, ret);
 		t->where = 0;
 		return -1;
 	}
@@ -242,8 +243,9 @@ static int tramps_map(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn)
 	if (lc_mem_write(t->pr, a->addr, &h, sizeof(h)) != 0 ||
 	    lc_inject_syscall(ts, th, insn, SYS_mprotect, mp, &ret2) != 0 || ret2 != 0) {
 		t->own = NULL;          /* unmapped at the end, never used */
-		return lc_error("process %d: cannot set up the trampolines at 0x%llx", (int)ts->pid,
-				(unsigned long long)a->addr);
+		lc_info("process %d: cannot set up the trampolines at 0x%llx; polling instead",
+			(int)ts->pid, (unsigned long long)a->addr);
+		return -1;
 	}
 	lc_debug("process %d: trampolines at 0x%llx", (int)ts->pid, (unsigned long long)a->addr);
 	return 0;
@@ -301,6 +303,26 @@ static uint64_t tramps_get(struct lc_tramps *t, uint64_t ret)
 	a->seen[k] = 0;
 	a->n = n;
 	return at;
+}
+
+int lc_tramps_ready(const struct lc_tramps *t)
+{
+	return t && (t->own || !t->where);
+}
+
+int lc_tramps_map(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn)
+{
+	if (lc_tramps_ready(t))
+		return 0;
+	/* One thread stopped alone, the others run: the injected calls are
+	 * not part of a stop of the world. */
+	struct lc_thread *th = lc_threads_pick(ts);
+	if (!th || lc_thread_stop(ts, th) != 0 || th->gone)
+		return -1;
+	int rc = tramps_map(t, ts, insn);
+	if (lc_thread_resume(ts, th) != 0)
+		rc = -1;
+	return rc;
 }
 
 int lc_tramps_plant(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn, pid_t tid,

@@ -122,6 +122,21 @@ static int transition_wait_safe(struct lc_transition *t)
 		if (waited >= timeout)
 			return 1;
 		lc_test_pause("wait");
+		/* The trampolines' area is mapped with the world running (one
+		 * thread stopped alone), then the world is stopped and looked at
+		 * again: two short stops instead of one with two injected calls. */
+		int known = 0;
+		for (size_t i = 0; i < ex.n; i++)
+			known |= ex.slot[i] != 0;
+		if (known && !lc_tramps_ready(t->tramps)) {
+			lc_threads_resume_all(&t->ts);
+			uint64_t m0 = lc_now_us();
+			lc_tramps_map(t->tramps, &t->ts, t->insn);
+			t->thread_stop_us += lc_now_us() - m0;
+			if (lc_threads_stop_all(&t->ts) != 0)
+				return -1;
+			continue;
+		}
 		/* Trampolines on the ways out; a way out with no known slot (no
 		 * CFI, a coroutine) is waited for by looking again later. */
 		int unknown = ex.unknown;
