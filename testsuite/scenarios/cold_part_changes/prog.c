@@ -8,7 +8,7 @@
 
 __attribute__((cold, noinline)) void rare(int n)
 {
-	printf("rare %d\n", n);
+	printf("rare %d ", n);     /* same line as "four": old and new lines differ */
 }
 
 __attribute__((noinline)) int step(int n)
