@@ -8,6 +8,7 @@ PKG_SONAMES=(libtiff.so.6 tiffcrop tiffcp raw2tiff)
 PKG_TARGETS=libtiff.so:tiffcrop:tiffcp:raw2tiff
 
 pkg_configure() {
+	[ -x configure ] || autoreconf -fi >autoreconf.log 2>&1
 	./configure --disable-static --disable-fast-install --disable-jbig --disable-lerc \
 		--disable-webp --disable-zstd --disable-lzma --disable-jpeg --disable-old-jpeg \
 		--disable-libdeflate --disable-docs --disable-sphinx
