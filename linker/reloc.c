@@ -109,9 +109,15 @@ static void reloc_import(struct lc_reloc *out, const char *name, size_t len,
 	out->weak = weak;
 }
 
-/* How well PATCHED's symbol `s` stands for the external NAME: 0 = not at all. */
+/*
+ * How well PATCHED's symbol `s` stands for the external NAME: 0 = not at all.
+ * `forced_from`: the index where GNU ld's symbols forced local begin (after
+ * the last STT_FILE with an empty name): a hidden global of another unit is
+ * LOCAL and DEFAULT in the linked .symtab, and only its place there tells
+ * it from a static of another unit (whose name means something else).
+ */
 static int reloc_ext_rank(const struct lc_obj *p, const struct lc_obj_symbol *s,
-			  const char *name, size_t len)
+			  const char *name, size_t len, size_t forced_from)
 {
 	if (lc_obj_name_base_len(s->name) != len || strncmp(s->name, name, len) != 0)
 		return 0;
@@ -123,6 +129,9 @@ static int reloc_ext_rank(const struct lc_obj *p, const struct lc_obj_symbol *s,
 		return 4;
 	/* A hidden global of another unit is local after the link. */
 	if (s->vis == STV_HIDDEN || s->vis == STV_INTERNAL)
+		return 3;
+	if (forced_from && (size_t)(s - p->sym) >= forced_from &&
+	    (s->type == STT_FUNC || s->type == STT_OBJECT || s->type == STT_GNU_IFUNC))
 		return 3;
 	return 0;
 }
@@ -361,9 +370,13 @@ static int reloc_external(const struct lc_obj *p, const char *ext, int64_t adden
 	size_t len = strlen(ext) - strlen(LC_EXTERN_SUFFIX);
 	const struct lc_obj_symbol *best = NULL;
 	int best_rank = 0;
+	size_t forced_from = 0;
 
+	for (size_t i = 1; i < p->nsym; i++)
+		if (p->sym[i].type == STT_FILE && !*p->sym[i].name)
+			forced_from = i + 1;
 	for (size_t i = 1; i < p->nsym; i++) {
-		int r = reloc_ext_rank(p, &p->sym[i], ext, len);
+		int r = reloc_ext_rank(p, &p->sym[i], ext, len, forced_from);
 		if (r > best_rank) {
 			best = &p->sym[i];
 			best_rank = r;

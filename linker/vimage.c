@@ -54,6 +54,8 @@ struct vraw {
 	size_t item;
 	uint64_t start, end;
 	char *text;
+	uint32_t *insn;         /* offset of each instruction kept (nops dropped) */
+	size_t ninsn;
 };
 
 struct vb {
@@ -377,9 +379,34 @@ static void vb_fix_line(const struct vb *b, struct lc_buf *line)
 	lc_buf_free(&o);
 }
 
-static void vb_disassemble(struct vb *b, uint64_t start, uint64_t end, struct lc_buf *text)
+/*
+ * Padding: `nop`, `nopw 0x0(%rax,%rax,1)`, `xchg %ax,%ax`, `data16 cs nopw ...`.
+ * GCC's `.p2align 4,,10` inside a function pads to the address, so the same
+ * code at another address has other nops: they are no part of the text.
+ */
+static int vb_is_nop(const char *line)
+{
+	if (!strcmp(line, "xchg %ax,%ax"))
+		return 1;
+	for (const char *w = line; *w;) {
+		size_t n = strcspn(w, " ");
+		if (!strncmp(w, "nop", 3))
+			return 1;
+		if (strncmp(w, "data16", n) && strncmp(w, "cs", n) && strncmp(w, "ds", n) &&
+		    strncmp(w, "rex", 3))
+			return 0;
+		w += n;
+		while (*w == ' ')
+			w++;
+	}
+	return 0;
+}
+
+static void vb_disassemble(struct vb *b, uint64_t start, uint64_t end, struct lc_buf *text,
+			   struct vraw *raw)
 {
 	struct lc_buf line = LC_BUF_INIT;
+	size_t cap = 0;
 	for (uint64_t pc = start; pc < end;) {
 		lc_buf_reset(&line);
 		b->out = &line;
@@ -391,8 +418,13 @@ static void vb_disassemble(struct vb *b, uint64_t start, uint64_t end, struct lc
 			break;
 		}
 		vb_fix_line(b, &line);
-		lc_buf_add(text, line.data ? line.data : "", line.len);
-		lc_buf_adds(text, "\n");
+		if (!vb_is_nop(line.data ? line.data : "")) {
+			if (raw->ninsn == cap)
+				raw->insn = lc_xrealloc(raw->insn, (cap = cap ? 2 * cap : 64) * sizeof(*raw->insn));
+			raw->insn[raw->ninsn++] = (uint32_t)(pc - start);
+			lc_buf_add(text, line.data ? line.data : "", line.len);
+			lc_buf_adds(text, "\n");
+		}
 		pc += (uint64_t)n;
 	}
 	lc_buf_free(&line);
@@ -402,10 +434,35 @@ static void vb_disassemble(struct vb *b, uint64_t start, uint64_t end, struct lc
 
 struct vctx {
 	uint64_t fstart, fend;  /* the function being rendered (0, 0 for data) */
+	const struct vraw *fn;  /* its instructions */
 	size_t from;            /* the item that references */
 };
 
 static void vb_name(struct vb *b, uint64_t addr, const struct vctx *c, int depth, struct lc_buf *out);
+
+/*
+ * A target inside the function being rendered: ".I12", the 12th instruction
+ * that is not padding (the first one at or after the target), so that
+ * padding that changed with the address does not move it; ".+0xOFF" when
+ * the instructions are not known.
+ */
+static void vb_local(const struct vctx *c, uint64_t addr, struct lc_buf *out)
+{
+	uint64_t off = addr - c->fstart;
+	if (!c->fn || !c->fn->ninsn) {
+		lc_buf_addf(out, ".+0x%" PRIx64, off);
+		return;
+	}
+	size_t lo = 0, hi = c->fn->ninsn;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c->fn->insn[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	lc_buf_addf(out, ".I%zu", lo);
+}
 
 static int vb_bound_cmp(const void *a, const void *b)
 {
@@ -513,14 +570,28 @@ static void vb_content(struct vb *b, size_t sec, uint64_t addr, const struct vct
 		lc_buf_addf(out, "{%s}", b->o->sec[sec].name);
 		return;
 	}
-	size_t tl = vb_text_len(p, n);
+	/* a jump table of this function first: its entry may look like "n" */
+	int table = 0;
+	if (c->fend && n >= 4) {
+		int32_t w;
+		memcpy(&w, p, 4);
+		uint64_t t = addr + (uint64_t)(int64_t)w;
+		table = t >= c->fstart && t < c->fend;
+		if (!table && b->o->type == ET_EXEC && n >= 8) {
+			uint64_t v;
+			memcpy(&v, p, 8);
+			table = v >= c->fstart && v < c->fend;
+		}
+	}
+	/* a string ends at its NUL, whatever else points into it (tail merging) */
+	size_t tl = table ? 0 : vb_text_len(p, avail < 4096 ? avail : 4096);
 	lc_buf_adds(out, "{");
 	if (tl) {
 		vb_quote(p, tl, out);
 		lc_buf_adds(out, "}");
 		return;
 	}
-	int table = 1;
+	table = 1;
 	for (uint64_t i = 0; i < n;) {
 		if (i >= 16 && !table)
 			break;
@@ -535,7 +606,7 @@ static void vb_content(struct vb *b, size_t sec, uint64_t addr, const struct vct
 			memcpy(&w, p + i, 4);
 			uint64_t t = addr + (uint64_t)(int64_t)w;
 			if (t >= c->fstart && t < c->fend) {
-				lc_buf_addf(out, ".+0x%" PRIx64, t - c->fstart);
+				vb_local(c, t, out);
 				i += 4;
 				continue;
 			}
@@ -574,7 +645,7 @@ static int vb_plt(struct vb *b, uint64_t addr, size_t sec, struct lc_buf *out)
 static void vb_name(struct vb *b, uint64_t addr, const struct vctx *c, int depth, struct lc_buf *out)
 {
 	if (c->fend && addr >= c->fstart && addr < c->fend) {
-		lc_buf_addf(out, ".+0x%" PRIx64, addr - c->fstart);
+		vb_local(c, addr, out);
 		return;
 	}
 	const struct vsym *s = vb_sym_at(b, addr, 0);
@@ -681,7 +752,7 @@ static char *vb_object_text(struct vb *b, const struct vsym *s, size_t sec)
 {
 	struct lc_buf o = LC_BUF_INIT;
 	const struct lc_obj_section *S = &b->o->sec[sec];
-	struct vctx c = { 0, 0, s->item };
+	struct vctx c = { 0, 0, NULL, s->item };
 	lc_buf_adds(&o, "");
 	if (S->type == SHT_NOBITS) {
 		lc_buf_addf(&o, "zero[%" PRIu64 "]\n", s->size);
@@ -713,8 +784,10 @@ static void vb_free(struct vb *b)
 {
 	for (size_t i = 0; i < b->nsym; i++)
 		free(b->sym[i].key);
-	for (size_t i = 0; i < b->nraw; i++)
+	for (size_t i = 0; i < b->nraw; i++) {
 		free(b->raw[i].text);
+		free(b->raw[i].insn);
+	}
 	free(b->sym);
 	free(b->rel);
 	free(b->bound);
@@ -755,12 +828,14 @@ int lc_vimage_build(struct lc_vimage *im, const struct lc_obj *o, const char *wh
 		uint64_t end = s->value + s->size;
 		if (end > S->addr + S->size)
 			end = S->addr + S->size;
-		vb_disassemble(&b, s->value, end, &text);
-		b.raw[b.nraw++] = (struct vraw){ s->item, s->value, end, text.data };
+		struct vraw *r = &b.raw[b.nraw++];
+		*r = (struct vraw){ s->item, s->value, end, NULL, NULL, 0 };
+		vb_disassemble(&b, s->value, end, &text, r);
+		r->text = text.data;
 	}
 	vb_collect_bounds(&b);
 	for (size_t i = 0; i < b.nraw; i++) {
-		struct vctx c = { b.raw[i].start, b.raw[i].end, b.raw[i].item };
+		struct vctx c = { b.raw[i].start, b.raw[i].end, &b.raw[i], b.raw[i].item };
 		struct lc_vitem *it = &im->item[b.raw[i].item];
 		char *t = vb_resolve(&b, b.raw[i].text, &c);
 		free(it->text);

@@ -41,6 +41,9 @@ static struct lc_obj_symbol sym[] = {
 	/* 18 */ SYM("pick@GLIBC_2.3", 0, 0, STB_GLOBAL, STT_FUNC, SHN_UNDEF),
 	/* 19 */ SYM("weak_data", 0, 0, STB_WEAK, STT_OBJECT, SHN_UNDEF),
 	/* 20 */ SYM("ifn", 0x1130, 9, STB_GLOBAL, STT_GNU_IFUNC, S_TEXT),
+	/* GNU ld: after the last FILE "" come the symbols forced local (hidden) */
+	/* 21 */ SYM("", 0, 0, STB_LOCAL, STT_FILE, SHN_ABS),
+	/* 22 */ SYM("forced_fn", 0x1140, 8, STB_LOCAL, STT_FUNC, S_TEXT),
 };
 static struct lc_obj_dynver dynver[] = { { "memfrob", "GLIBC_2.2.5" } };
 
@@ -92,6 +95,8 @@ int main(void)
 	/* ...also a hidden symbol of another unit (local after the link)... */
 	sym[9].vis = STV_HIDDEN;
 	CHECK(ext("hidden_fn.kpatch_ext", 0) == 0 && r.kind == LC_RELOC_TARGET && r.addend == 0x1100);
+	/* ...as the linked .symtab has it: LOCAL, DEFAULT, in ld's forced-local group... */
+	CHECK(ext("forced_fn.kpatch_ext", 0) == 0 && r.kind == LC_RELOC_TARGET && r.addend == 0x1140);
 	/* ...but never a plain static of another unit: that is somebody else's name. */
 	CHECK(ext("local_fn.kpatch_ext", -4) == 0 && IS_IMPORT("local_fn", 0) && r.addend == -4);
 	/* Defined wins over undefined, whatever the order. */
