@@ -239,7 +239,7 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 			 * sleeping (the doctor stays on its CPU, so the windows in
 			 * which a thread is stopped or has foreign registers are not
 			 * stretched by the scheduler), then in slices. */
-			if (++spins < 2000)
+			if (++spins < 20)
 				continue;
 			waited += lc_slice_wait(waited < 10000 ? 200 : 10000);
 			continue;
