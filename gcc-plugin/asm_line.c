@@ -102,8 +102,10 @@ int lc_label_is_debug(const char *s, size_t len)
 		".LCFI", ".LCOLDB", ".LCOLDE", ".LHOTB", ".LHOTE", ".LEHB", ".LEHE",
 		".Ltext", ".Letext", NULL
 	};
+	if (len < 4 || s[0] != '.' || s[1] != 'L')
+		return 0;
 	for (int i = 0; debug[i]; i++)
-		if (label_has_prefix_digits(s, len, debug[i]))
+		if (debug[i][2] == s[2] && label_has_prefix_digits(s, len, debug[i]))
 			return 1;
 	return 0;
 }
@@ -149,8 +151,10 @@ static int mnemonic_is_prefix(const char *s, size_t len)
 		"rep", "repe", "repz", "repne", "repnz", "lock", "data16", "data32",
 		"addr32", "rex64", "notrack", "bnd", "cs", "ds", "es", "ss", NULL
 	};
+	if (len < 2 || len > 6)
+		return 0;
 	for (int i = 0; prefix[i]; i++)
-		if (strlen(prefix[i]) == len && memcmp(prefix[i], s, len) == 0)
+		if (prefix[i][0] == s[0] && strlen(prefix[i]) == len && memcmp(prefix[i], s, len) == 0)
 			return 1;
 	return 0;
 }
