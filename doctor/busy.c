@@ -34,11 +34,11 @@ size_t lc_patch_busy_ranges(const struct lc_patch *p, const struct lc_region_hea
 		int entry = (lc_patch_func_flags(p, i) & LC_INFO_ENTRY_BUSY) != 0;
 		if (hk->len != LC_JMP_SIZE)     /* a short jump and its pad: all of it */
 			out[n++] = (struct lc_range){ hk->addr, hk->addr + hk->len,
-						      lc_patch_func_name(p, i) };
+						      lc_patch_func_name(p, i), 0 };
 		else
 			out[n++] = (struct lc_range){ hk->addr + (entry ? 0 : 1),
 						      hk->addr + hk->old_size,
-						      lc_patch_func_name(p, i) };
+						      lc_patch_func_name(p, i), 0 };
 	}
 	for (size_t j = 0; j < lc_patch_nbusy(p); j++) {
 		const struct lc_busy_record *b = lc_patch_busy(p, j);
@@ -46,7 +46,7 @@ size_t lc_patch_busy_ranges(const struct lc_patch *p, const struct lc_region_hea
 			continue;
 		out[n++] = (struct lc_range){ h->target_bias + b->addr,
 					      h->target_bias + b->addr + b->len,
-					      lc_patch_func_name(p, b->rec) };
+					      lc_patch_func_name(p, b->rec), 0 };
 	}
 	return n;
 }
@@ -58,7 +58,7 @@ size_t lc_region_busy_ranges(const struct lc_region_header *h, struct lc_range *
 		const struct lc_region_hunk *hk = lc_region_hunk(h, i);
 		if (hk->len != LC_JMP_SIZE)
 			out[n++] = (struct lc_range){ hk->addr, hk->addr + hk->len,
-						      lc_region_name(h, hk->name) };
+						      lc_region_name(h, hk->name), 0 };
 	}
 	return n;
 }

@@ -182,6 +182,27 @@ int lc_call_function(struct lc_threads *ts, struct lc_thread *th, uint64_t fn,
  * 0, or -1 (logged). */
 int lc_ifunc_resolve(pid_t pid, const char *name, int dry_run, struct lc_import *imp);
 
+/* --- cfi.c: the region's unwind information, known to the patient's libgcc - */
+
+struct lc_cfi_ops {
+	uint64_t reg, dereg;     /* __register_frame_info, __deregister_frame_info; 0: none */
+};
+struct lc_unwind;
+/* Before anything is touched: finds libgcc_s's functions for the linked
+ * region image; refuses (-1, logged) a patch whose code handles exceptions
+ * when the process has no libgcc_s. */
+int lc_cfi_prepare(struct lc_proc *pr, const uint8_t *image, struct lc_cfi_ops *ops);
+/* The region at addr is written: registers its unwind information from the
+ * stopped thread `th` (the others running).  0 (also when there is none or
+ * no libgcc_s), -1 (logged). */
+int lc_cfi_register(struct lc_proc *pr, struct lc_threads *ts, struct lc_thread *th,
+		    struct lc_unwind *u, const struct lc_cfi_ops *ops, uint64_t addr,
+		    const struct lc_region_header *h);
+/* Before the region at addr is unmapped: takes its unwind information out
+ * of libgcc if it is registered.  0, or -1 (logged): keep the region. */
+int lc_cfi_deregister(struct lc_proc *pr, struct lc_threads *ts, struct lc_thread *th,
+		      struct lc_unwind *u, uint64_t addr, const struct lc_region_header *h);
+
 /* --- region.c: patch regions in the patient ------------------------------- */
 
 /* A free, page-aligned gap of `size` bytes within ±2 GiB of the whole

@@ -75,6 +75,7 @@ struct patch_run {
 	int timeout_ms;                 /* --timeout */
 	int check_only;                 /* `check`: stop before any change */
 	int locked;                     /* holds the lock for this process */
+	struct lc_cfi_ops cfi;          /* libgcc_s's frame registry (cfi.c) */
 };
 
 #define PATCH_SKIPPED 1                 /* -p all/DIR: not for this process, or applied */
@@ -264,7 +265,7 @@ static int patch_prepare(struct patch_run *r)
 	r->image = lc_xmalloc(r->size);
 	memcpy(r->image, img, r->size);
 	((struct lc_region_header *)r->image)->applied = (uint64_t)time(NULL);
-	if (patch_check_overlap(r) != 0)
+	if (patch_check_overlap(r) != 0 || lc_cfi_prepare(&r->pr, r->image, &r->cfi) != 0)
 		return -1;
 	lc_info("process %d: region 0x%llx-0x%llx (%zu bytes, %zu stub(s)), syscall at 0x%llx",
 		(int)r->pid, (unsigned long long)r->addr, (unsigned long long)(r->addr + r->size),
@@ -289,7 +290,10 @@ static int patch_prepare_region(struct lc_transition *t, struct lc_thread *th)
 	if (lc_mem_write(&r->pr, r->addr, r->image, r->size) != 0 ||
 	    lc_region_protect(&t->ts, th, r->insn, r->addr, lc_patch_layout(r->patch)) != 0)
 		return -1;
-	return 0;
+	/* the unwinder first: cfi.c checks the thread is not inside libgcc */
+	t->unwind = lc_unwind_begin(t->pid);
+	return lc_cfi_register(&r->pr, &t->ts, th, t->unwind, &r->cfi, r->addr,
+			       (const struct lc_region_header *)r->image);
 }
 
 /* Its undo: the region goes (nothing jumps to it yet). */
@@ -298,7 +302,9 @@ static void patch_unprepare_region(struct lc_transition *t, struct lc_thread *th
 	struct patch_run *r = t->ctx;
 	if (!r->mapped)
 		return;
-	if (th && lc_region_unmap(&t->ts, th, r->insn, r->addr, r->size) == 0)
+	if (th && lc_cfi_deregister(&r->pr, &t->ts, th, t->unwind, r->addr,
+				    (const struct lc_region_header *)r->image) == 0 &&
+	    lc_region_unmap(&t->ts, th, r->insn, r->addr, r->size) == 0)
 		r->mapped = 0;
 	else
 		lc_warn("process %d: the patch region at 0x%llx could not be unmapped",
@@ -484,7 +490,7 @@ static int patch_run(struct patch_run *r)
 	for (size_t k = 0; k < r->nolds; k++)   /* the replaced code is about to vanish */
 		busy[nbusy++] = (struct lc_range){ r->olds[k]->addr + r->olds[k]->hdr->text_offset,
 			r->olds[k]->addr + r->olds[k]->hdr->text_offset + r->olds[k]->hdr->text_size,
-			"the replaced patch" };
+			"the replaced patch", r->olds[k]->addr };
 	struct lc_transition t;
 	memset(&t, 0, sizeof(t));
 	t.pid = r->pid;

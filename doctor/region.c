@@ -65,7 +65,7 @@ int lc_region_protect(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 		      uint64_t addr, const struct lc_layout *l)
 {
 	long ret;
-	size_t text = (l->text_size + LC_PAGE_SIZE - 1) & ~(size_t)(LC_PAGE_SIZE - 1);
+	size_t text = l->data_offset - l->text_offset;   /* code, stubs, unwind info */
 	if (region_syscall(ts, th, insn, SYS_mprotect, "mprotect", (long)addr,
 			   (long)l->header_size, PROT_READ, 0, &ret) != 0 ||
 	    region_syscall(ts, th, insn, SYS_mprotect, "mprotect", (long)(addr + l->text_offset),

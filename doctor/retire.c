@@ -281,7 +281,10 @@ int lc_regions_let_go(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 	if (!referenced)
 		referenced = !th || th->gone || handlers_refer(ts, th, insn, pr, a, n);
 	for (size_t k = 0; k < n; k++) {
-		if (!referenced && lc_region_unmap(ts, th, insn, a[k].addr, a[k].hdr->size) == 0)
+		/* registered unwind information is a reference too (libgcc's list
+		 * points into the region): what is unmapped is taken out first */
+		if (!referenced && lc_cfi_deregister(pr, ts, th, NULL, a[k].addr, a[k].hdr) == 0 &&
+		    lc_region_unmap(ts, th, insn, a[k].addr, a[k].hdr->size) == 0)
 			continue;
 		if (lc_region_retire(pr, &a[k]) != 0) {
 			lc_warn("process %d: the region at 0x%llx stays mapped and could not be "

@@ -84,7 +84,8 @@ static int transition_prepare(struct lc_transition *t)
 	 * outside the stop-the-world window. */
 	if (rc == 0) {
 		uint64_t pcs[64];
-		t->unwind = lc_unwind_begin(t->pid);
+		if (!t->unwind)         /* the prepare may have begun it */
+			t->unwind = lc_unwind_begin(t->pid);
 		if (t->unwind)
 			lc_unwind_thread(t->unwind, th->tid, pcs, 64);
 	}

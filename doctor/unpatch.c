@@ -196,7 +196,8 @@ again:
 	for (size_t k = 0; k < n; k++) {
 		busy[nranges++] = (struct lc_range){ a[k].addr + a[k].hdr->text_offset,
 			a[k].addr + a[k].hdr->text_offset + a[k].hdr->text_size,
-			a[k].hdr->nhunks ? lc_region_name(a[k].hdr, lc_region_hunk(a[k].hdr, 0)->name) : "?" };
+			a[k].hdr->nhunks ? lc_region_name(a[k].hdr, lc_region_hunk(a[k].hdr, 0)->name) : "?",
+			a[k].addr };
 		nranges += lc_region_busy_ranges(a[k].hdr, busy + nranges);   /* busy.c */
 	}
 	struct unpatch_ctx ctx = { &pr, a, n, insn, 0 };

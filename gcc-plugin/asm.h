@@ -238,6 +238,49 @@ typedef int (*lc_extdata_fn)(void *ctx, const char *sym, size_t len);
 int lc_extdata_rewrite(const char *s, size_t len, lc_extdata_fn is_ext, void *ctx,
 		       struct lc_buf *out);
 
+/* ---- asm_cfi.c: unwind information of patch code as explicit bytes ------- */
+/* Appends the symbol as emitted code names it (the emitter's renaming). */
+typedef void (*lc_cfi_resolve_fn)(void *ctx, const char *s, size_t len, struct lc_buf *out);
+struct lc_cfi_lsda {
+	char *name;             /* .LLSDA5 (the unit's name) */
+	int start;              /* its FDE's start label, .Lkpcfi.<start> */
+};
+struct lc_cfi {
+	lc_cfi_resolve_fn resolve;
+	void *ctx;
+	const char *func;       /* for messages */
+	struct lc_buf frame;    /* .kpatch.eh_frame text: CIEs and FDEs */
+	struct lc_buf ops;      /* call-frame instructions of the open FDE */
+	int nlabels, nfdes;
+	int in_proc, simple;
+	int here;               /* label at the current place, -1 none yet */
+	int start, last;        /* FDE start label, last advanced-to label */
+	long cfa_offset;        /* for .cfi_adjust_cfa_offset */
+	long state[16];
+	int nstate;
+	char *personality, *lsda;
+	struct lc_cfi_lsda *lsdas;
+	size_t nlsdas;
+	int lsda_start;         /* FDE of the LSDA being copied, -1 none */
+	char *lsda_base;        /* its call sites' base label, as emitted */
+	char **kept;            /* names the emitter may still point into */
+	size_t nkept;
+};
+/* A .cfi_* directive met in emitted text of function `func`: a label at its
+ * place goes to `out`, the instruction to the open FDE.  -1 with err when
+ * it cannot be expressed. */
+int lc_cfi_directive(struct lc_cfi *c, const char *func, const struct lc_line_info *li,
+		     struct lc_buf *out, struct lc_buf *err);
+/* Bytes of code follow in .kpatch.text: the next directive is elsewhere. */
+void lc_cfi_text(struct lc_cfi *c);
+/* .gcc_except_table(.*): the LSDA sections copied into .kpatch.data. */
+int lc_cfi_is_lsda_section(const char *section);
+/* Emitted LSDA lines: call-site offsets rebased on their FDE's start. */
+void lc_cfi_lsda_lines(struct lc_cfi *c, const char *text, size_t len, struct lc_buf *out);
+/* The .kpatch.eh_frame section, if any FDE was written; -1 with err. */
+int lc_cfi_finish(struct lc_cfi *c, struct lc_buf *out, struct lc_buf *err);
+void lc_cfi_free(struct lc_cfi *c);
+
 /* ---- asm_emit.c: the .kpatch.* sections ---------------------------------- */
 int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *patched,
 		   const struct lc_symmap *map, const struct lc_match *m,

@@ -4,8 +4,10 @@
  *
  * The patched slices of changed and new functions are copied into
  * .kpatch.text (text-like sections) and .kpatch.data (literals, jump
- * tables, new objects); unwind, debug and note content is dropped, since it
- * would land in allocated sections.  Names are rewritten:
+ * tables, new objects); debug and note content is dropped, since it would
+ * land in allocated sections, and `.cfi_*` directives become explicit
+ * bytes in .kpatch.eh_frame (asm_cfi.c), the functions' LSDAs a copy in
+ * .kpatch.data.  Names are rewritten:
  *
  *	foo:                     ->  foo.kpatch:        (defined in the copy)
  *	jne .L7                  ->  jne .Lkp.L7        (local label)
@@ -46,6 +48,8 @@ struct emit_ctx {
 	char **kept;                    /* rewritten lines that names point into */
 	size_t nkept;
 	int alias_depth;                /* aliases of aliases followed */
+	struct lc_cfi cfi;              /* unwind information (asm_cfi.c) */
+	int in_lsda;                    /* copying an LSDA line */
 };
 
 /* Adds a name once; returns 1 if it was new. */
@@ -82,7 +86,8 @@ static void emit_resolve(struct emit_ctx *c, const char *s, size_t len, int is_d
 	if (is_local_label(s, len)) {
 		if (is_def)
 			lc_strmap_put(&c->labels_def, s, len, 1);
-		else if (!lc_name_is_literal(s, len))
+		else if (!lc_name_is_literal(s, len) && !c->in_lsda)
+			/* an LSDA's base label may lie before the slice: rebased */
 			name_list_add(&c->labels_ref, s, len);
 		lc_buf_addf(out, "%s%.*s", LC_LABEL_PREFIX, (int)len, s);
 		return;
@@ -128,6 +133,12 @@ static void emit_resolve(struct emit_ctx *c, const char *s, size_t len, int is_d
 		name_list_add(&c->ext, s, len);
 		lc_buf_addf(out, "%.*s%s", (int)len, s, LC_EXTERN_SUFFIX);
 	}
+}
+
+/* lc_cfi_resolve_fn: the personality routine, named as emitted code names it. */
+static void emit_cfi_resolve(void *vctx, const char *s, size_t len, struct lc_buf *out)
+{
+	emit_resolve(vctx, s, len, 0, out);
 }
 
 static int reloc_is(const struct lc_sym_ref *r, const char *name)
@@ -249,6 +260,16 @@ static void emit_line(struct emit_ctx *c, const struct lc_asm_line *l, char forc
 		      struct lc_buf *out)
 {
 	struct lc_line_info li;
+	if (!force && lc_cfi_is_lsda_section(l->section)) {
+		/* an LSDA of emitted code: into .kpatch.data, rebased (asm_cfi.c) */
+		struct lc_buf lsda = LC_BUF_INIT;
+		c->in_lsda = 1;
+		emit_line(c, l, 'd', &lsda);
+		c->in_lsda = 0;
+		lc_cfi_lsda_lines(&c->cfi, lsda.data, lsda.len, out);
+		lc_buf_free(&lsda);
+		return;
+	}
 	char which = force ? force : l->sec_kind == LC_SEC_TEXT ? 't' :
 		     l->sec_kind == LC_SEC_DATA ? 'd' : 0;
 	if (!which)
@@ -264,6 +285,16 @@ static void emit_line(struct emit_ctx *c, const struct lc_asm_line *l, char forc
 	if (li.kind == LC_LINE_DIRECTIVE && lc_line_is(&li, ".intel_syntax") && !c->refusal.len)
 		lc_buf_addf(&c->refusal, "function '%s' has inline assembly in Intel syntax: its "
 			    "operands cannot be rewritten for patch code", c->func ? c->func : "?");
+	if (li.kind == LC_LINE_DIRECTIVE && li.word_len > 5 && memcmp(li.word, ".cfi_", 5) == 0) {
+		struct lc_buf why = LC_BUF_INIT;
+		if (which == 't') {
+			emit_section(c, 't', out);
+			if (lc_cfi_directive(&c->cfi, c->func, &li, out, &why) < 0 && !c->refusal.len)
+				lc_buf_add(&c->refusal, why.data, why.len);
+		}
+		lc_buf_free(&why);
+		return;
+	}
 	if (li.kind == LC_LINE_DIRECTIVE && directive_dropped(&li))
 		return;
 	if (li.kind == LC_LINE_DIRECTIVE && (lc_line_is(&li, ".type") || lc_line_is(&li, ".size"))) {
@@ -276,6 +307,8 @@ static void emit_line(struct emit_ctx *c, const struct lc_asm_line *l, char forc
 			return;   /* an existing object's, defined by the original */
 	}
 	emit_section(c, which, out);
+	if (which == 't')
+		lc_cfi_text(&c->cfi);
 	if (which == 't' && li.kind == LC_LINE_DIRECTIVE && emit_code_align(&li, out))
 		return;
 	struct lc_buf x = LC_BUF_INIT;
@@ -415,6 +448,9 @@ int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *pat
 	c.p = patched;
 	c.map = map;
 	c.m = m;
+	c.cfi.resolve = emit_cfi_resolve;
+	c.cfi.ctx = &c;
+	c.cfi.lsda_start = -1;
 	emit_collect_defs(&c);
 	lc_buf_adds(out, "# libcare: .kpatch sections\n");
 	for (size_t i = 0; i < patched->nfuncs; i++) {
@@ -461,6 +497,8 @@ int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *pat
 		emit_section(&c, 'd', out);
 		lc_buf_add(out, c.got_text.data, c.got_text.len);
 	}
+	if (lc_cfi_finish(&c.cfi, out, err) < 0)
+		goto out;
 	emit_info(&c, out);
 	for (size_t i = 0; i < c.ext.n; i++)
 		lc_buf_addf(out, "\t.weak\t%.*s%s\n\t.hidden\t%.*s%s\n", (int)c.ext.len[i], c.ext.s[i],
@@ -477,6 +515,7 @@ out:
 	lc_buf_free(&c.got_text);
 	lc_buf_free(&c.refusal);
 	lc_tls_emit_free(&c.tls);
+	lc_cfi_free(&c.cfi);
 	for (size_t i = 0; i < c.nkept; i++)
 		free(c.kept[i]);
 	free(c.kept);

@@ -253,12 +253,15 @@ out:
 static int extract_relocs(struct extract *x)
 {
 	int need_q = 0;
-	for (int s = LC_PAY_TEXT; s <= LC_PAY_INFO; s++) {
+	for (int s = LC_PAY_TEXT; s < LC_PAY_NSEC; s++) {
 		int is_rel;
+		if (s == LC_PAY_STRTAB)
+			continue;
 		size_t ri = x->shndx[s] ? extract_rela_of(x, x->shndx[s], &is_rel) : 0;
 		if (!ri) {
 			/* The info records always reference functions; others may not. */
-			if (x->pay->data[s].len && (s == LC_PAY_INFO || !extract_linked_with_q(x)))
+			if (x->pay->data[s].len && s != LC_PAY_EH &&
+			    (s == LC_PAY_INFO || !extract_linked_with_q(x)))
 				need_q = 1;
 			continue;
 		}

@@ -4,10 +4,12 @@
  *	[1] .kpatch.text   [2] .rela.kpatch.text
  *	[3] .kpatch.data   [4] .rela.kpatch.data
  *	[5] .kpatch.info   [6] .rela.kpatch.info
- *	[7] .kpatch.strtab [8] .symtab [9] .strtab [10] .shstrtab
+ *	[7] .kpatch.strtab
+ *	[8] .kpatch.eh_frame [9] .rela.kpatch.eh_frame
+ *	[10] .symtab [11] .strtab [12] .shstrtab
  *
  * always present (possibly empty), so a reader never guesses.  Symbols are
- * written locals first (null, the four section symbols, functions and
+ * written locals first (null, the section symbols, functions and
  * objects), then the undefined globals; .symtab's sh_info is the first
  * global.  libelf lays the file out, into an anonymous temporary file that
  * is read back: the payload has to be hashed before the header is written.
@@ -24,6 +26,7 @@
 
 static const char *const payload_names[LC_PAY_NSEC] = {
 	LC_SECTION_TEXT, LC_SECTION_DATA, LC_SECTION_INFO, LC_SECTION_STRTAB,
+	LC_SECTION_EH_FRAME,
 };
 
 const char *lc_payload_section_name(enum lc_payload_sec s)
@@ -104,8 +107,15 @@ void lc_payload_add_rela(struct lc_payload *p, enum lc_payload_sec s, uint64_t o
 	p->rela[s][p->nrela[s]++] = (struct lc_payload_rela){ offset, type, sym, addend };
 }
 
-/* ELF section index of payload section `s` and of its .rela. */
-static size_t payload_shndx(int s) { return s == LC_PAY_STRTAB ? 7 : 1 + 2 * (size_t)s; }
+/* ELF section index of payload section `s` (its .rela follows it, but for
+ * .kpatch.strtab); LC_PAY_NSEC: of .symtab, followed by .strtab, .shstrtab. */
+static size_t payload_shndx(int s)
+{
+	size_t i = 1;
+	for (int t = 0; t < s; t++)
+		i += t == LC_PAY_STRTAB ? 1 : 2;
+	return i;
+}
 
 struct payload_image {
 	Elf64_Sym *syms;
@@ -196,8 +206,9 @@ static int payload_scn(Elf *elf, struct payload_image *im, const char *name, uin
 static int payload_elf(const struct lc_payload *p, struct payload_image *im, Elf *elf)
 {
 	static const uint64_t flags[LC_PAY_NSEC] = {
-		SHF_ALLOC | SHF_EXECINSTR, SHF_ALLOC | SHF_WRITE, 0, 0,
+		SHF_ALLOC | SHF_EXECINSTR, SHF_ALLOC | SHF_WRITE, 0, 0, SHF_ALLOC,
 	};
+	const uint32_t symtab = (uint32_t)payload_shndx(LC_PAY_NSEC);
 	GElf_Ehdr eh;
 	if (!gelf_newehdr(elf, ELFCLASS64) || !gelf_getehdr(elf, &eh))
 		return -1;
@@ -205,7 +216,7 @@ static int payload_elf(const struct lc_payload *p, struct payload_image *im, Elf
 	eh.e_type = ET_REL;
 	eh.e_machine = EM_X86_64;
 	eh.e_version = EV_CURRENT;
-	eh.e_shstrndx = 10;
+	eh.e_shstrndx = symtab + 2;
 	if (!gelf_update_ehdr(elf, &eh))
 		return -1;
 	lc_buf_addz(&im->shstrtab, 1);
@@ -215,15 +226,15 @@ static int payload_elf(const struct lc_payload *p, struct payload_image *im, Elf
 				p->data[s].len, ELF_T_BYTE, p->align[s], 0, 0, 0) < 0)
 			return -1;
 		if (s == LC_PAY_STRTAB)
-			break;
+			continue;
 		snprintf(rname, sizeof(rname), ".rela%s", payload_names[s]);
 		if (payload_scn(elf, im, rname, SHT_RELA, SHF_INFO_LINK, im->rela[s],
-				p->nrela[s] * sizeof(Elf64_Rela), ELF_T_RELA, 8, 8,
+				p->nrela[s] * sizeof(Elf64_Rela), ELF_T_RELA, 8, symtab,
 				(uint32_t)payload_shndx(s), sizeof(Elf64_Rela)) < 0)
 			return -1;
 	}
 	if (payload_scn(elf, im, ".symtab", SHT_SYMTAB, 0, im->syms, p->nsym * sizeof(Elf64_Sym),
-			ELF_T_SYM, 8, 9, (uint32_t)im->first_global, sizeof(Elf64_Sym)) < 0 ||
+			ELF_T_SYM, 8, symtab + 1, (uint32_t)im->first_global, sizeof(Elf64_Sym)) < 0 ||
 	    payload_scn(elf, im, ".strtab", SHT_STRTAB, 0, im->strtab.data, im->strtab.len,
 			ELF_T_BYTE, 1, 0, 0, 0) < 0)
 		return -1;

@@ -16,6 +16,7 @@ enum lc_payload_sec {
 	LC_PAY_DATA,        /* .kpatch.data */
 	LC_PAY_INFO,        /* .kpatch.info */
 	LC_PAY_STRTAB,      /* .kpatch.strtab (no relocations) */
+	LC_PAY_EH,          /* .kpatch.eh_frame */
 	LC_PAY_NSEC
 };
 
@@ -44,7 +45,7 @@ struct lc_payload {
 };
 
 const char *lc_payload_section_name(enum lc_payload_sec s);
-/* -1 if `name` is not one of the four .kpatch sections. */
+/* -1 if `name` is not one of the .kpatch sections. */
 int lc_payload_section_by_name(const char *name);
 
 void lc_payload_init(struct lc_payload *p);

@@ -84,7 +84,8 @@ for mode in pie no-pie; do
 	readelf -SW "$W/payload.o" > "$W/s.txt"
 	for s in '1\] \.kpatch\.text +PROGBITS' '2\] \.rela\.kpatch\.text +RELA' \
 		 '3\] \.kpatch\.data +PROGBITS' '5\] \.kpatch\.info +PROGBITS' \
-		 '7\] \.kpatch\.strtab +PROGBITS' '8\] \.symtab +SYMTAB'; do
+		 '7\] \.kpatch\.strtab +PROGBITS' '8\] \.kpatch\.eh_frame +PROGBITS' \
+		 '10\] \.symtab +SYMTAB'; do
 		expect "$W/s.txt" "$s" "$mode sections"
 	done
 	readelf -rW "$W/payload.o" > "$W/r.txt" 2>&1

@@ -46,6 +46,9 @@ int lc_hunks_build(struct lc_patch *p, const struct lc_target *t, uint64_t regio
 	h->data_size = l->data_size;
 	h->strtab_offset = strtab_off;
 	h->strtab_size = p->parts[LC_PART_STRTAB].size;
+	h->eh_frame_offset = l->eh_offset;
+	h->eh_frame_size = l->eh_size;
+	h->eh_object_offset = l->eh_object_offset;
 	h->patch = p->hdr;
 	if (h->strtab_size)
 		memcpy(p->image + strtab_off, p->parts[LC_PART_STRTAB].orig, h->strtab_size);
@@ -111,6 +114,8 @@ int lc_patch_link(struct lc_patch *p, const struct lc_target *t, uint64_t addr)
 	memcpy(p->image + l->text_offset, p->parts[LC_PART_TEXT].bytes, p->parts[LC_PART_TEXT].size);
 	if (l->data_size)
 		memcpy(p->image + l->data_offset, p->parts[LC_PART_DATA].bytes, l->data_size);
+	if (l->eh_size)         /* the terminator is the image's zero */
+		memcpy(p->image + l->eh_offset, p->parts[LC_PART_EH].bytes, l->eh_size - 4);
 	p->linked = 1;
 	return 0;
 }

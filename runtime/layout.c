@@ -2,8 +2,9 @@
  * layout.c - where the parts of a patch go inside its region:
  *
  *   [region header | hunks | names]   r--   page aligned
- *   [.kpatch.text | far-call stubs]   r-x   page aligned
- *   [.kpatch.data]                    rw-   page aligned (absent if empty)
+ *   [.kpatch.text | far-call stubs | .kpatch.eh_frame, 0]   r-x   page aligned
+ *   [.kpatch.data | libgcc's object for the eh_frame]     rw-   page aligned
+ *                                                 (absent if both are empty)
  *
  * Stubs are reserved here (one per distinct call target outside the patch,
  * see load.c) because the region's address, hence which calls reach their
@@ -30,9 +31,15 @@ int lc_layout_compute(struct lc_patch *p)
 	l->nstubs = p->nstubs;
 	l->text_size = l->stubs_offset + p->nstubs * LC_STUB_SIZE;
 	l->stubs_offset += l->text_offset;
-	l->data_offset = l->text_offset + align_up(l->text_size, LC_PAGE_SIZE);
+	/* unwind information: read only, terminated by a zero length */
+	l->eh_offset = l->text_offset + align_up(l->text_size, 8);
+	l->eh_size = p->parts[LC_PART_EH].size ? p->parts[LC_PART_EH].size + 4 : 0;
+	l->data_offset = l->text_offset + align_up(l->eh_offset + l->eh_size - l->text_offset,
+						   LC_PAGE_SIZE);
 	l->data_size = p->parts[LC_PART_DATA].size;
-	l->size = l->data_offset + align_up(l->data_size, LC_PAGE_SIZE);
+	l->eh_object_offset = l->eh_size ? l->data_offset + align_up(l->data_size, 16) : 0;
+	l->size = l->data_offset + align_up(l->eh_size ? l->eh_object_offset - l->data_offset +
+					    LC_EH_OBJECT_SIZE : l->data_size, LC_PAGE_SIZE);
 	l->needs_low = 0;
 	/* a 32-bit absolute address; not a constant (symbol 0 or SHN_ABS, e.g.
 	 * the TP offset of a variable of the program) */

@@ -17,6 +17,7 @@
 
 const char *const lc_part_names[LC_NPARTS] = {
 	LC_SECTION_TEXT, LC_SECTION_DATA, LC_SECTION_INFO, LC_SECTION_STRTAB,
+	LC_SECTION_EH_FRAME,
 };
 
 static size_t reloc_width(uint32_t type)

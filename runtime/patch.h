@@ -10,7 +10,8 @@
 #include "runtime.h"
 
 /* The payload sections the runtime places or reads. */
-enum lc_part { LC_PART_TEXT, LC_PART_DATA, LC_PART_INFO, LC_PART_STRTAB, LC_NPARTS };
+enum lc_part { LC_PART_TEXT, LC_PART_DATA, LC_PART_INFO, LC_PART_STRTAB, LC_PART_EH,
+	       LC_NPARTS };
 
 struct lc_part_data {
 	size_t shndx;            /* 0: absent */

@@ -16,7 +16,7 @@ const struct lc_region_header *lc_region_parse(const void *buf, size_t len,
 		snprintf(why, why_len, "no region magic");
 		return NULL;
 	}
-	if (h->version != 1 && h->version != LC_REGION_VERSION) {
+	if (h->version < 1 || h->version > LC_REGION_VERSION) {
 		snprintf(why, why_len, "region format version %u (this LibCare reads 1 to %u)",
 			 h->version, LC_REGION_VERSION);
 		return NULL;
@@ -26,7 +26,11 @@ const struct lc_region_header *lc_region_parse(const void *buf, size_t len,
 	if (h->nhunks == 0 || hunks_end > len || h->strtab_offset < hunks_end ||
 	    h->strtab_offset > len || h->strtab_size > len - h->strtab_offset ||
 	    h->size % LC_PAGE_SIZE || h->text_offset + h->text_size > h->size ||
-	    h->data_offset + h->data_size > h->size) {
+	    h->data_offset + h->data_size > h->size ||
+	    (lc_region_eh_size(h) && (h->eh_frame_offset < h->text_offset ||
+				  h->eh_frame_offset + h->eh_frame_size > h->data_offset ||
+				  h->eh_object_offset < h->data_offset ||
+				  h->eh_object_offset + LC_EH_OBJECT_SIZE > h->size))) {
 		snprintf(why, why_len, "region header out of bounds");
 		return NULL;
 	}
@@ -46,7 +50,13 @@ const struct lc_region_header *lc_region_parse(const void *buf, size_t len,
 
 size_t lc_region_header_size(const struct lc_region_header *h)
 {
-	return h->version == 1 ? LC_REGION_V1_HEADER_SIZE : sizeof(*h);
+	return h->version == 1 ? LC_REGION_V1_HEADER_SIZE :
+	       h->version == 2 ? LC_REGION_V2_HEADER_SIZE : sizeof(*h);
+}
+
+uint64_t lc_region_eh_size(const struct lc_region_header *h)
+{
+	return h->version >= 3 ? h->eh_frame_size : 0;
 }
 
 const struct lc_region_hunk *lc_region_hunk(const struct lc_region_header *h, uint32_t i)

@@ -67,12 +67,17 @@ struct lc_layout {
 	size_t nstubs;           /* reserved far-call stubs */
 	size_t data_offset;      /* rw-: .kpatch.data */
 	size_t data_size;
+	size_t eh_offset;        /* r-x, after the stubs: .kpatch.eh_frame + */
+	size_t eh_size;          /* a 4-byte terminator; 0: no unwind information */
+	size_t eh_object_offset; /* rw-, after .kpatch.data: LC_EH_OBJECT_SIZE bytes
+	                          * for libgcc's `struct object` (doctor/cfi.c) */
 	int needs_low;           /* R_X86_64_32/32S: region must end below 2 GiB */
 };
 
 #define LC_PAGE_SIZE 4096
 #define LC_STUB_SIZE 16          /* ff 25 00 00 00 00 + 8-byte address, padded */
 #define LC_JMP_SIZE  5           /* e9 rel32 */
+#define LC_EH_OBJECT_SIZE 128    /* libgcc's struct object: 7 words in GCC 12 */
 
 struct lc_patch;
 
@@ -109,6 +114,8 @@ const struct lc_region_header *lc_region_parse(const void *buf, size_t len,
 const struct lc_region_hunk *lc_region_hunk(const struct lc_region_header *h, uint32_t i);
 /* Bytes of the header proper (version 1 had no journal). */
 size_t lc_region_header_size(const struct lc_region_header *h);
+/* The size of the region's unwind information: 0 if none (or version < 3). */
+uint64_t lc_region_eh_size(const struct lc_region_header *h);
 /* The journal's state (enum lc_region_state; version 1: applied), and its name. */
 uint32_t lc_region_state(const struct lc_region_header *h);
 const char *lc_region_state_name(uint32_t state);

@@ -13,6 +13,7 @@ static uint64_t part_addr(const struct lc_patch *p, int part, uint64_t region)
 	switch (part) {
 	case LC_PART_TEXT: return region + p->layout.text_offset;
 	case LC_PART_DATA: return region + p->layout.data_offset;
+	case LC_PART_EH: return region + p->layout.eh_offset;
 	default: return 0;      /* info and strtab are not placed */
 	}
 }

@@ -33,6 +33,11 @@
 #define LC_SECTION_INFO   ".kpatch.info"   /* struct lc_info_record[] */
 #define LC_SECTION_STRTAB ".kpatch.strtab" /* NUL-terminated names */
 #define LC_SECTION_BUSY   ".kpatch.busy"   /* struct lc_busy_record[] (payload only) */
+/* CIEs and FDEs of .kpatch.text in .eh_frame format, pointers absolute
+ * (DW_EH_PE_absptr); no terminator (the runtime adds it).  The plugin
+ * writes it as bytes (gcc-plugin/asm_cfi.c): `.cfi_*` directives would
+ * grow the allocated .eh_frame. */
+#define LC_SECTION_EH_FRAME ".kpatch.eh_frame"
 
 #define LC_PATCHED_SUFFIX ".kpatch"      /* foo's replacement: foo.kpatch */
 #define LC_EXTERN_SUFFIX  ".kpatch_ext"  /* unit-external reference */

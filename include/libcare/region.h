@@ -6,8 +6,8 @@
  * doctor run see the truth:
  *
  *   [struct lc_region_header][struct lc_region_hunk x nhunks][strtab]  page(s) r--
- *   [.kpatch.text, far-call stubs]                                       page(s) r-x
- *   [.kpatch.data, GOT slots]                                            page(s) rw-
+ *   [.kpatch.text, far-call stubs, .kpatch.eh_frame + 4 zero bytes]      page(s) r-x
+ *   [.kpatch.data, GOT slots, libgcc's object for the eh_frame]          page(s) rw-
  */
 #ifndef LIBCARE_REGION_H
 #define LIBCARE_REGION_H
@@ -17,7 +17,8 @@
 #include "libcare/patchfile.h"
 
 #define LC_REGION_MAGIC   "LCREGION"
-#define LC_REGION_VERSION 2               /* 1: no journal (read as applied) */
+#define LC_REGION_VERSION 3               /* 1: no journal (read as applied);
+                                           * 2: no unwind information */
 #define LC_HUNK_MAX_BYTES 16
 
 struct lc_region_hunk {
@@ -71,9 +72,16 @@ struct lc_region_header {
 	uint64_t strtab_offset, strtab_size;
 	struct lc_patch_header patch;           /* copy of the file's header */
 	struct lc_region_journal journal;       /* version >= 2 */
+	/* Version >= 3: unwind information of the patch code (size 0: none), registered
+	 * with the patient's libgcc when it has one: the object libgcc links
+	 * is then at eh_object_offset, non-zero while registered. */
+	uint64_t eh_frame_offset, eh_frame_size;
+	uint64_t eh_object_offset;
 };
 
-/* A version 1 header ends before the journal; its hunks follow there. */
+/* A version 1 header ends before the journal, a version 2 header before
+ * the unwind information; their hunks follow there. */
 #define LC_REGION_V1_HEADER_SIZE offsetof(struct lc_region_header, journal)
+#define LC_REGION_V2_HEADER_SIZE offsetof(struct lc_region_header, eh_frame_offset)
 
 #endif

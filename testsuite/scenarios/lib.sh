@@ -58,8 +58,15 @@ lc_tools() {
 	doctor=${LIBCARE_DOCTOR:-$build/bin/libcare-doctor}
 	ldscript=${LIBCARE_LDSCRIPT:-$build/lib/libcare-patched.ld}
 	verify=${LIBCARE_VERIFY:-$build/bin/libcare-verify}
-	# LIBCARE_CC: the compiler driver (gcc-11 with its plugin build, ...).
+	# LIBCARE_CC: the compiler driver (gcc-11 with its plugin build, ...);
+	# LIBCARE_CXX its C++ driver (default: g++ for gcc, g++-11 for gcc-11).
 	cc=${LIBCARE_CC:-gcc}
+	cxx=${LIBCARE_CXX:-}
+	if [[ -z $cxx ]]; then
+		local dir=${cc%/*} base=${cc##*/}
+		[[ $dir == "$cc" ]] && dir= || dir=$dir/
+		cxx=$dir${base/gcc/g++}
+	fi
 	local t
 	for t in "$plugin" "$mkpatch" "$doctor" "$ldscript" "$verify"; do
 		[[ -e $t ]] || fail "not built: $t (cmake --build $build)"
@@ -87,8 +94,9 @@ lc_flags() {
 # the object the patch is for.
 # With a lib.c in the scenario, the patch is for that shared library
 # (libscen.so, -fPIC; prog-original links to it) and prog.c is built plainly.
+# A prog.cc instead of prog.c is C++, built and linked with $cxx.
 lc_pipeline() {
-	local scen=$1 extra=() unit=prog
+	local scen=$1 extra=() unit=prog ext=c ucc=$cc
 	# An optional `cflags` file adds compiler flags (e.g. -g) to every compile.
 	[[ -f $scen/cflags ]] && read -ra extra <"$scen/cflags"
 	cflags+=("${extra[@]}")
@@ -104,7 +112,11 @@ lc_pipeline() {
 		. "$scen/flags"
 	fi
 	mkdir -p "$work/src" "$work/log"
-	cp "$scen/prog.c" "$scen/fix.diff" "$work/src/"
+	if [[ -f $scen/prog.cc ]]; then
+		ext=cc ucc=$cxx
+		command -v "$ucc" >/dev/null || fail "no C++ compiler $ucc for this C++ scenario"
+	fi
+	cp "$scen/prog.$ext" "$scen/fix.diff" "$work/src/"
 	cd "$work/src"
 	local ucflags=("${cflags[@]}") ulink=("${ldflags[@]}") out_orig=$work/prog-original
 	local out_patched=$work/prog-patched
@@ -122,14 +134,14 @@ lc_pipeline() {
 	target=$out_orig
 
 	# The plugin's original stage must not change the object (DESIGN.md).
-	step "$cc" "${ucflags[@]}" -c $unit.c -o plain.o
-	step "$cc" "${ucflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=original \
-		-c $unit.c -o $unit.o
+	step "$ucc" "${ucflags[@]}" -c $unit.$ext -o plain.o
+	step "$ucc" "${ucflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=original \
+		-c $unit.$ext -o $unit.o
 	cmp -s plain.o $unit.o ||
 		fail "original stage changed the object: $unit.o differs from a plain build" \
 		     "$(cmp plain.o $unit.o 2>&1)"
 	rm -f plain.o
-	step "$cc" "${ulink[@]}" $unit.o -o "$out_orig"
+	step "$ucc" "${ulink[@]}" $unit.o -o "$out_orig"
 	local linklib=()
 	if [[ $unit == lib ]]; then
 		# with the plugin too: fix.diff may change the program as well
@@ -143,8 +155,8 @@ lc_pipeline() {
 	patch -p1 --quiet <fix.diff >"$work/log/patch.out" 2>&1 ||
 		fail "fix.diff does not apply" "$(cat "$work/log/patch.out")"
 
-	step "$cc" "${ucflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=patched \
-		-fplugin-arg-libcare-verbose -c $unit.c -o $unit.o
+	step "$ucc" "${ucflags[@]}" -fplugin="$plugin" -fplugin-arg-libcare-stage=patched \
+		-fplugin-arg-libcare-verbose -c $unit.$ext -o $unit.o
 	# An optional `expect_changed` lists the plugin's report lines (changed:, changed data:,
 	# new:, new data: ... without the "(why)") that must be exactly these;
 	# expect_changed.O2 (.O0) instead at that level when it exists.
@@ -157,13 +169,13 @@ lc_pipeline() {
 			fail "the plugin's report of changed functions is not $expect_changed (< expected, > reported)" \
 			     "$(cat "$work/changed.diff")"
 	fi
-	step "$cc" "${ulink[@]}" -Wl,-q -Wl,-T,"$ldscript" $unit.o -o "$out_patched"
+	step "$ucc" "${ulink[@]}" -Wl,-q -Wl,-T,"$ldscript" $unit.o -o "$out_patched"
 	step "$mkpatch" -o "$work/prog.kpatch" "$out_orig" "$out_patched"
 	[[ -s $work/prog.kpatch ]] || fail "mkpatch exited 0 but wrote no $work/prog.kpatch"
 	# The independent cross-check: a plain build of the fixed source must
 	# differ from the original only in functions the patch replaces.
-	step "$cc" "${ucflags[@]}" -c $unit.c -o plain-patched.o
-	step "$cc" "${ulink[@]}" plain-patched.o -o "$work/plain-patched"
+	step "$ucc" "${ucflags[@]}" -c $unit.$ext -o plain-patched.o
+	step "$ucc" "${ulink[@]}" plain-patched.o -o "$work/plain-patched"
 	step "$verify" "$out_orig" "$work/plain-patched" "$work/prog.kpatch"
 	# A fix for the library AND the program: a patch for each, applied
 	# together from a directory of <BuildID>.kpatch files ($patch_arg).

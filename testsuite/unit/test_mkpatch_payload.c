@@ -56,16 +56,17 @@ static void test_payload(void)
 	CHECK(eh.e_type == ET_REL && eh.e_machine == EM_X86_64 && gelf_getclass(elf) == ELFCLASS64);
 	static const char *const names[] = { "", ".kpatch.text", ".rela.kpatch.text",
 		".kpatch.data", ".rela.kpatch.data", ".kpatch.info", ".rela.kpatch.info",
-		".kpatch.strtab", ".symtab", ".strtab", ".shstrtab" };
+		".kpatch.strtab", ".kpatch.eh_frame", ".rela.kpatch.eh_frame", ".symtab",
+		".strtab", ".shstrtab" };
 	size_t nsec, shstrndx;
-	CHECK(elf_getshdrnum(elf, &nsec) == 0 && nsec == 11);
-	CHECK(elf_getshdrstrndx(elf, &shstrndx) == 0 && shstrndx == 10);
-	for (size_t i = 1; i < nsec && i < 11; i++) {
+	CHECK(elf_getshdrnum(elf, &nsec) == 0 && nsec == 13);
+	CHECK(elf_getshdrstrndx(elf, &shstrndx) == 0 && shstrndx == 12);
+	for (size_t i = 1; i < nsec && i < 13; i++) {
 		GElf_Shdr sh;
 		gelf_getshdr(elf_getscn(elf, i), &sh);
 		CHECK_STR(elf_strptr(elf, shstrndx, sh.sh_name), names[i]);
 		if (sh.sh_type == SHT_RELA)
-			CHECK(sh.sh_link == 8 && sh.sh_info == i - 1);
+			CHECK(sh.sh_link == 10 && sh.sh_info == i - 1);
 	}
 	GElf_Shdr text_sh, data_sh, symsh;
 	gelf_getshdr(elf_getscn(elf, 1), &text_sh);
@@ -74,24 +75,24 @@ static void test_payload(void)
 	      text_sh.sh_flags == (SHF_ALLOC | SHF_EXECINSTR));
 	CHECK(data_sh.sh_size == 0);     /* always present, even empty */
 
-	Elf_Scn *symscn = elf_getscn(elf, 8);
+	Elf_Scn *symscn = elf_getscn(elf, 10);
 	Elf_Data *syms = elf_getdata(symscn, NULL);
 	gelf_getshdr(symscn, &symsh);
 	size_t nsym = syms->d_size / sizeof(Elf64_Sym);
-	CHECK(nsym == 9);       /* null, 4 sections, main.kpatch, 3 undefined */
-	CHECK(symsh.sh_info == 6);
+	CHECK(nsym == 10);      /* null, 5 sections, main.kpatch, 3 undefined */
+	CHECK(symsh.sh_info == 7);
 	for (size_t i = 1; i < nsym; i++) {
 		GElf_Sym s;
 		gelf_getsym(syms, (int)i, &s);
 		CHECK((GELF_ST_BIND(s.st_info) == STB_LOCAL) == (i < symsh.sh_info));
 	}
-	CHECK_STR(sym_name(elf, &symsh, syms, 5), "main.kpatch");
+	CHECK_STR(sym_name(elf, &symsh, syms, 6), "main.kpatch");
 	GElf_Sym s;
-	gelf_getsym(syms, 6, &s);
-	CHECK_STR(sym_name(elf, &symsh, syms, 6), "puts@GLIBC_2.2.5");
+	gelf_getsym(syms, 7, &s);
+	CHECK_STR(sym_name(elf, &symsh, syms, 7), "puts@GLIBC_2.2.5");
 	CHECK(GELF_ST_BIND(s.st_info) == STB_GLOBAL && s.st_shndx == SHN_UNDEF); /* a strong use */
-	gelf_getsym(syms, 8, &s);
-	CHECK_STR(sym_name(elf, &symsh, syms, 8), "maybe");
+	gelf_getsym(syms, 9, &s);
+	CHECK_STR(sym_name(elf, &symsh, syms, 9), "maybe");
 	CHECK(GELF_ST_BIND(s.st_info) == STB_WEAK);
 
 	/* Relocations refer to the symbols by their written index. */
