@@ -44,6 +44,7 @@ struct apply_run {
 	uint8_t *image;
 	int mapped;
 	int via_mem;            /* filled through /proc/self/mem (apply_region_final) */
+	uint64_t cfi_dereg;     /* __deregister_frame_info, once the CFI is registered */
 };
 
 #define LOCK_WAIT_MS 1000
@@ -215,7 +216,7 @@ static int apply_region(struct apply_run *r)
 		return lc_error("the patch region did not go at the address chosen");
 	}
 	memcpy(at, r->image, r->size);     /* journal: PREPARING */
-	size_t text = (l->text_size + LC_PAGE_SIZE - 1) & ~(size_t)(LC_PAGE_SIZE - 1);
+	size_t text = l->data_offset - l->text_offset;   /* code, stubs, unwind info */
 	/* the header stays writable for the journal until the jumps are in */
 	if (mprotect((char *)at + l->text_offset, text, PROT_READ | PROT_EXEC) == 0)
 		return 0;
@@ -306,7 +307,14 @@ __attribute__((visibility("default"))) int lc_loader_apply(struct lc_loader_req 
 	if (rc == 0)
 		rc = apply_region(&r);
 	if (rc == 0)
+		apply_cfi(&r);
+	if (rc == 0)
 		rc = apply_jumps(&r);
+	if (rc != 0 && r.cfi_dereg) {
+		const struct lc_region_header *h = (const struct lc_region_header *)r.image;
+		void *(*fn)(const void *) = (void *(*)(const void *))(uintptr_t)r.cfi_dereg;
+		fn((const void *)(uintptr_t)(r.addr + h->eh_frame_offset));
+	}
 	if (rc != 0 && r.mapped)
 		munmap((void *)(uintptr_t)r.addr, r.size);
 	if (lock >= 0)
