@@ -203,6 +203,13 @@ int lc_cfi_register(struct lc_proc *pr, struct lc_threads *ts, struct lc_thread 
 int lc_cfi_deregister(struct lc_proc *pr, struct lc_threads *ts, struct lc_thread *th,
 		      struct lc_unwind *u, uint64_t addr, const struct lc_region_header *h);
 
+/* cfi_unwind.c: where the frame at `pc` (rsp, rbp in that frame) in the
+ * code of the patch region at `region` returns to, from the region's unwind
+ * information read through /proc/PID/mem `memfd`.  0 with *ret and the
+ * stack slot holding it in *slot, or -1 if it is not known. */
+int lc_cfi_frame_exit(int memfd, uint64_t region, uint64_t pc, uint64_t sp, uint64_t bp,
+		      uint64_t *ret, uint64_t *slot);
+
 /* --- region.c: patch regions in the patient ------------------------------- */
 
 /* A free, page-aligned gap of `size` bytes within ±2 GiB of the whole
@@ -268,12 +275,17 @@ int lc_unwind_stack_sp(struct lc_unwind *u, pid_t tid, uint64_t *pcs, uint64_t *
 struct lc_tramps;
 /* Words read while unwinding are translated by lc_tramps_translate. */
 void lc_unwind_tramps(struct lc_unwind *u, const struct lc_tramps *t);
+/* rsp and rbp in frame i (0 innermost) of the previous lc_unwind_stack(_sp),
+ * for frames of patch code, which libdwfl has no CFI for; 0 or -1. */
+#define LC_UNWIND_REGS_MAX 256
+int lc_unwind_frame_regs(const struct lc_unwind *u, int i, uint64_t *sp, uint64_t *bp);
 
 /* --- stack.c: is any thread inside code about to change? ----------------- */
 
 struct lc_range {
 	uint64_t lo, hi;         /* busy if lo <= rip < hi */
 	const char *name;
+	uint64_t region;         /* patch code: its region (for its CFI); 0 otherwise */
 };
 
 /* busy.c: the ranges of patch `p` (its hunks in the image header `h`): at

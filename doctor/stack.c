@@ -33,7 +33,8 @@ static const struct lc_range *range_of(const struct lc_range *r, size_t n, uint6
 
 #define GUESS_WORDS 1024
 
-/* No CFI for the outermost busy frame (patch code has none): the way out
+/* No CFI for the outermost busy frame (patch code of a region without it,
+ * see cfi_unwind.c; code of no known object): the way out
  * is guessed as the first word above the stack pointer (above the return
  * address into the busy frame if it is not the innermost) that is a return
  * address out of the busy code (it follows a call instruction).  Only a
@@ -226,8 +227,18 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 			continue;
 		}
 		int known = u && outer + 1 < nf;
-		uint64_t guess = 0, guess_slot = 0;
-		if (ex && !known) {
+		uint64_t guess = 0, guess_slot = 0, sp = regs.rsp, bp = regs.rbp;
+		/* A patch frame: the way out from its region's CFI (cfi_unwind.c),
+		 * rather than libdwfl's frame-pointer fallback or a guess. */
+		const struct lc_range *oh = range_of(r, n, pcs[outer]);
+		if (ex && oh && oh->region &&
+		    (outer == 0 || lc_unwind_frame_regs(u, outer, &sp, &bp) == 0) &&
+		    lc_cfi_frame_exit(mem_open(ts, &memfd), oh->region, pcs[outer], sp, bp, &guess,
+				      &guess_slot) == 0) {
+			lc_debug("process %d: thread %d: way out of the busy patch frame 0x%llx from "
+				 "its CFI", (int)ts->pid, (int)th->tid, (unsigned long long)guess);
+			known = 0;
+		} else if (ex && !known) {
 			guess = exit_guess(mem_open(ts, &memfd), regs.rsp,
 					   outer > 0 ? pcs[outer] + 1 : 0, r, n, &guess_slot);
 			lc_debug("process %d: thread %d: no unwinding out of the busy frame; way out "

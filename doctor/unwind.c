@@ -25,6 +25,10 @@ struct lc_unwind {
 	int memfd;
 	const struct lc_tramps *tramps; /* return addresses redirected while waiting */
 	pid_t tid;                      /* the thread being unwound */
+	/* rsp and rbp in each frame of the last lc_unwind_stack (0: unknown),
+	 * for patch frames, which cfi_unwind.c unwinds with the region's CFI */
+	uint64_t sp[LC_UNWIND_REGS_MAX], bp[LC_UNWIND_REGS_MAX];
+	int nregs;
 };
 
 void lc_unwind_tramps(struct lc_unwind *u, const struct lc_tramps *t)
@@ -137,6 +141,7 @@ struct unwind_frames {
 	uint64_t *sps;           /* may be NULL */
 	int n, max;
 	int first_guess;        /* first frame without CFI, -1: none */
+	struct lc_unwind *u;
 };
 
 /* Does CFI cover pc?  libdwfl unwinds a frame with its module's
@@ -174,6 +179,12 @@ static int unwind_frame(Dwfl_Frame *state, void *arg)
 		 * frame inside it, so its return address lies at sp - 8. */
 		f->sps[f->n] = dwfl_frame_reg(state, 7, &sp) == 0 ? sp : 0;
 	}
+	Dwarf_Word sp, bp;
+	if (f->u->nregs < LC_UNWIND_REGS_MAX) {
+		int ok = dwfl_frame_reg(state, 7, &sp) == 0 && dwfl_frame_reg(state, 6, &bp) == 0;
+		f->u->sp[f->u->nregs] = ok ? sp : 0;
+		f->u->bp[f->u->nregs++] = ok ? bp : 0;
+	}
 	f->pcs[f->n++] = at;
 	if (f->first_guess < 0 && !unwind_has_cfi(f->dwfl, at))
 		f->first_guess = f->n - 1;
@@ -188,7 +199,8 @@ int lc_unwind_stack(struct lc_unwind *u, pid_t tid, uint64_t *pcs, int max, int 
 int lc_unwind_stack_sp(struct lc_unwind *u, pid_t tid, uint64_t *pcs, uint64_t *sps, int max,
 		       int *reliable)
 {
-	struct unwind_frames f = { u->dwfl, pcs, sps, 0, max, -1 };
+	struct unwind_frames f = { u->dwfl, pcs, sps, 0, max, -1, u };
+	u->nregs = 0;
 	/* 0: unwinding ended where the CFI says there is no caller (_start,
 	 * clone): the whole stack.  -1: an error (no CFI, no module, memory
 	 * unreadable), or our callback stopped it (too many frames). */
@@ -208,4 +220,13 @@ int lc_unwind_thread(struct lc_unwind *u, pid_t tid, uint64_t *pcs, int max)
 {
 	int reliable, n = lc_unwind_stack(u, tid, pcs, max, &reliable);
 	return n >= 0 ? n : -1 - n;
+}
+
+int lc_unwind_frame_regs(const struct lc_unwind *u, int i, uint64_t *sp, uint64_t *bp)
+{
+	if (!u || i < 0 || i >= u->nregs || !u->sp[i])
+		return -1;
+	*sp = u->sp[i];
+	*bp = u->bp[i];
+	return 0;
 }
