@@ -200,7 +200,7 @@ static void test_relocations(void)
 	 * journal, hunks right after the patch header) still reads, as applied */
 	CHECK(lc_region_state(h) == LC_REGION_PREPARING);
 	CHECK_STR(lc_region_state_name(lc_region_state(h)), "preparing");
-	size_t jsz = sizeof(struct lc_region_journal);
+	size_t jsz = sizeof(*h) - LC_REGION_V1_HEADER_SIZE;     /* journal, unwind info */
 	memcpy(copy, img, LC_REGION_V1_HEADER_SIZE);
 	memcpy(copy + LC_REGION_V1_HEADER_SIZE, img + sizeof(*h), sizeof(copy) - sizeof(*h));
 	struct lc_region_header *v1 = (struct lc_region_header *)copy;
@@ -210,8 +210,18 @@ static void test_relocations(void)
 	CHECK(lc_region_state(v1) == LC_REGION_APPLIED);
 	CHECK(lc_region_hunk(v1, 0)->addr == 0x401139 && lc_region_hunk(v1, 1)->addr == 0x401200);
 	CHECK_STR(lc_region_name(v1, lc_region_hunk(v1, 1)->name), "bar");
-	v1->version = 3;
+	CHECK(lc_region_eh_size(v1) == 0);
+	v1->version = LC_REGION_VERSION + 1;
 	CHECK(lc_region_parse(copy, sizeof(copy), why, sizeof(why)) == NULL);
+	/* a version 2 region (a journal, no unwind information) reads too */
+	memcpy(copy, img, LC_REGION_V2_HEADER_SIZE);
+	memcpy(copy + LC_REGION_V2_HEADER_SIZE, img + sizeof(*h), sizeof(copy) - sizeof(*h));
+	struct lc_region_header *v2 = (struct lc_region_header *)copy;
+	v2->version = 2;
+	v2->strtab_offset -= sizeof(*h) - LC_REGION_V2_HEADER_SIZE;
+	CHECK(lc_region_parse(copy, sizeof(copy), why, sizeof(why)) == v2);
+	CHECK(lc_region_state(v2) == LC_REGION_PREPARING && lc_region_eh_size(v2) == 0);
+	CHECK_STR(lc_region_name(v2, lc_region_hunk(v2, 1)->name), "bar");
 
 	/* relinking at another address gives another image */
 	CHECK(lc_patch_link(p, &t, REGION + 0x100000) == 0);
