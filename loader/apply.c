@@ -243,6 +243,23 @@ static void apply_journal(struct apply_run *r, uint32_t state, uint32_t done)
 		memcpy((void *)(uintptr_t)at, &j, sizeof(j));
 }
 
+/* The patch code's unwind information goes to this process's libgcc_s,
+ * when it has one (as the doctor does it: docs/doctor.md), with the
+ * region's own bytes as libgcc's object. */
+static void apply_cfi(struct apply_run *r)
+{
+	const struct lc_region_header *h = (const struct lc_region_header *)r->image;
+	struct lc_import reg, dereg;
+	if (!h->eh_frame_size || lc_ns_lookup(&r->ns, "__register_frame_info", NULL, &reg) != 1 ||
+	    reg.ifunc || lc_ns_lookup(&r->ns, "__deregister_frame_info", NULL, &dereg) != 1 ||
+	    dereg.ifunc)
+		return;
+	void (*fn)(const void *, void *) = (void (*)(const void *, void *))(uintptr_t)reg.addr;
+	fn((const void *)(uintptr_t)(r->addr + h->eh_frame_offset),
+	   (void *)(uintptr_t)(r->addr + h->eh_object_offset));
+	r->cfi_dereg = dereg.addr;
+}
+
 static int apply_jumps(struct apply_run *r)
 {
 	const struct lc_region_header *h = (const struct lc_region_header *)r->image;
