@@ -7,6 +7,14 @@
 # build of it (another BuildID) that must be skipped cheaply.  For reference,
 # the same work as a shell loop of `libcare-doctor patch -p PID FILE`.
 # A doctor without -p all gives "n/a" rows with its error line.
+#
+# The floor: right after each -p all run, with the same processes up,
+# bench/floor.c opens and reads /proc/PID/maps of every process on the
+# machine (what -p all must do at least) FLOOR_RUNS times, timed the same
+# way (wall time of the command).  The rows give the bare loop's median and
+# doctor / bare, the median over the runs of the doctor's wall time over the
+# median bare wall time beside it.  The patients are built with the run's
+# scratch directory as LC_TOKEN, so their BuildIDs belong to this run only.
 
 # all_start BINARY COUNT - start COUNT copies, wait until each runs BINARY
 # and sleeps; their PIDs are added to all_pids.
@@ -47,7 +55,7 @@ all_patched() {
 # the doctor cannot do it.
 all_case() {
 	local few=$1 i t0 t1 rc log
-	local -a wall=() rate=() rss=()
+	local -a wall=() rate=() rss=() bwall=() brate=() ratio=()
 	local dir=$work/idle
 	for ((i = 0; i < all_runs; i++)); do
 		all_start "$dir/idle-original" "$few"
@@ -63,6 +71,16 @@ all_case() {
 			all_stop
 			return
 		fi
+		local j b0 b1 bw=()
+		for ((j = 0; j < floor_runs; j++)); do
+			b0=$(bench_now_us)
+			bench_run "$log-floor-$j" "$floor_bin" maps
+			b1=$(bench_now_us)
+			bw+=($((b1 - b0)))
+			bwall+=("$(((b1 - b0) / 1000))")
+			brate+=("$(awk -v n="$nproc_" -v us="$((b1 - b0))" 'BEGIN { printf "%.1f", n / (us / 1e6) }')")
+		done
+		ratio+=("$(bench_ratio "$((t1 - t0))" "$(bench_median "${bw[@]}")")")
 		[[ $(all_patched "$first") == 1 ]] || bench_die "after -p all, process $first shows no patch applied"
 		[[ $(all_patched "${all_pids[-1]}") == $((few == nproc_)) ]] ||
 			bench_die "after -p all, process ${all_pids[-1]} is not as expected (patched iff it runs the patched binary)"
@@ -72,9 +90,14 @@ all_case() {
 		rss+=("$(bench_rss "$log")")
 	done
 	# shellcheck disable=SC2046
-	bench_row 2 "-p all, $few of $nproc_ have the object: wall time" $(bench_stats "${wall[@]}") ms "" ""
+	local r
+	r=$(bench_median "${ratio[@]}")
 	# shellcheck disable=SC2046
-	bench_row 2 "-p all, $few of $nproc_: processes per second" $(bench_stats "${rate[@]}") "proc/s" ">= 500" "median, and the best run"
+	bench_row 2 "-p all, $few of $nproc_ have the object: wall time" $(bench_stats "${wall[@]}") ms "" "" \
+		"$(bench_median "${bwall[@]}")" "$r"
+	# shellcheck disable=SC2046
+	bench_row 2 "-p all, $few of $nproc_: processes per second" $(bench_stats "${rate[@]}") "proc/s" ">= 500" \
+		"median, and the best run" "$(bench_median "${brate[@]}")" "$r"
 	all_rss[$few]=$(bench_stats "${rss[@]}")
 }
 
@@ -107,8 +130,11 @@ bench_all() {
 	all_na=
 	declare -gA all_rss=()
 	bench_note "2. all processes: building the idle patient"
-	bench_pipeline idle
-	bench_run "$dir/log/other" gcc -O2 -fPIE -pie -DOTHER=1 "$dir/src/idle.c" -o "$dir/idle-other"
+	bench_pipeline idle -DLC_TOKEN="\"$work\""
+	bench_run "$dir/log/other" gcc -O2 -fPIE -pie -DOTHER=1 -DLC_TOKEN="\"$work\"" "$dir/src/idle.c" \
+		-o "$dir/idle-other"
+	bench_floor_build
+	floor_runs=3
 	mkdir -p "$dir/patches"
 	(cd "$dir/patches" && bench_run "$dir/log/mkpatch-dir" "$mkpatch" "$dir/idle-original" "$dir/idle-patched") ||
 		exit 1

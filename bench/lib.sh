@@ -77,12 +77,14 @@ bench_stats() {
 		}'
 }
 
-# bench_row SECTION LABEL MEDIAN MAX UNIT TARGET NOTE - one row of results.
-# MEDIAN "n/a" with NOTE as the reason for a row that could not be measured.
-# TARGET is empty or "<= X" / ">= X" against the median; the verdict is
-# computed here.
+# bench_row SECTION LABEL MEDIAN MAX UNIT TARGET NOTE [FLOOR RATIO] - one row
+# of results.  MEDIAN "n/a" with NOTE as the reason for a row that could not
+# be measured.  TARGET is empty or "<= X" / ">= X" against the median; the
+# verdict is computed here.  FLOOR (same unit) and RATIO (doctor / floor, in
+# time) for the rows measured beside the floor (bench/floor.c), else empty.
 bench_row() {
 	local section=$1 label=$2 median=$3 max=$4 unit=$5 target=$6 note=$7 verdict=
+	local floor=${8:-} ratio=${9:-}
 	if [[ -n $target && $median != n/a ]]; then
 		verdict=$(awk -v m="$median" -v t="$target" 'BEGIN {
 			split(t, a, " ")
@@ -90,8 +92,33 @@ bench_row() {
 			print ok ? "met" : "MISSED"
 		}')
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$section" "$label" "$median" "$max" \
-		"$unit" "$target" "$verdict" "$note" >>"$results"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$section" "$label" "$median" "$max" \
+		"$unit" "$target" "$verdict" "$note" "$floor" "$ratio" >>"$results"
+}
+
+# bench_floor_build - build bench/floor.c (the floor: the least any doctor
+# must do, no LibCare code) into $floor_bin.
+bench_floor_build() {
+	floor_bin=$work/floor-bin/floor
+	[[ -x $floor_bin ]] && return
+	mkdir -p "$work/floor-bin"
+	bench_run "$work/floor-bin/cc" gcc -O2 -std=c11 -Wall -Wextra -o "$floor_bin" "$root/bench/floor.c"
+}
+
+# bench_ratio A B - A / B to 3 significant digits, "n/a" if either is not
+# a positive number.
+bench_ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b + 0 <= 0) { print "n/a"; exit }
+		printf "%.3g\n", a / b
+	}'
+}
+
+# bench_median NUMBER... - the median alone.
+bench_median() {
+	local m
+	read -r m _ < <(bench_stats "$@")
+	echo "$m"
 }
 
 # bench_doctor LOG ARGS... - run libcare-doctor ARGS under /usr/bin/time;

@@ -1,6 +1,7 @@
 # report.sh - the machine, the table and the JSON of bench/run: one place
 # that turns the rows the benchmarks wrote ($results, tab-separated:
-# section, label, median, max, unit, target, verdict, note) into output.
+# section, label, median, max, unit, target, verdict, note, floor, ratio)
+# into output.
 
 # bench_machine - describe the machine (set $machine_*) and print it.
 bench_machine() {
@@ -36,17 +37,18 @@ bench_section_title() {
 
 # bench_table - the results as a table on stdout; n/a rows give their reason.
 bench_table() {
-	local section last= label median max unit target verdict note
-	printf '\n%-56s %11s %11s %-6s %-9s %s\n' "" median max unit target verdict
-	while IFS=$'\037' read -r section label median max unit target verdict note; do
+	local section last= label median max unit target verdict note floor ratio
+	printf '\n%-56s %11s %11s %11s %7s %-6s %-9s %s\n' "" median max floor /floor unit target verdict
+	while IFS=$'\037' read -r section label median max unit target verdict note floor ratio; do
 		if [[ $section != "$last" ]]; then
 			printf '%s\n' "$(bench_section_title "$section")"
 			last=$section
 		fi
 		[[ -z $note ]] || note="($note)"
 		[[ -z $note || -z $verdict ]] || note="  $note"
-		printf '  %-54s %11s %11s %-6s %-9s %s%s\n' "$label" "$median" "$max" "$unit" \
-			"$target" "$verdict" "$note"
+		[[ -z $ratio || $ratio == n/a ]] || ratio=${ratio}x
+		printf '  %-54s %11s %11s %11s %7s %-6s %-9s %s%s\n' "$label" "$median" "$max" "$floor" \
+			"$ratio" "$unit" "$target" "$verdict" "$note"
 	done < <(tr '\t' '\037' <"$results")
 	printf 'load average at end: %s\n' "$(cut -d" " -f1-3 /proc/loadavg)"
 }
@@ -78,9 +80,10 @@ bench_json() {
 		}
 		{
 			printf "%s\n    {\"benchmark\": %s, \"name\": %s, \"median\": %s, \"max\": %s, " \
-				"\"unit\": %s, \"target\": %s, \"verdict\": %s, \"note\": %s}",
+				"\"unit\": %s, \"target\": %s, \"verdict\": %s, \"note\": %s, " \
+				"\"floor\": %s, \"ratio_to_floor\": %s}",
 				rows++ ? "," : "", $1, str($2), num($3), num($4), str($5), str($6),
-				str($7), str($8)
+				str($7), str($8), num($9), num($10)
 		}
 		END { printf "\n  ]\n}\n" }'
 }

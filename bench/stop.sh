@@ -7,6 +7,13 @@
 # doctor reports.  An idle window of the same length before each patch gives
 # the delay the machine causes anyway (baseline), for comparison.
 #
+# Beside every doctor operation, after its window is closed, bench/floor.c
+# stops the same patient FLOOR_RUNS times the least way any doctor must
+# (interrupt every thread, read its registers, resume them all): the floor.
+# Each row gives the median floor and doctor / floor, the median over the
+# operations of the doctor's stop time over the median of the floor runs
+# beside it (paired, so the machine's load drifting over the run cancels).
+#
 # 1 thread spins; with 16 and 256 threads each sleeps N*50 us between
 # iterations, so the machine (2 cores) runs about 20000 iterations/s either
 # way instead of being oversubscribed by spinning threads.
@@ -21,6 +28,7 @@ gap_ask() {
 stop_threads() {
 	local n=$1 us=$(($1 > 1 ? $1 * 50 : 0)) i op log t0 t1 window=20000
 	local -a base=() gpatch=() gunpatch=() spatch=() sunpatch=() rss=()
+	local -a fpatch=() funpatch=() rpatch=() runpatch=()
 	local dir=$work/gap
 
 	coproc GAP { exec "$dir/gap-original" "$n" "$us" 2>"$dir/patient-$n.err"; }
@@ -56,13 +64,26 @@ stop_threads() {
 			s=$(bench_stopped "$log")
 			[[ -n $s ]] || bench_die "no 'stopped for N us' in the doctor's output: $(cat "$log.out")"
 			rss+=("$(bench_rss "$log")")
+			local -a fl=()
+			local j f
+			for ((j = 0; j < floor_runs; j++)); do
+				bench_run "$log-floor-$j" "$floor_bin" stop "$gap_pid"
+				f=$(bench_stopped "$log-floor-$j")
+				[[ -n $f ]] || bench_die "no 'stopped for N us' in the floor's output: $(cat "$log-floor-$j.out")"
+				fl+=("$f")
+			done
+			f=$(bench_ratio "$s" "$(bench_median "${fl[@]}")")
 			if [[ $op == patch ]]; then
 				gpatch+=($((g / 1000)))
 				spatch+=("$s")
+				fpatch+=("${fl[@]}")
+				rpatch+=("$f")
 				window=$((t1 - t0))
 			else
 				gunpatch+=($((g / 1000)))
 				sunpatch+=("$s")
+				funpatch+=("${fl[@]}")
+				runpatch+=("$f")
 			fi
 		done
 	done
@@ -74,9 +95,11 @@ stop_threads() {
 	local target_stop=$([[ $n == 1 ]] && echo "<= 1000" || ([[ $n == 256 ]] && echo "<= 10000"))
 	local th="$n thread$([[ $n == 1 ]] || echo s)"
 	# shellcheck disable=SC2046
-	bench_row 1 "$th: patch, doctor's stop time" $(bench_stats "${spatch[@]}") us "$target_stop" ""
+	bench_row 1 "$th: patch, doctor's stop time" $(bench_stats "${spatch[@]}") us "$target_stop" "" \
+		"$(bench_median "${fpatch[@]}")" "$(bench_median "${rpatch[@]}")"
 	bench_row 1 "$th: patch, patient's largest delay" $(bench_stats "${gpatch[@]}") us "$target_stop" ""
-	bench_row 1 "$th: unpatch, doctor's stop time" $(bench_stats "${sunpatch[@]}") us "$target_stop" ""
+	bench_row 1 "$th: unpatch, doctor's stop time" $(bench_stats "${sunpatch[@]}") us "$target_stop" "" \
+		"$(bench_median "${funpatch[@]}")" "$(bench_median "${runpatch[@]}")"
 	bench_row 1 "$th: unpatch, patient's largest delay" $(bench_stats "${gunpatch[@]}") us "$target_stop" ""
 	bench_row 1 "$th: idle window, patient's largest delay" $(bench_stats "${base[@]}") us "" "baseline: no doctor"
 	stop_rss[$n]=$(bench_stats "${rss[@]}")
@@ -87,6 +110,8 @@ bench_stop() {
 	local n
 	bench_note "1. stop time: building the gap patient"
 	bench_pipeline gap
+	bench_floor_build
+	floor_runs=3
 	for n in 1 16 256; do
 		bench_note "1. stop time: $n thread(s), $reps patch + $reps unpatch"
 		stop_threads "$n"
