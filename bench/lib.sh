@@ -27,6 +27,10 @@ bench_tools() {
 	for t in "$plugin" "$mkpatch" "$doctor" "$ldscript"; do
 		[[ -e $t ]] || bench_die "not built: $t (cmake -S $root -B $build && cmake --build $build)"
 	done
+	# patches signed with the build's test key, verified as in a deployment
+	export LIBCARE_SIGN_KEY=${LIBCARE_SIGN_KEY-$build/test-keys/signing.pem}
+	export LIBCARE_KEYS=${LIBCARE_KEYS-$build/test-keys/trusted}
+	[[ -z $LIBCARE_SIGN_KEY || -e $LIBCARE_SIGN_KEY ]] || bench_die "no test signing key $LIBCARE_SIGN_KEY"
 }
 
 # bench_run LOG CMD... - run a command, its output in LOG.out/LOG.err; on

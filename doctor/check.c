@@ -2,7 +2,7 @@
  * check.c - `libcare-doctor check -p PID FILE`: would this patch apply?
  *
  * Runs everything `patch` does before its first change to the process: the
- * file is verified, the object with its BuildID found, applied patches
+ * file is verified (signature and trust as for patch), the object with its BuildID found, applied patches
  * compared (level, id, functions replaced by another patch), imports
  * resolved, a free region chosen and the image linked for it.  Nothing is
  * attached, nothing written.  Exit status as for patch: 0 it would apply,
@@ -15,7 +15,7 @@
 
 static void check_usage(FILE *f)
 {
-	fprintf(f, "usage: libcare-doctor check -p PID FILE [-v]\n"
+	fprintf(f, "usage: libcare-doctor check -p PID FILE [--keys DIR] [--allow-unsigned] [-v]\n"
 		"\n"
 		"Checks, without changing process PID, that the patch FILE could be\n"
 		"applied to it: the file is valid, the process has the object with its\n"
@@ -24,6 +24,8 @@ static void check_usage(FILE *f)
 		"2 already applied.\n"
 		"\n"
 		"  -p PID       the process\n"
+		"  --keys DIR   trusted public keys, as for patch\n"
+		"  --allow-unsigned  as for patch\n"
 		"  -v           details (-vv: debug)\n"
 		"  -h, --help   this text\n");
 }
@@ -34,6 +36,8 @@ int lc_cmd_check(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "keys", required_argument, NULL, 'K' },
+		{ "allow-unsigned", no_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pid_t pid = 0;
@@ -50,6 +54,8 @@ int lc_cmd_check(int argc, char **argv)
 			have_pid = 1;
 			break;
 		case 'v': verbose++; break;
+		case 'K': lc_verify_opts.keys = optarg; break;
+		case 'U': lc_verify_opts.allow_unsigned = 1; break;
 		case ':':
 			lc_error("check: option '%s' needs a value (see libcare-doctor check --help)",
 				 argv[optind - 1]);

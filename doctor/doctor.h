@@ -464,6 +464,26 @@ uint32_t lc_journal_jumps(struct lc_proc *pr, const struct lc_region_header *h);
 int lc_lock_acquire(pid_t pid);
 void lc_lock_release(pid_t pid);
 
+/* --- verify.c: reading patch files -------------------------------------- */
+
+struct lc_verify_opts {
+	const char *keys;        /* --keys DIR, or NULL: $LIBCARE_KEYS, /etc/libcare/keys */
+	int allow_unsigned;      /* --allow-unsigned */
+};
+extern struct lc_verify_opts lc_verify_opts;
+const char *lc_keys_dir(void);
+struct lc_signer;
+/* Reads, verifies and loads a patch file (logged on failure). */
+struct lc_patch *lc_patch_read(const char *path, struct lc_signer *signer);
+
+/* --- validate.c: the linked image against the target's ELF ---------------- */
+
+/* Every jump site of image `h` is the start of a function of `obj` in an
+ * executable segment, and what it replaces lies inside that function.
+ * 0, or -1 (logged, naming `file`). */
+int lc_validate_image(const struct lc_object *obj, const struct lc_region_header *h,
+		      const char *file);
+
 /* --- subcommands ---------------------------------------------------------- */
 
 /* Exit status: 0 done, 1 failed, 2 refused because the patch (this or a

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "libcare/log.h"
+#include "libcare/trust.h"
 #include "doctor.h"
 
 static void info_usage(FILE *f)
@@ -25,6 +26,16 @@ static void info_usage(FILE *f)
 		"  -p PID|all   the process(es)\n"
 		"  -j, --json   one JSON document instead of text\n"
 		"  -h, --help   this text\n");
+}
+
+static int info_signed(const struct lc_region_header *h)
+{
+	if (h->version < 4)
+		return 0;               /* applied by a doctor before signing */
+	for (size_t i = 0; i < sizeof(h->signer_sha256); i++)
+		if (h->signer_sha256[i])
+			return 1;
+	return 0;
 }
 
 /* Is the region's patch wholly in place?  The journal says what its doctor
@@ -80,14 +91,24 @@ static void info_patch(struct lc_proc *pr, const struct lc_applied *a)
 	struct tm tm;
 	if (gmtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	char esc[4 * LC_DESC_MAX + 1], fpr[LC_FPR_HEX_LEN];
 	printf("  patch '%s' level %u, applied %s, region 0x%llx (%llu bytes), %u function(s):",
-	       h->patch.id, h->patch.level, when, (unsigned long long)a->addr,
-	       (unsigned long long)h->size, h->nhunks);
+	       lc_escape(h->patch.id, sizeof(h->patch.id), esc, sizeof(esc)), h->patch.level, when,
+	       (unsigned long long)a->addr, (unsigned long long)h->size, h->nhunks);
 	for (uint32_t i = 0; i < h->nhunks; i++)
-		printf(" %s", lc_region_name(h, lc_region_hunk(h, i)->name));
+		printf(" %s", lc_escape(lc_region_name(h, lc_region_hunk(h, i)->name), 256, esc,
+					sizeof(esc)));
 	printf("\n");
+	if (info_signed(h)) {
+		lc_fpr_hex(h->signer_sha256, fpr);
+		printf("    signed by %s (%s)\n", lc_escape(h->signer_key, sizeof(h->signer_key), esc,
+							  sizeof(esc)), fpr);
+	} else {
+		printf("    unsigned (applied with --allow-unsigned)\n");
+	}
 	if (h->patch.description[0])
-		printf("    %s\n", h->patch.description);
+		printf("    %s\n", lc_escape(h->patch.description, sizeof(h->patch.description), esc,
+					     sizeof(esc)));
 }
 
 static void info_retired(const struct lc_applied *a)
@@ -151,6 +172,16 @@ static void json_patch(struct lc_proc *pr, const struct lc_applied *a, const cha
 	       "\"description\": ", h->patch.level, lc_region_state_name(lc_region_state(h)),
 	       lc_journal_jumps(pr, h), region_applied(pr, a) ? "true" : "false");
 	json_string(h->patch.description, sizeof(h->patch.description));
+	printf(", \"signer\": ");
+	if (info_signed(h)) {
+		char fpr[LC_FPR_HEX_LEN];
+		lc_fpr_hex(h->signer_sha256, fpr);
+		printf("{\"key\": ");
+		json_string(h->signer_key, sizeof(h->signer_key));
+		printf(", \"sha256\": \"%s\"}", fpr + 7);
+	} else {
+		printf("null");
+	}
 	printf(", \"applied\": %llu, \"applied_utc\": \"%s\", \"region\": %llu, "
 	       "\"region_size\": %llu, \"functions\": [", (unsigned long long)h->applied, when,
 	       (unsigned long long)a->addr, (unsigned long long)h->size);
@@ -240,7 +271,9 @@ static int info_run(pid_t pid, int many)
 	printf("\n");
 	for (size_t i = 0; i < pr.nobjs; i++) {
 		const struct lc_object *o = &pr.objs[i];
-		printf("%s BuildID %s\n", o->path, o->build_id_len ? o->build_id_hex : "(none)");
+		char esc[4096];
+		printf("%s BuildID %s\n", lc_escape(o->path, 1024, esc, sizeof(esc)),
+		       o->build_id_len ? o->build_id_hex : "(none)");
 		for (size_t k = 0; k < n; k++)
 			if (a[k].obj == o) {
 				info_patch(&pr, &a[k]);
@@ -252,7 +285,9 @@ static int info_run(pid_t pid, int many)
 	}
 	for (size_t k = 0; k < n; k++)
 		if (!a[k].obj) {
-			printf("(object not loaded) target '%s'\n", a[k].hdr->patch.target_name);
+			char esc[4 * LC_NAME_MAX + 1];
+			printf("(object not loaded) target '%s'\n",
+			       lc_escape(a[k].hdr->patch.target_name, LC_NAME_MAX, esc, sizeof(esc)));
 			info_patch(&pr, &a[k]);
 		}
 	for (size_t k = 0; k < nret; k++)

@@ -34,7 +34,8 @@
 
 static void patch_usage(FILE *f)
 {
-	fprintf(f, "usage: libcare-doctor patch -p PID|all FILE|DIR [--timeout S] [-v]\n"
+	fprintf(f, "usage: libcare-doctor patch -p PID|all FILE|DIR [--timeout S] [--keys DIR]\n"
+		"                            [--allow-unsigned] [-v]\n"
 		"\n"
 		"Applies the patch FILE (<BuildID>.kpatch from libcare-mkpatch) to the object\n"
 		"with that BuildID in the running process PID.  With a directory, applies\n"
@@ -49,6 +50,9 @@ static void patch_usage(FILE *f)
 		"  -p PID|all     the process(es) to patch\n"
 		"  -t, --timeout S  wait up to S seconds (default 2) for threads to leave\n"
 		"                 the functions to replace, then give up\n"
+		"  --keys DIR     trusted public keys (*.pem); default $LIBCARE_KEYS, else\n"
+		"                 /etc/libcare/keys.  The file must be signed by one of them\n"
+		"  --allow-unsigned  apply unsigned files too (and signed ones by unknown keys)\n"
 		"  -v             per-phase timing and details (-vv: debug)\n"
 		"  -h, --help   this text\n");
 }
@@ -188,16 +192,16 @@ static int patch_target_tls(void *ctx, const char *name, const char *version,
 	return lc_symbols_tls(&r->pr, r->obj, name, version, out);
 }
 
-/* Another patch (other id) of the same object may not replace a function
- * this one replaces: jumps would be written over jumps, and unpatching one
- * would break the other.  Only a higher level of that patch may. */
+/* Another patch (other id, or of another object: a region's record is not
+ * trusted to name its object right) may not replace a function this one
+ * replaces: jumps would be written over jumps, and unpatching one would
+ * break the other.  Only a higher level of that patch may. */
 static int patch_check_overlap(struct patch_run *r)
 {
 	const struct lc_region_header *nh = (const struct lc_region_header *)r->image;
 	for (size_t i = 0; i < r->napplied; i++) {
 		const struct lc_region_header *oh = r->applied[i].hdr;
-		if (is_old(r, &r->applied[i]) || lc_region_state(oh) == LC_REGION_RETIRED ||
-		    !same_object(&oh->patch, &nh->patch))
+		if (is_old(r, &r->applied[i]) || lc_region_state(oh) == LC_REGION_RETIRED)
 			continue;
 		for (uint32_t k = 0; k < oh->nhunks; k++)
 			for (uint32_t j = 0; j < nh->nhunks; j++) {
@@ -217,13 +221,9 @@ static int patch_check_overlap(struct patch_run *r)
 /* Everything that needs no attach: file, process, object, region, link. */
 static int patch_prepare(struct patch_run *r)
 {
-	struct lc_buf file = LC_BUF_INIT;
 	char hex[2 * LC_BUILD_ID_MAX + 1];
 
-	if (lc_buf_read_file(&file, r->file) != 0)
-		return lc_error("cannot read %s: %s", r->file, strerror(errno));
-	r->patch = lc_patch_load(file.data, file.len, r->file);
-	lc_buf_free(&file);
+	r->patch = lc_patch_read(r->file, NULL);
 	if (!r->patch)
 		return -1;
 	const struct lc_patch_header *h = lc_patch_header(r->patch);
@@ -258,14 +258,15 @@ static int patch_prepare(struct patch_run *r)
 	if (lc_region_choose(&r->pr, r->obj, l->size, l->needs_low, &r->addr) != 0)
 		return -1;
 	struct lc_target t = { r, r->obj->bias, patch_target_read, patch_target_lookup,
-			       patch_target_tls };
+			       patch_target_tls, r->obj->lo, r->obj->hi };
 	if (lc_patch_link(r->patch, &t, r->addr) != 0)
 		return -1;
 	const uint8_t *img = lc_patch_image(r->patch, &r->size);
 	r->image = lc_xmalloc(r->size);
 	memcpy(r->image, img, r->size);
 	((struct lc_region_header *)r->image)->applied = (uint64_t)time(NULL);
-	if (patch_check_overlap(r) != 0 || lc_cfi_prepare(&r->pr, r->image, &r->cfi) != 0)
+	if (lc_validate_image(r->obj, (const struct lc_region_header *)r->image, r->file) != 0 ||
+	    patch_check_overlap(r) != 0 || lc_cfi_prepare(&r->pr, r->image, &r->cfi) != 0)
 		return -1;
 	lc_info("process %d: region 0x%llx-0x%llx (%zu bytes, %zu stub(s)), syscall at 0x%llx",
 		(int)r->pid, (unsigned long long)r->addr, (unsigned long long)(r->addr + r->size),
@@ -662,11 +663,7 @@ static int patch_many(pid_t pid, const char *what, int is_dir, int timeout_ms)
 /* For -p all with a file: refuse a bad file once, before any process. */
 static int patch_file_check(const char *file)
 {
-	struct lc_buf b = LC_BUF_INIT;
-	if (lc_buf_read_file(&b, file) != 0)
-		return lc_error("cannot read %s: %s", file, strerror(errno));
-	struct lc_patch *p = lc_patch_load(b.data, b.len, file);
-	lc_buf_free(&b);
+	struct lc_patch *p = lc_patch_read(file, NULL);
 	lc_patch_free(p);
 	return p ? 0 : -1;
 }
@@ -678,6 +675,8 @@ int lc_cmd_patch(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "keys", required_argument, NULL, 'K' },
+		{ "allow-unsigned", no_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pid_t pid = 0;
@@ -699,6 +698,8 @@ int lc_cmd_patch(int argc, char **argv)
 			have_pid = 1;
 			break;
 		case 'v': verbose++; break;
+		case 'K': lc_verify_opts.keys = optarg; break;
+		case 'U': lc_verify_opts.allow_unsigned = 1; break;
 		case ':':
 			lc_error("patch: option '%s' needs a value (see libcare-doctor patch --help)",
 				 argv[optind - 1]);

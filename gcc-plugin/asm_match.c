@@ -43,7 +43,7 @@ static int match_objects(struct lc_match *m, const struct lc_asm_unit *orig,
 		struct lc_buf a = LC_BUF_INIT, b = LC_BUF_INIT;
 		lc_norm_object(orig, &orig->objs[j], NULL, &a);
 		lc_norm_object(patched, o, map, &b);
-		int same = a.len == b.len && memcmp(a.data, b.data, a.len) == 0;
+		int same = a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
 		lc_buf_free(&a);
 		lc_buf_free(&b);
 		if (!same && o->ro && !o->global && o->label >= 0 && !orig->objs[j].global) {
@@ -274,7 +274,7 @@ int lc_match_units(struct lc_match *m, const struct lc_asm_unit *orig,
 		struct lc_buf a = LC_BUF_INIT, b = LC_BUF_INIT;
 		lc_norm_func(orig, (size_t)j, NULL, &a);
 		lc_norm_func(patched, i, map, &b);
-		if (a.len == b.len && memcmp(a.data, b.data, a.len) == 0) {
+		if (a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0)) {
 			m->func[i] = LC_SAME;
 		} else {
 			m->func[i] = LC_CHANGED;

@@ -19,6 +19,7 @@
 #include "libcare/log.h"
 #include "libcare/patchfile.h"
 #include "debuginfo.h"
+#include "libcare/trust.h"
 #include "extract.h"
 #include "header.h"
 #include "layout.h"
@@ -27,8 +28,8 @@
 #include "textrel.h"
 
 static const char usage_text[] =
-	"usage: libcare-mkpatch [-o OUT] [--level N] [--id TEXT] [--desc TEXT] [-v] "
-	"ORIGINAL PATCHED\n"
+	"usage: libcare-mkpatch [-o OUT] [--level N] [--id TEXT] [--desc TEXT] [--sign KEY.pem]\n"
+	"                       [-v] ORIGINAL PATCHED\n"
 	"\n"
 	"Makes a live patch for the running binary ORIGINAL from PATCHED, the same\n"
 	"program built with -fplugin-arg-libcare-stage=patched and linked with -Wl,-q.\n"
@@ -40,11 +41,13 @@ static const char usage_text[] =
 	"      --debug-file FILE  symbols of a stripped ORIGINAL from FILE\n"
 	"      --debug-dir DIR    look for ORIGINAL's DIR/.build-id/xx/yyyy.debug\n"
 	"                    (default: $LIBCARE_DEBUG_ROOT, else /usr/lib/debug)\n"
+	"      --sign KEY.pem  sign the whole file with this Ed25519 private key (PEM;\n"
+	"                    default: $LIBCARE_SIGN_KEY if set; docs/signing.md)\n"
 	"  -v, --verbose     list replaced functions and imports (-vv: debug)\n"
 	"  -h, --help        show this help\n";
 
 struct mkpatch_opts {
-	const char *out, *id, *desc, *orig, *patched;
+	const char *out, *id, *desc, *orig, *patched, *sign;
 	uint32_t level;
 	struct lc_debug_opts dbg;
 };
@@ -58,6 +61,7 @@ static int mkpatch_parse(int argc, char **argv, struct mkpatch_opts *o)
 		{ "desc", required_argument, NULL, 'd' },
 		{ "debug-file", required_argument, NULL, 'f' },
 		{ "debug-dir", required_argument, NULL, 'D' },
+		{ "sign", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -72,6 +76,7 @@ static int mkpatch_parse(int argc, char **argv, struct mkpatch_opts *o)
 		case 'd': o->desc = optarg; break;
 		case 'f': o->dbg.file = optarg; break;
 		case 'D': o->dbg.dir = optarg; break;
+		case 's': o->sign = optarg; break;
 		case 'v': verbose++; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case 'l': {
@@ -100,9 +105,8 @@ static int mkpatch_has_kpatch(const struct lc_obj *p)
 	return lc_obj_section_index(p, LC_SECTION_TEXT) || lc_obj_section_index(p, LC_SECTION_INFO);
 }
 
-/* Header and payload to a temporary file beside `path`, then rename. */
-static int mkpatch_write(const char *path, const struct lc_patch_header *h,
-			 const struct lc_buf *payload)
+/* The whole file to a temporary file beside `path`, then rename. */
+static int mkpatch_write(const char *path, const struct lc_buf *whole)
 {
 	struct lc_buf tmp = LC_BUF_INIT;
 	lc_buf_addf(&tmp, "%s.XXXXXX", path);
@@ -120,8 +124,8 @@ static int mkpatch_write(const char *path, const struct lc_patch_header *h,
 	mode_t mask = umask(0);
 	umask(mask);
 	fchmod(fd, 0666 & ~mask);
-	size_t ok = fwrite(h, sizeof(*h), 1, f) + fwrite(payload->data, 1, payload->len, f);
-	if (fclose(f) != 0 || ok != 1 + payload->len) {
+	size_t ok = fwrite(whole->data, 1, whole->len, f);
+	if (fclose(f) != 0 || ok != whole->len) {
 		lc_error("cannot write '%s': %s", tmp.data, strerror(errno));
 		goto unlink;
 	}
@@ -143,6 +147,7 @@ static int mkpatch_run(const struct mkpatch_opts *o, struct lc_obj *orig, struct
 	uint8_t id[LC_BUILD_ID_MAX];
 	char hex[2 * LC_BUILD_ID_MAX + 1];
 	struct lc_buf why = LC_BUF_INIT, payload = LC_BUF_INIT, out = LC_BUF_INIT;
+	struct lc_buf whole = LC_BUF_INIT;
 	struct lc_payload pay;
 	struct lc_extract_stats st;
 	struct lc_patch_header h;
@@ -196,20 +201,36 @@ static int mkpatch_run(const struct mkpatch_opts *o, struct lc_obj *orig, struct
 		goto out;
 	}
 	lc_patchfile_seal(&h, payload.data, payload.len);
+	lc_buf_add(&whole, &h, sizeof(h));
+	lc_buf_add(&whole, payload.data, payload.len);
+	/* what the doctor will check: refuse here what it would refuse there */
+	const struct lc_patch_header *ch;
+	const void *cp;
+	char cwhy[256];
+	if (lc_patchfile_check(whole.data, whole.len, &ch, &cp, cwhy, sizeof(cwhy)) != 0) {
+		lc_error("the patch would be refused: %s", cwhy);
+		goto out;
+	}
+	if (o->sign && lc_patchfile_sign(&whole, o->sign, cwhy, sizeof(cwhy)) != 0) {
+		lc_error("%s", cwhy);
+		goto out;
+	}
 	if (o->out)
 		lc_buf_adds(&out, o->out);
 	else
 		lc_buf_addf(&out, "%s.kpatch", hex);
-	if (mkpatch_write(out.data, &h, &payload) < 0)
+	if (mkpatch_write(out.data, &whole) < 0)
 		goto out;
-	lc_info("%s: %zu function%s replaced, %zu import%s, %zu relocation%s, payload %zu bytes",
+	lc_info("%s: %zu function%s replaced, %zu import%s, %zu relocation%s, payload %zu bytes%s",
 		out.data, st.functions, st.functions == 1 ? "" : "s", st.imports,
-		st.imports == 1 ? "" : "s", st.relocs, st.relocs == 1 ? "" : "s", payload.len);
+		st.imports == 1 ? "" : "s", st.relocs, st.relocs == 1 ? "" : "s", payload.len,
+		o->sign ? ", signed" : "");
 	ret = 0;
 out:
 	lc_payload_free(&pay);
 	lc_buf_free(&why);
 	lc_buf_free(&payload);
+	lc_buf_free(&whole);
 	lc_buf_free(&out);
 	return ret;
 }
@@ -217,6 +238,9 @@ out:
 int main(int argc, char **argv)
 {
 	struct mkpatch_opts o = { .id = "default", .desc = "", .level = 1 };
+	const char *env_key = getenv("LIBCARE_SIGN_KEY");
+	if (env_key && *env_key)
+		o.sign = env_key;
 	struct lc_obj orig, patched;
 
 	lc_log_init("libcare-mkpatch");

@@ -63,7 +63,7 @@ for mode in pie no-pie; do
 
 	# Header: magic, version, level, names, created (little-endian).
 	head -c 8 "$P" | grep -q '^LCPATCH1$' && ok || fail "$mode: magic"
-	[ "$(od -An -tu4 -j8 -N4 "$P" | tr -d ' ')" = 1 ] && ok || fail "$mode: version"
+	[ "$(od -An -tu4 -j8 -N4 "$P" | tr -d ' ')" = 2 ] && ok || fail "$mode: version"
 	[ "$(od -An -tu4 -j84 -N4 "$P" | tr -d ' ')" = 3 ] && ok || fail "$mode: level"
 	[ "$(od -An -tx1 -j16 -N20 "$P" | tr -d ' \n')" = "$id" ] && ok || fail "$mode: build id"
 	[ "$(dd if="$P" bs=1 skip=88 count=4 2>/dev/null)" = orig ] && ok || fail "$mode: target"

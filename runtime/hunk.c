@@ -50,6 +50,8 @@ int lc_hunks_build(struct lc_patch *p, const struct lc_target *t, uint64_t regio
 	h->eh_frame_size = l->eh_size;
 	h->eh_object_offset = l->eh_object_offset;
 	h->patch = p->hdr;
+	memcpy(h->signer_sha256, p->signer_sha256, sizeof(h->signer_sha256));
+	memcpy(h->signer_key, p->signer_key, sizeof(h->signer_key));
 	if (h->strtab_size)
 		memcpy(p->image + strtab_off, p->parts[LC_PART_STRTAB].orig, h->strtab_size);
 

@@ -41,6 +41,10 @@ int lc_layout_compute(struct lc_patch *p)
 	l->size = l->data_offset + align_up(l->eh_size ? l->eh_object_offset - l->data_offset +
 					    LC_EH_OBJECT_SIZE : l->data_size, LC_PAGE_SIZE);
 	l->needs_low = 0;
+	/* what a later doctor accepts back from the patient (lc_region_parse) */
+	if (p->nrecs > (1u << 16) || l->size > (256u << 20))
+		return lc_error("%s: the patch is too large (%zu functions, a %zu-byte region)",
+				p->what, p->nrecs, l->size);
 	/* a 32-bit absolute address; not a constant (symbol 0 or SHN_ABS, e.g.
 	 * the TP offset of a variable of the program) */
 	for (size_t i = 0; i < p->nrelas; i++)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "libcare/buf.h"
 #include "libcare/log.h"
+#include "libcare/trust.h"
 #include "patch.h"
 
 const char *const lc_part_names[LC_NPARTS] = {
@@ -403,6 +404,16 @@ struct lc_patch *lc_patch_load(const void *file, size_t len, const char *what)
 		return NULL;
 	}
 	return p;
+}
+
+void lc_patch_set_signer(struct lc_patch *p, const struct lc_signer *s)
+{
+	memset(p->signer_sha256, 0, sizeof(p->signer_sha256));
+	memset(p->signer_key, 0, sizeof(p->signer_key));
+	if (!s || !s->is_signed)
+		return;
+	memcpy(p->signer_sha256, s->key_sha256, sizeof(p->signer_sha256));
+	snprintf(p->signer_key, sizeof(p->signer_key), "%s", s->key);
 }
 
 const struct lc_patch_header *lc_patch_header(const struct lc_patch *p) { return &p->hdr; }

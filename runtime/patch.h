@@ -51,6 +51,8 @@ struct lc_stub {
 
 struct lc_patch {
 	struct lc_patch_header hdr;
+	uint8_t signer_sha256[32];      /* lc_patch_set_signer: recorded in the region */
+	char signer_key[64];
 	char what[256];
 	uint8_t *payload;        /* private copy handed to libelf */
 	size_t payload_size;

@@ -75,6 +75,17 @@ static int reloc_apply(struct lc_patch *p, const struct lc_rela *r, const struct
 
 	if (lc_tls_reloc(r->type))
 		return lc_tls_apply(p, r, t, at);
+	if (p->syms[r->sym].is_target && t->hi) {
+		/* "the target's code or data at V": inside the target object (a
+		 * PC-relative field's addend is V - 4 - the bytes after it) */
+		uint64_t at_v = S + A;
+		if (at_v + 8 < t->lo || at_v > t->hi)
+			return lc_error("%s: relocation %s at %s+0x%llx points to 0x%llx, outside the "
+					"target object (0x%llx-0x%llx); refused", p->what,
+					lc_reloc_type_name(r->type), lc_part_names[r->part],
+					(unsigned long long)r->offset, (unsigned long long)at_v,
+					(unsigned long long)t->lo, (unsigned long long)t->hi);
+	}
 	switch (r->type) {
 	case R_X86_64_64:
 		put64(at, S + A);

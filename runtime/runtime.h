@@ -55,6 +55,9 @@ struct lc_target {
 	 * thread-local variable name[@version].  1 found, 0 not, -1 error
 	 * (logged).  May be NULL: patches using TLS are then refused. */
 	int (*tls)(void *ctx, const char *name, const char *version, struct lc_tls *out);
+	/* The target object's run-time extent [lo, hi): relocations against
+	 * LC_SYM_TARGET must stay inside it.  hi == 0: not checked. */
+	uint64_t lo, hi;
 };
 
 /* Where each part of the region goes, as offsets from its start. */
@@ -81,10 +84,16 @@ struct lc_layout {
 
 struct lc_patch;
 
-/* Verifies (lc_patchfile_check) and parses a patch file held in memory.
- * `what` names the file in error messages.  NULL (logged) on any defect. */
+/* Checks (lc_patchfile_check: structure, hash, header fields) and parses a
+ * patch file held in memory.  `what` names the file in error messages.
+ * NULL (logged) on any defect.  The signature is lc_patchfile_verify's
+ * business (libcare/trust.h): call it first on the same bytes. */
 struct lc_patch *lc_patch_load(const void *file, size_t len, const char *what);
 void lc_patch_free(struct lc_patch *p);
+/* Who signed it (lc_patchfile_verify), recorded in the region header;
+ * NULL or unsigned: zeros. */
+struct lc_signer;
+void lc_patch_set_signer(struct lc_patch *p, const struct lc_signer *s);
 
 const struct lc_patch_header *lc_patch_header(const struct lc_patch *p);
 const struct lc_layout *lc_patch_layout(const struct lc_patch *p);

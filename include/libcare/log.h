@@ -14,7 +14,7 @@
 #define LC_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 void lc_log_init(const char *prog);
-void lc_log_set_level(int level);   /* 0 quiet, 1 -v, 2 -vv */
+void lc_log_set_level(int level);   /* 0 quiet, 1 -v, 2 -vv; -1 silent (even errors) */
 int lc_log_level(void);
 /* While set, messages are not printed: the first error's text is kept in
  * buf (the in-process loader reports it as its one line); len 0 ends it. */

@@ -17,8 +17,8 @@
 #include "libcare/patchfile.h"
 
 #define LC_REGION_MAGIC   "LCREGION"
-#define LC_REGION_VERSION 3               /* 1: no journal (read as applied);
-                                           * 2: no unwind information */
+#define LC_REGION_VERSION 4               /* 1: no journal (read as applied);
+                                           * 2: no unwind information; 3: no signer */
 #define LC_HUNK_MAX_BYTES 16
 
 struct lc_region_hunk {
@@ -77,11 +77,16 @@ struct lc_region_header {
 	 * is then at eh_object_offset, non-zero while registered. */
 	uint64_t eh_frame_offset, eh_frame_size;
 	uint64_t eh_object_offset;
+	uint8_t  signer_sha256[32];             /* version >= 4: the signing key's
+	                                         * fingerprint; all zero: applied unsigned */
+	char     signer_key[64];                /* its file name among the trusted keys */
 };
 
 /* A version 1 header ends before the journal, a version 2 header before
- * the unwind information; their hunks follow there. */
+ * the unwind information, a version 3 one before the signer; their hunks
+ * follow there. */
 #define LC_REGION_V1_HEADER_SIZE offsetof(struct lc_region_header, journal)
 #define LC_REGION_V2_HEADER_SIZE offsetof(struct lc_region_header, eh_frame_offset)
+#define LC_REGION_V3_HEADER_SIZE offsetof(struct lc_region_header, signer_sha256)
 
 #endif

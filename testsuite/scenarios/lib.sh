@@ -71,6 +71,19 @@ lc_tools() {
 	for t in "$plugin" "$mkpatch" "$doctor" "$ldscript" "$verify"; do
 		[[ -e $t ]] || fail "not built: $t (cmake --build $build)"
 	done
+	lc_test_keys "$build"
+}
+
+# lc_test_keys BUILD - patches are signed and verified as in a deployment:
+# mkpatch signs with the build's test key, the doctor trusts only its public
+# half (testsuite/CMakeLists.txt makes them).  Set in the environment, so
+# every mkpatch and doctor run below uses them; a test of unsigned input
+# unsets LIBCARE_SIGN_KEY or passes its own --keys.
+lc_test_keys() {
+	export LIBCARE_SIGN_KEY=${LIBCARE_SIGN_KEY-$1/test-keys/signing.pem}
+	export LIBCARE_KEYS=${LIBCARE_KEYS-$1/test-keys/trusted}
+	[[ -z $LIBCARE_SIGN_KEY || -e $LIBCARE_SIGN_KEY ]] ||
+		fail "no test signing key $LIBCARE_SIGN_KEY (cmake --build $1 makes it)"
 }
 
 # lc_flags VARIANT OPT - set the arrays $cflags and $ldflags.

@@ -103,6 +103,7 @@ static void low_target(struct mem_target *m, struct lc_target *t)
 	mem_set(m, "abs32s", 0xffffffffffff8000ull, 0);  /* fits 32S, not 32 */
 	mem_set(m, "near_data", 0x601040, 0);
 	m->syms[m->nsyms++] = (struct mem_sym){ "memcpy", "GLIBC_2.14", 0x7e000000, 0 };
+	memset(t, 0, sizeof(*t));       /* no tls, extent not checked (lo = hi = 0) */
 	t->ctx = m;
 	t->bias = 0x400000;
 	t->read = mem_read;
@@ -300,7 +301,7 @@ static void test_position_independent(void)
 	m.base = 0x555555555000ull;
 	memcpy(m.bytes + 0x139, "\x48\x83\xec\x08\xe8", 5);
 	mem_set(&m, "puts", 0x7ffff7e50000ull, 0);           /* far: through a stub */
-	t = (struct lc_target){ &m, 0x555555554000ull, mem_read, mem_lookup, NULL };
+	t = (struct lc_target){ &m, 0x555555554000ull, mem_read, mem_lookup, NULL, 0, 0 };
 	struct lc_patch *p = lc_patch_load(file.data, file.len, "high.kpatch");
 	CHECK(p != NULL);
 	if (!p)

@@ -76,7 +76,7 @@ static void target_init(struct tls_target *tt, struct lc_target *t)
 	tt->ext = (struct lc_tls){ .modid = 5, .offset = 0x200, .has_offset = 1, .value = 0x20 };
 	snprintf(tt->ext.object, sizeof(tt->ext.object), "/lib/libother.so");
 	tt->own_found = tt->ext_found = 1;
-	*t = (struct lc_target){ tt, BIAS, tt_read, tt_lookup, tt_tls };
+	*t = (struct lc_target){ tt, BIAS, tt_read, tt_lookup, tt_tls, 0, 0 };
 }
 
 /* Links tls.s; returns the error text, or "" with the image in *img. */
