@@ -14,6 +14,7 @@
 #include <sys/ptrace.h>
 #include <sys/types.h>
 #include <sys/user.h>
+#include "libcare/log.h"
 #include "libcare/patchfile.h"
 #include "libcare/region.h"
 #include "runtime.h"
@@ -483,6 +484,30 @@ struct lc_patch *lc_patch_read(const char *path, struct lc_signer *signer);
  * 0, or -1 (logged, naming `file`). */
 int lc_validate_image(const struct lc_object *obj, const struct lc_region_header *h,
 		      const char *file);
+
+/* --- select.c: whom -p all touches, and the --json report ----------------- */
+
+struct lc_select_opts {
+	int have_user;           /* --user NAME|UID */
+	uid_t user;
+};
+extern struct lc_select_opts lc_select_opts;
+struct lc_skipped {
+	pid_t pid;
+	char reason[200];
+};
+int lc_parse_user(const char *s, uid_t *uid);
+/* Reads /etc/libcare/exclude ($LIBCARE_EXCLUDE) once: 0 or -1 (logged). */
+int lc_select_load(void);
+/* -p all leaves this process alone (recorded with the reason): 1, else 0. */
+int lc_select_skip(pid_t pid);
+const struct lc_skipped *lc_select_skipped(size_t *n);
+/* --json with -p all: stdout carries only the final document (the usual
+ * lines go to stderr); each process's result is recorded with lc_report. */
+void lc_report_begin(int json);
+void lc_report(pid_t pid, const char *result, const char *fmt, ...) LC_PRINTF(3, 4);
+void lc_report_end(void);
+void lc_report_skipped_json(void);
 
 /* --- subcommands ---------------------------------------------------------- */
 

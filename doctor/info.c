@@ -17,14 +17,16 @@
 
 static void info_usage(FILE *f)
 {
-	fprintf(f, "usage: libcare-doctor info -p PID|all [--json]\n"
+	fprintf(f, "usage: libcare-doctor info -p PID|all [--json] [--user NAME|UID]\n"
 		"\n"
 		"Lists the ELF objects of process PID with their BuildIDs and the patches\n"
 		"applied to each (id, level, functions).  -p all shows every process that\n"
 		"has a patch applied.\n"
 		"\n"
 		"  -p PID|all   the process(es)\n"
-		"  -j, --json   one JSON document instead of text\n"
+		"  -j, --json   one JSON document instead of text (-p all: with \"skipped\",\n"
+		"               the processes left alone and why)\n"
+		"  --user NAME|UID  with -p all: only that user's processes\n"
 		"  -h, --help   this text\n");
 }
 
@@ -310,6 +312,7 @@ int lc_cmd_info(int argc, char **argv)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pid_t pid = 0;
@@ -327,6 +330,11 @@ int lc_cmd_info(int argc, char **argv)
 			break;
 		case 'v': verbose++; break;
 		case 'j': json = 1; break;
+		case 'u':
+			if (lc_parse_user(optarg, &lc_select_opts.user) != 0)
+				return 1;
+			lc_select_opts.have_user = 1;
+			break;
 		case ':':
 			lc_error("info: option '%s' needs a value (see libcare-doctor info --help)",
 				 argv[optind - 1]);
@@ -365,8 +373,11 @@ int lc_cmd_info(int argc, char **argv)
 			shown++;
 	}
 	free(pids);
-	if (json)
-		printf("\n]}\n");
+	if (json) {
+		printf("\n]");
+		lc_report_skipped_json();
+		printf("}\n");
+	}
 	else if (!shown)
 		printf("no process has a patch applied\n");
 	return 0;

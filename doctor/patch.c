@@ -35,7 +35,7 @@
 static void patch_usage(FILE *f)
 {
 	fprintf(f, "usage: libcare-doctor patch -p PID|all FILE|DIR [--timeout S] [--keys DIR]\n"
-		"                            [--allow-unsigned] [-v]\n"
+		"                            [--allow-unsigned] [--user NAME|UID] [--json] [-v]\n"
 		"\n"
 		"Applies the patch FILE (<BuildID>.kpatch from libcare-mkpatch) to the object\n"
 		"with that BuildID in the running process PID.  With a directory, applies\n"
@@ -50,6 +50,11 @@ static void patch_usage(FILE *f)
 		"  -p PID|all     the process(es) to patch\n"
 		"  -t, --timeout S  wait up to S seconds (default 2) for threads to leave\n"
 		"                 the functions to replace, then give up\n"
+		"  --user NAME|UID  with -p all: only that user's processes\n"
+		"  --json         with -p all: a JSON document of every process patched,\n"
+		"                 skipped or failed, with the reason (other lines: stderr)\n"
+		"                 (-p all never touches PID 1 nor what /etc/libcare/exclude\n"
+		"                 names: exe GLOB, comm NAME, cgroup GLOB lines)\n"
 		"  --keys DIR     trusted public keys (*.pem); default $LIBCARE_KEYS, else\n"
 		"                 /etc/libcare/keys.  The file must be signed by one of them\n"
 		"  --allow-unsigned  apply unsigned files too (and signed ones by unknown keys)\n"
@@ -646,6 +651,12 @@ static int patch_many(pid_t pid, const char *what, int is_dir, int timeout_ms)
 			failed++;
 		else
 			applied += rc;
+		if (rc < 0)
+			lc_report(pids[i], "failed", "refused or failed (the error is on stderr)");
+		else if (rc > 0)
+			lc_report(pids[i], "patched", "%d patch(es) applied", rc);
+		else
+			lc_report(pids[i], "skipped", "no object a patch is for, or already applied");
 	}
 	if (pids != &one)
 		free(pids);
@@ -677,11 +688,13 @@ int lc_cmd_patch(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "keys", required_argument, NULL, 'K' },
 		{ "allow-unsigned", no_argument, NULL, 'U' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pid_t pid = 0;
 	const char *file = NULL;
-	int c, verbose = lc_log_level(), have_pid = 0, timeout_ms = LC_SAFE_TIMEOUT_MS;
+	int c, verbose = lc_log_level(), have_pid = 0, timeout_ms = LC_SAFE_TIMEOUT_MS, json = 0;
 
 	optind = 1;
 	opterr = 0;
@@ -700,6 +713,12 @@ int lc_cmd_patch(int argc, char **argv)
 		case 'v': verbose++; break;
 		case 'K': lc_verify_opts.keys = optarg; break;
 		case 'U': lc_verify_opts.allow_unsigned = 1; break;
+		case 'u':
+			if (lc_parse_user(optarg, &lc_select_opts.user) != 0)
+				return 1;
+			lc_select_opts.have_user = 1;
+			break;
+		case 'j': json = 1; break;
 		case ':':
 			lc_error("patch: option '%s' needs a value (see libcare-doctor patch --help)",
 				 argv[optind - 1]);
@@ -718,6 +737,10 @@ int lc_cmd_patch(int argc, char **argv)
 								: "too many arguments");
 		return 1;
 	}
+	if ((lc_select_opts.have_user || json) && pid != LC_PID_ALL) {
+		lc_error("patch: --user and --json go with -p all");
+		return 1;
+	}
 	lc_log_set_level(verbose);
 	struct stat st;
 	int is_dir = stat(file, &st) == 0 && S_ISDIR(st.st_mode);
@@ -725,5 +748,8 @@ int lc_cmd_patch(int argc, char **argv)
 		return lc_patch_file(pid, file, timeout_ms, 0);
 	if (!is_dir && patch_file_check(file) != 0)
 		return 1;
-	return patch_many(pid, file, is_dir, timeout_ms) == 0 ? 0 : 1;
+	lc_report_begin(json && pid == LC_PID_ALL);
+	int rc = patch_many(pid, file, is_dir, timeout_ms) == 0 ? 0 : 1;
+	lc_report_end();
+	return rc;
 }

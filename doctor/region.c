@@ -81,6 +81,40 @@ int lc_region_unmap(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
 	return region_syscall(ts, th, insn, SYS_munmap, "munmap", (long)addr, (long)size, 0, 0, &ret);
 }
 
+/* A region header read from the patient is the patient's word only: its
+ * size must lie within the anonymous mappings that start there, and every
+ * jump it records within a private r-x mapping of a file (what unpatch
+ * writes back goes nowhere else). */
+static const struct lc_region_header *region_fits(const struct lc_proc *pr, size_t first,
+						  const struct lc_region_header *h, char *why,
+						  size_t why_len)
+{
+	uint64_t end = pr->maps[first].end;
+	for (size_t j = first + 1; j < pr->nmaps && pr->maps[j].start == end && !pr->maps[j].path;
+	     j++)
+		end = pr->maps[j].end;
+	if (h->size > end - pr->maps[first].start) {
+		snprintf(why, why_len, "it says %llu bytes, its mappings have %llu",
+			 (unsigned long long)h->size, (unsigned long long)(end - pr->maps[first].start));
+		return NULL;
+	}
+	for (uint32_t i = 0; i < h->nhunks; i++) {
+		const struct lc_region_hunk *hk = lc_region_hunk(h, i);
+		int ok = 0;
+		for (size_t j = 0; j < pr->nmaps && !ok; j++) {
+			const struct lc_map *m = &pr->maps[j];
+			ok = m->path && m->path[0] == '/' && strcmp(m->perms, "r-xp") == 0 &&
+			     hk->addr >= m->start && hk->addr + hk->len <= m->end;
+		}
+		if (!ok) {
+			snprintf(why, why_len, "its jump %u at 0x%llx is not in a file's code", i,
+				 (unsigned long long)hk->addr);
+			return NULL;
+		}
+	}
+	return h;
+}
+
 int lc_regions_scan(struct lc_proc *pr, struct lc_applied **out, size_t *n)
 {
 	*out = NULL;
@@ -104,6 +138,8 @@ int lc_regions_scan(struct lc_proc *pr, struct lc_applied **out, size_t *n)
 			hp = lc_region_parse(bytes, len, why, sizeof(why));
 		else
 			snprintf(why, sizeof(why), "unreadable");
+		if (hp)
+			hp = region_fits(pr, i, hp, why, sizeof(why));
 		if (!hp) {
 			lc_warn("process %d: damaged patch region at 0x%llx ignored: %s", (int)pr->pid,
 				(unsigned long long)m->start, why);

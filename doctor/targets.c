@@ -41,6 +41,11 @@ int lc_pids_all(pid_t **out, size_t *n)
 	struct dirent *de;
 	*out = NULL;
 	*n = 0;
+	if (lc_select_load() != 0) {            /* select.c: --user, exclude, PID 1 */
+		if (d)
+			closedir(d);
+		return -1;
+	}
 	if (!d)
 		return lc_error("cannot read /proc: %s", strerror(errno));
 	while ((de = readdir(d)) != NULL) {
@@ -49,6 +54,8 @@ int lc_pids_all(pid_t **out, size_t *n)
 			continue;
 		pid_t pid = (pid_t)atoi(de->d_name);
 		if (pid <= 0 || pid == getpid())
+			continue;
+		if (pid == 1 && lc_select_skip(pid))    /* never -p all's, whatever it runs */
 			continue;
 		/* Kernel threads have no executable (nor has the zombie main
 		 * thread of a process that runs on in other threads). */
@@ -59,6 +66,8 @@ int lc_pids_all(pid_t **out, size_t *n)
 			if (task == pid || readlink(link, exe, sizeof(exe)) <= 0)
 				continue;
 		}
+		if (lc_select_skip(pid))
+			continue;
 		*out = lc_xrealloc(*out, (*n + 1) * sizeof(**out));
 		(*out)[(*n)++] = pid;
 	}

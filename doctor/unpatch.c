@@ -19,7 +19,8 @@
 
 static void unpatch_usage(FILE *f)
 {
-	fprintf(f, "usage: libcare-doctor unpatch -p PID|all [-b BUILDID] [--id ID] [--timeout S] [-v]\n"
+	fprintf(f, "usage: libcare-doctor unpatch -p PID|all [-b BUILDID] [--id ID] [--timeout S]\n"
+		"                              [--user NAME|UID] [--json] [-v]\n"
 		"\n"
 		"Removes the patches applied to process PID, or to every process with\n"
 		"-p all (only those for the object with BUILDID, a hex prefix, if -b is\n"
@@ -31,6 +32,10 @@ static void unpatch_usage(FILE *f)
 		"  -i, --id ID  only the patch with this id\n"
 		"  -t, --timeout S  wait up to S seconds (default 2) for threads to leave\n"
 		"               the replacement functions, then give up\n"
+		"  --user NAME|UID  with -p all: only that user's processes (never PID 1,\n"
+		"               nor what /etc/libcare/exclude names)\n"
+		"  --json       with -p all: a JSON document of every process unpatched,\n"
+		"               skipped or failed, with the reason (other lines: stderr)\n"
 		"  -v           details (-vv: debug)\n"
 		"  -h, --help   this text\n");
 }
@@ -246,10 +251,13 @@ int lc_cmd_unpatch(int argc, char **argv)
 		{ "id", required_argument, NULL, 'i' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pid_t pid = 0;
 	const char *buildid = NULL;
+	int json = 0;
 	struct unpatch_opts o = { NULL, NULL, LC_SAFE_TIMEOUT_MS };
 	int c, verbose = lc_log_level(), have_pid = 0;
 
@@ -270,6 +278,12 @@ int lc_cmd_unpatch(int argc, char **argv)
 				return 1;
 			break;
 		case 'v': verbose++; break;
+		case 'u':
+			if (lc_parse_user(optarg, &lc_select_opts.user) != 0)
+				return 1;
+			lc_select_opts.have_user = 1;
+			break;
+		case 'j': json = 1; break;
 		case ':':
 			lc_error("unpatch: option '%s' needs a value (see libcare-doctor unpatch --help)",
 				 argv[optind - 1]);
@@ -291,12 +305,17 @@ int lc_cmd_unpatch(int argc, char **argv)
 	}
 	lc_log_set_level(verbose);
 	o.buildid = buildid;
+	if ((lc_select_opts.have_user || json) && pid != LC_PID_ALL) {
+		lc_error("unpatch: --user and --json go with -p all");
+		return 1;
+	}
 	if (pid != LC_PID_ALL)
 		return unpatch_run(pid, &o, 0) == 0 ? 0 : 1;
 	pid_t *pids;
 	size_t n, done = 0, failed = 0;
 	if (lc_pids_all(&pids, &n) != 0)
 		return 1;
+	lc_report_begin(json);
 	for (size_t i = 0; i < n; i++) {
 		char maps[64];
 		snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pids[i]);
@@ -315,10 +334,17 @@ int lc_cmd_unpatch(int argc, char **argv)
 			failed++;
 		else if (rc == 0)
 			done++;
+		if (rc < 0)
+			lc_report(pids[i], "failed", "refused or failed (the error is on stderr)");
+		else if (rc == 0)
+			lc_report(pids[i], "unpatched", "its patches were taken out");
+		else
+			lc_report(pids[i], "skipped", "no patch applied%s", buildid || o.id ? " that matches" : "");
 	}
 	free(pids);
 	if (!done && !failed)
 		printf("no process has a patch applied%s%s\n", buildid ? " to BuildID " : "",
 		       buildid ? buildid : "");
+	lc_report_end();
 	return failed ? 1 : 0;
 }

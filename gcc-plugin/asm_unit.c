@@ -182,6 +182,14 @@ static const char *arg_after_comma(const struct lc_line_info *li, int n)
 	return p < end ? p : NULL;
 }
 
+/* The argument at p (from arg_after_comma) starts with `word`, within the
+ * line: a line is a slice of the text, not a terminated string. */
+static int arg_starts(const struct lc_line_info *li, const char *p, const char *word)
+{
+	size_t n = strlen(word);
+	return p && (size_t)(li->args + li->args_len - p) >= n && memcmp(p, word, n) == 0;
+}
+
 static void unit_add_func(struct lc_asm_unit *u, const char *name, size_t len, size_t first)
 {
 	u->funcs = lc_xrealloc(u->funcs, (u->nfuncs + 1) * sizeof(*u->funcs));
@@ -233,7 +241,7 @@ static void unit_split_parse(struct lc_asm_unit *u)
 			continue;
 		const char *name, *kind = arg_after_comma(&li, 1);
 		size_t len = arg_name(&li, &name);
-		if (!kind || strncmp(kind, "@function", 9) != 0)
+		if (!arg_starts(&li, kind, "@function"))
 			continue;
 		/* pull in the alignment and .globl just before: "\t.p2align 4\n\t.globl foo" */
 		size_t first = i;
@@ -319,9 +327,9 @@ static void unit_scan_symbols(struct lc_asm_unit *u)
 		len = arg_name(&li, &name);
 		rest = arg_after_comma(&li, 1);
 		if (lc_line_is(&li, ".type") && rest &&
-		    (!strncmp(rest, "@object", 7) || !strncmp(rest, "@gnu_unique_object", 18)))
+		    (arg_starts(&li, rest, "@object") || arg_starts(&li, rest, "@gnu_unique_object")))
 			lc_strmap_put(&types, name, len, 1);
-		else if (lc_line_is(&li, ".type") && rest && !strncmp(rest, "@tls_object", 11))
+		else if (lc_line_is(&li, ".type") && arg_starts(&li, rest, "@tls_object"))
 			lc_strmap_put(&types, name, len, 2);
 		else if (lc_line_is(&li, ".size") && rest && isdigit((unsigned char)*rest))
 			lc_strmap_put(&sizes, name, len, atoi(rest));

@@ -69,6 +69,10 @@ static int extract_sections(struct extract *x)
 		/* Records hold 64-bit fields; keep them naturally aligned. */
 		if (s == LC_PAY_INFO && x->pay->align[s] < 8)
 			x->pay->align[s] = 8;
+		/* the runtime takes at most a 64 MiB file; no section is larger */
+		if (sec->size > LC_PATCH_FILE_MAX)
+			return lc_error("PATCHED '%s': section %s is too large (%llu bytes)", x->p->path,
+					sec->name, (unsigned long long)sec->size);
 		if (sec->type == SHT_NOBITS) {
 			lc_buf_addz(&x->pay->data[s], sec->size);
 			continue;

@@ -125,17 +125,22 @@ static const char *obj_verneed_name(struct lc_obj *o, size_t verneed, uint16_t n
 	size_t off = 0;
 	if (!data)
 		return NULL;
-	for (int guard = 0; guard < 1000; guard++) {
+	/* at most 4096 entries in all: a malformed chain (a zero or cyclic
+	 * vna_next, a huge vn_cnt) must not cost O(65535) per symbol */
+	int budget = 4096;
+	for (int guard = 0; guard < 1000 && budget > 0; guard++) {
 		GElf_Verneed vn;
 		if (!gelf_getverneed(data, (int)off, &vn))
 			return NULL;
 		size_t aoff = off + vn.vn_aux;
-		for (unsigned j = 0; j < vn.vn_cnt; j++) {
+		for (unsigned j = 0; j < vn.vn_cnt && budget-- > 0; j++) {
 			GElf_Vernaux va;
 			if (!gelf_getvernaux(data, (int)aoff, &va))
 				return NULL;
 			if (va.vna_other == ndx)
 				return elf_strptr(o->elf, o->sec[verneed].link, va.vna_name);
+			if (!va.vna_next)
+				break;
 			aoff += va.vna_next;
 		}
 		if (!vn.vn_next)

@@ -157,7 +157,7 @@ static int apply_prepare(struct apply_run *r)
 	if (rc != 0)
 		return lc_error("no free %zu bytes within 2 GiB of the object%s", l->size,
 				l->needs_low ? " and below 2 GiB" : "");
-	struct lc_target t = { r, r->target->bias, target_read, target_lookup, target_tls };
+	struct lc_target t = { r, r->target->bias, target_read, target_lookup, target_tls, lo, hi };
 	if (lc_patch_link(r->patch, &t, r->addr) != 0)
 		return -1;
 	const uint8_t *img = lc_patch_image(r->patch, &r->size);

@@ -60,6 +60,9 @@ int lc_hunks_build(struct lc_patch *p, const struct lc_target *t, uint64_t regio
 		struct lc_region_hunk *hk = &hunks[i];
 		const char *name = lc_patch_func_name(p, i);
 
+		if (rec->daddr > UINT64_MAX - LC_HUNK_MAX_BYTES || rec->daddr < t->bias)
+			return lc_error("%s: function '%s' has a bad address 0x%llx", p->what, name,
+					(unsigned long long)rec->daddr);
 		if (rec->saddr < text || rec->saddr >= text + l->text_size ||
 		    (uint64_t)rec->slen > text + l->text_size - rec->saddr)
 			return lc_error("%s: replacement of '%s' lies outside %s", p->what, name,

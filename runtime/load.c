@@ -120,7 +120,7 @@ static int load_sections(struct lc_patch *p, Elf *elf, Elf_Scn **symtab,
 			return lc_error("%s: payload has two %s sections", p->what, name);
 		if (sh.sh_type != SHT_PROGBITS && sh.sh_type != SHT_NOBITS)
 			return lc_error("%s: payload: section %s has type %u", p->what, name, sh.sh_type);
-		if (sh.sh_size > (1u << 30))
+		if (sh.sh_size > LC_PATCH_FILE_MAX)     /* NOBITS too: the region mirrors it */
 			return lc_error("%s: payload: section %s is too large (%llu bytes)",
 					p->what, name, (unsigned long long)sh.sh_size);
 		d->shndx = elf_ndxscn(scn);
@@ -439,7 +439,7 @@ const char *lc_patch_func_at(const struct lc_patch *p, uint64_t off)
 	for (size_t i = 0; i < p->nsyms; i++) {
 		const struct lc_sym *s = &p->syms[i];
 		if (s->part == LC_PART_TEXT && s->type == STT_FUNC &&
-		    off >= s->value && off < s->value + s->size)
+		    off >= s->value && off - s->value < s->size)
 			return s->name;
 	}
 	return "?";

@@ -30,8 +30,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		patched = m + sizeof(sep) - 1;
 		patched_len = size - (size_t)(patched - s);
 	}
+	/* as the plugin and libcare-gensrc hand them: NUL-terminated copies */
+	struct lc_buf a = LC_BUF_INIT, b = LC_BUF_INIT;
+	lc_buf_add(&a, orig, orig_len);
+	lc_buf_add(&b, patched, patched_len);
 	struct lc_buf out = LC_BUF_INIT, report = LC_BUF_INIT, err = LC_BUF_INIT;
-	lc_gensrc(orig, orig_len, patched, patched_len, &out, &report, &err);
+	lc_gensrc(a.data, a.len, b.data, b.len, &out, &report, &err);
+	lc_buf_free(&a);
+	lc_buf_free(&b);
 	lc_buf_free(&out);
 	lc_buf_free(&report);
 	lc_buf_free(&err);
