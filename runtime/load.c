@@ -123,6 +123,12 @@ static int load_sections(struct lc_patch *p, Elf *elf, Elf_Scn **symtab,
 		if (sh.sh_size > LC_PATCH_FILE_MAX)     /* NOBITS too: the region mirrors it */
 			return lc_error("%s: payload: section %s is too large (%llu bytes)",
 					p->what, name, (unsigned long long)sh.sh_size);
+		size_t total = sh.sh_size;
+		for (int k = 0; k < LC_NPARTS; k++)
+			total += p->parts[k].size;
+		if (total > LC_PATCH_FILE_MAX)
+			return lc_error("%s: payload: the sections are too large together (%zu bytes)",
+					p->what, total);
 		d->shndx = elf_ndxscn(scn);
 		d->size = sh.sh_size;
 		d->align = sh.sh_addralign ? sh.sh_addralign : 1;
