@@ -201,7 +201,7 @@ static void test_relocations(void)
 	 * journal, hunks right after the patch header) still reads, as applied */
 	CHECK(lc_region_state(h) == LC_REGION_PREPARING);
 	CHECK_STR(lc_region_state_name(lc_region_state(h)), "preparing");
-	size_t jsz = sizeof(*h) - LC_REGION_V1_HEADER_SIZE;     /* journal, unwind info */
+	size_t jsz = sizeof(*h) - LC_REGION_V1_HEADER_SIZE;     /* journal, unwind info, signer */
 	memcpy(copy, img, LC_REGION_V1_HEADER_SIZE);
 	memcpy(copy + LC_REGION_V1_HEADER_SIZE, img + sizeof(*h), sizeof(copy) - sizeof(*h));
 	struct lc_region_header *v1 = (struct lc_region_header *)copy;
