@@ -32,6 +32,9 @@ struct fn_extent {
 	int found;              /* 1 symbol, 2 FDE */
 	uint64_t size;          /* 0: unknown (a 0-size symbol) */
 	uint64_t next;          /* lowest other function start above it, or UINT64_MAX */
+	uint64_t pad_lo;        /* a short function's hunk starts in the padding at
+	                         * pad_lo: no function may cover [pad_lo, vaddr) */
+	int pad_covered;        /* one does */
 };
 
 /* Symbols of one symbol table: a FUNC at vaddr, and the next function start. */
@@ -49,6 +52,8 @@ static void fn_from_symtab(Elf_Scn *scn, uint64_t vaddr, struct fn_extent *fe)
 		int t = GELF_ST_TYPE(s.st_info);
 		if (t != STT_FUNC && t != STT_GNU_IFUNC)
 			continue;
+		if (fe->pad_lo < vaddr && s.st_value < vaddr && s.st_value + s.st_size > fe->pad_lo)
+			fe->pad_covered = 1;
 		if (s.st_value == vaddr) {
 			if (!fe->found || s.st_size > fe->size)
 				fe->size = s.st_size;
@@ -83,7 +88,11 @@ static int validate_hunk(Elf *elf, const struct lc_object *obj, const struct lc_
 	if (hk->addr < obj->bias || hk->len == 0 || hk->len > LC_HUNK_MAX_BYTES)
 		return lc_error("%s: function '%s': jump site 0x%llx is not in %s", file, esc,
 				(unsigned long long)hk->addr, obj->path);
-	uint64_t vaddr = hk->addr - obj->bias;
+	uint64_t vaddr = hk->addr - obj->bias, pad_lo = vaddr;
+	/* a function shorter than the jump: the hunk is a jmp rel32 in the
+	 * padding before it and a jmp rel8 at its start (runtime/busy.c) */
+	int short_fn = hk->old_size < LC_JMP_SIZE && hk->len >= 2 + LC_JMP_SIZE &&
+		       hk->new_bytes[hk->len - 2] == 0xeb;
 	size_t nph;
 	int in_exec = 0;
 	if (elf_getphdrnum(elf, &nph) != 0)
@@ -101,7 +110,9 @@ static int validate_hunk(Elf *elf, const struct lc_object *obj, const struct lc_
 				"executable segment of it; refused", file, esc,
 				(unsigned long long)hk->addr, (unsigned long long)vaddr, obj->path);
 
-	struct fn_extent fe = { 0, 0, UINT64_MAX };
+	if (short_fn)
+		vaddr += hk->len - 2;
+	struct fn_extent fe = { 0, 0, UINT64_MAX, pad_lo, 0 };
 	Elf_Scn *scn = NULL, *dynsym = NULL;
 	*have_symtab = 0;
 	while ((scn = elf_nextscn(elf, scn)) != NULL) {
@@ -124,12 +135,15 @@ static int validate_hunk(Elf *elf, const struct lc_object *obj, const struct lc_
 				"symbol%s starts there); refused", file, esc,
 				(unsigned long long)vaddr, obj->path,
 				*have_symtab ? "" : " and no .eh_frame FDE");
+	if (short_fn && fe.pad_covered)
+		return lc_error("%s: function '%s': its jump at 0x%llx lies in another function of %s; "
+				"refused", file, esc, (unsigned long long)pad_lo, obj->path);
 	/* The bytes the jump covers and the size the busy check uses must lie
 	 * inside the function; a tiny one may be covered up to the next one. */
-	uint64_t room = fe.size;
+	uint64_t room = fe.size, len = short_fn ? 2 : hk->len;
 	if (room < LC_JMP_SIZE && fe.next - vaddr >= LC_JMP_SIZE)
 		room = LC_JMP_SIZE;
-	if (hk->len > room || hk->old_size > room)
+	if (len > room || hk->old_size > room)
 		return lc_error("%s: function '%s' at 0x%llx in %s is %llu bytes, but the patch "
 				"replaces %u (jump %u); refused", file, esc,
 				(unsigned long long)vaddr, obj->path, (unsigned long long)fe.size,
