@@ -135,6 +135,28 @@ static int vsym_cmp(const void *a, const void *b)
 	return strcmp(x->s->name, y->s->name);
 }
 
+/* The bytes of a local object in a read-only section, or NULL. */
+static const unsigned char *vb_ro_bytes(const struct vb *b, const struct lc_obj_symbol *s)
+{
+	uint64_t avail;
+	const struct lc_obj_section *S = &b->o->sec[s->shndx];
+	if (s->type != STT_OBJECT || !s->size || !vb_readonly(S) || (S->flags & SHF_EXECINSTR))
+		return NULL;
+	const unsigned char *p = vb_bytes(b, s->shndx, s->value, &avail);
+	return p && avail >= s->size ? p : NULL;
+}
+
+/* "base.#{hex}" (at most 48 bytes shown, then the size). */
+static void vb_content_key(const struct vb *b, const struct lc_obj_symbol *s, size_t base,
+			   struct lc_buf *k)
+{
+	const unsigned char *p = vb_ro_bytes(b, s);
+	lc_buf_addf(k, "%.*s.#{", (int)base, s->name);
+	for (uint64_t i = 0; i < s->size && i < 48; i++)
+		lc_buf_addf(k, "%02x", p[i]);
+	lc_buf_addf(k, "/%" PRIu64 "}", s->size);
+}
+
 /* Keys: locals qualified by their unit's STT_FILE name, counters made ".#". */
 static void vb_symbols(struct vb *b)
 {
@@ -173,6 +195,10 @@ static void vb_symbols(struct vb *b)
 			lc_buf_addf(&k, "%s:", file[i]);
 			if (same == 1)
 				lc_buf_addf(&k, "%.*s.#", (int)base, name);
+			else if (base < strlen(name) && vb_ro_bytes(b, v[i].s))
+				/* several of one base (__PRETTY_FUNCTION__.3, .5 ...):
+				 * read-only, so named by their content */
+				vb_content_key(b, v[i].s, base, &k);
 			else
 				lc_buf_adds(&k, name);
 		}
@@ -592,6 +618,7 @@ static void vb_content(struct vb *b, size_t sec, uint64_t addr, const struct vct
 		return;
 	}
 	table = 1;
+	int entries = 0;
 	for (uint64_t i = 0; i < n;) {
 		if (i >= 16 && !table)
 			break;
@@ -607,9 +634,16 @@ static void vb_content(struct vb *b, size_t sec, uint64_t addr, const struct vct
 			uint64_t t = addr + (uint64_t)(int64_t)w;
 			if (t >= c->fstart && t < c->fend) {
 				vb_local(c, t, out);
+				entries++;
 				i += 4;
 				continue;
 			}
+		}
+		/* a jump table ends at its last entry (what follows is padding) */
+		if (entries) {
+			if (out->len && out->data[out->len - 1] == ' ')
+				out->data[--out->len] = 0;
+			break;
 		}
 		table = 0;
 		for (uint64_t k = i; k < i + 4 && k < n; k++)
