@@ -71,6 +71,7 @@ struct srv_proc {
 	uint64_t stopped_us;
 	time_t when;
 	int seen;                       /* in the last rescan */
+	int excluded;                   /* lc_select_skip: never touched */
 };
 
 struct srv_file {                       /* BuildID of a mapped file */
@@ -130,16 +131,11 @@ static void srv_patch_load(const char *name)
 		lc_buf_free(&b);
 	}
 	p->generation = ++generation;
-	struct lc_buf b = LC_BUF_INIT;
 	char why[256];
 	lc_log_capture(why, sizeof(why));
-	struct lc_patch *lp = NULL;
-	if (lc_buf_read_file(&b, p->file) != 0)
-		lc_error("cannot read %s: %s", p->file, strerror(errno));
-	else
-		lp = lc_patch_load(b.data, b.len, p->file);
+	/* the doctor's own reading: trusted place, signature, structure */
+	struct lc_patch *lp = lc_patch_read(p->file, NULL);
 	lc_log_capture(NULL, 0);
-	lc_buf_free(&b);
 	p->ok = lp != NULL;
 	if (!lp) {
 		snprintf(p->why, sizeof(p->why), "%s", why);
@@ -348,7 +344,7 @@ static void srv_scan_pid(pid_t pid)
 {
 	char comm[32], path[64], line[4600];
 	unsigned long long start;
-	if (pid == 1 || srv_proc_stat(pid, comm, sizeof(comm), &start) != 0)
+	if (srv_proc_stat(pid, comm, sizeof(comm), &start) != 0)
 		return;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
 	FILE *f = fopen(path, "re");
@@ -379,8 +375,15 @@ static void srv_scan_pid(pid_t pid)
 				e->tries = 0;
 				e->next_try_us = 0;
 			}
-			if (e->state == SRV_PATCHED)
+			if (e->state == SRV_PATCHED || e->excluded)
 				continue;
+			if (lc_select_skip(pid)) {
+				/* PID 1, /etc/libcare/exclude: as -p all leaves them */
+				e->excluded = 1;
+				e->state = SRV_REFUSED;
+				snprintf(e->why, sizeof(e->why), "excluded as -p all excludes it");
+				continue;
+			}
 			if (e->state == SRV_REFUSED && lc_now_us() < e->next_try_us)
 				continue;
 			if (srv_uptime_ms() < start * 1000 / srv.ticks + YOUNG_MS) {
@@ -639,7 +642,9 @@ static void server_usage(FILE *f)
 		"`libcare-doctor status` on the socket.  Stops on SIGTERM or SIGINT.\n"
 		"\n"
 		"  -d, --dir DIR     the patch directory\n"
-		"  -k, --keys DIR    trusted signing keys (default /etc/libcare/keys)\n"
+		"  -k, --keys DIR    trusted signing keys (default $LIBCARE_KEYS or\n"
+		"                    /etc/libcare/keys)\n"
+		"  --allow-unsigned  apply unsigned files too, as for patch\n"
 		"  -s, --socket PATH the status socket (default %s)\n"
 		"  -r, --rescan S    seconds between rescans of the processes (default 5)\n"
 		"  -t, --timeout S   per process, as for patch (default 2)\n"
@@ -653,6 +658,7 @@ int lc_cmd_server(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "dir", required_argument, NULL, 'd' },
 		{ "keys", required_argument, NULL, 'k' },
+		{ "allow-unsigned", no_argument, NULL, 'U' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "rescan", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -672,7 +678,8 @@ int lc_cmd_server(int argc, char **argv)
 		switch (c) {
 		case 'h': server_usage(stdout); return 0;
 		case 'd': srv.dir = optarg; break;
-		case 'k': srv.keys = optarg; break;
+		case 'k': lc_verify_opts.keys = optarg; break;
+		case 'U': lc_verify_opts.allow_unsigned = 1; break;
 		case 's': srv.sock_path = optarg; break;
 		case 'r':
 			if (lc_parse_timeout(optarg, &srv.rescan_ms) != 0)
@@ -700,6 +707,8 @@ int lc_cmd_server(int argc, char **argv)
 		return 1;
 	}
 	lc_log_set_level(verbose);
+	if (lc_select_load() != 0)
+		return 1;
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	elf_version(EV_CURRENT);

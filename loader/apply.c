@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include "libcare/buf.h"
 #include "libcare/log.h"
+#include "libcare/trust.h"
 #include "engine.h"
 
 struct apply_run {
@@ -97,13 +98,29 @@ static int target_tls(void *ctx, const char *name, const char *version, struct l
 }
 
 /*
- * The one place a patch file is judged before it is parsed: the same
- * checks as the doctor's (the runtime's lc_patch_load checks format and
- * hash; the signature against the trusted keys in req->keys goes here).
+ * The one place a patch file is judged before it is parsed, with the
+ * doctor's checks (doctor/verify.c): from a trustworthy place (owner,
+ * modes, no FIFO, size cap), the whole file and its Ed25519 signature
+ * against the trusted keys of req->keys ($LIBCARE_KEYS).
  */
-static struct lc_patch *apply_verify_load(struct apply_run *r, const struct lc_buf *file)
+static struct lc_patch *apply_verify_load(struct apply_run *r)
 {
-	return lc_patch_load(file->data, file->len, r->req->file);
+	struct lc_loader_req *req = r->req;
+	struct lc_buf file = LC_BUF_INIT;
+	struct lc_signer signer;
+	char why[512];
+	struct lc_patch *p = NULL;
+
+	if (lc_trust_read(req->file, LC_PATCH_FILE_MAX, &file, why, sizeof(why)) != 0)
+		lc_error("cannot use %s: %s", req->file, why);
+	else if (lc_patchfile_verify(file.data, file.len, req->keys,
+				     req->allow_unsigned ? LC_VERIFY_ALLOW_UNSIGNED : 0, &signer,
+				     why, sizeof(why)) != 0)
+		lc_error("%s: %s", req->file, why);
+	else if ((p = lc_patch_load(file.data, file.len, req->file)) != NULL)
+		lc_patch_set_signer(p, &signer);
+	lc_buf_free(&file);
+	return p;
 }
 
 /* The run-time extent of the object's PT_LOAD segments. */
@@ -127,12 +144,8 @@ static void object_extent(const struct lc_loader_obj *o, uint64_t *lo, uint64_t 
 static int apply_prepare(struct apply_run *r)
 {
 	struct lc_loader_req *req = r->req;
-	struct lc_buf file = LC_BUF_INIT;
 
-	if (lc_buf_read_file(&file, req->file) != 0)
-		return lc_error("cannot read %s: %s", req->file, strerror(errno));
-	r->patch = apply_verify_load(r, &file);
-	lc_buf_free(&file);
+	r->patch = apply_verify_load(r);
 	if (!r->patch)
 		return -1;
 	const struct lc_patch_header *h = lc_patch_header(r->patch);

@@ -49,6 +49,7 @@ static struct {
 	int enabled;
 	int started;              /* the first LA_ACT_CONSISTENT (exec) is past */
 	int verbose;
+	int allow_unsigned;
 	const char *dir;
 	const char *keys;
 	char engine_path[PATH_MAX];
@@ -162,6 +163,8 @@ unsigned int la_version(unsigned int version)
 	au.dir = dir && *dir ? dir : LC_PATCH_DIR_DEFAULT;
 	au.keys = keys && *keys ? keys : LC_KEYS_DIR_DEFAULT;
 	au.verbose = verbose && *verbose && strcmp(verbose, "0") != 0;
+	const char *unsigned_ok = getenv("LIBCARE_ALLOW_UNSIGNED");
+	au.allow_unsigned = unsigned_ok && strcmp(unsigned_ok, "1") == 0;
 	/* the engine is beside this module, wherever that is installed */
 	if (dladdr((void *)la_version, &self) && self.dli_fname &&
 	    realpath(self.dli_fname, au.engine_path)) {
@@ -285,6 +288,7 @@ static void au_apply_pending(void)
 			req.objs = objs;
 			req.nobjs = au.nobjs;
 			req.verbose = au.verbose;
+			req.allow_unsigned = au.allow_unsigned;
 			if (au.apply(&req) != 0) {
 				au_say("%s (BuildID %s) runs unpatched: %s",
 				       *s->obj.map->l_name ? s->obj.map->l_name : "the program",

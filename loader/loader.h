@@ -43,6 +43,7 @@ struct lc_loader_req {
 	const struct lc_loader_obj *target;
 	const char *file;         /* DIR/<BuildID>.kpatch */
 	const char *keys;         /* trusted keys directory */
+	int allow_unsigned;       /* LIBCARE_ALLOW_UNSIGNED=1: unsigned files too */
 	struct link_map *head;    /* the namespace's first object (the program) */
 	const struct lc_loader_obj *objs;   /* every object seen, with phdrs */
 	size_t nobjs;
