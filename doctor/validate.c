@@ -71,10 +71,26 @@ static void fn_from_fde(Elf *elf, uint64_t vaddr, struct fn_extent *fe)
 	Dwarf_Addr start, end;
 	if (!cfi)
 		return;
+	/* dwarf_frame_info gives the range of one row of the CFI table, not
+	 * of the FDE: a function's first row ends at its first push.  The
+	 * extent is the run of rows that follow each other from vaddr (it
+	 * may take in a function right after this one, never bytes without
+	 * CFI such as .hash or .rodata). */
 	if (dwarf_cfi_addrframe(cfi, vaddr, &frame) == 0 &&
 	    dwarf_frame_info(frame, &start, &end, NULL) >= 0 && start == vaddr) {
 		fe->found = 2;
-		fe->size = end - start;
+		for (int rows = 0; rows < 1000000 && end > start; rows++) {
+			Dwarf_Frame *next = NULL;
+			Dwarf_Addr s2, e2;
+			if (dwarf_cfi_addrframe(cfi, end, &next) != 0 ||
+			    dwarf_frame_info(next, &s2, &e2, NULL) < 0 || s2 != end) {
+				free(next);
+				break;
+			}
+			free(next);
+			end = e2;
+		}
+		fe->size = end - vaddr;
 	}
 	free(frame);
 	dwarf_cfi_end(cfi);
