@@ -32,6 +32,7 @@ bench_section_title() {
 	3) echo "3. Build overhead: SQLite amalgamation (sqlite3.c), CPU time (user+sys) of gcc -c" ;;
 	4) echo "4. Call overhead: tight loop through the patched function" ;;
 	5) echo "5. Patch size and doctor memory" ;;
+	6) echo "6. libcare-gensrc on units of many sections (-ffunction-sections, inline-asm .pushsection)" ;;
 	esac
 }
 

@@ -128,6 +128,7 @@ struct lc_asm_unit {
 	char **sections;        /* interned section names */
 	unsigned char *section_ro;  /* per section: read-only data */
 	size_t nsections;
+	struct lc_strmap section_map;   /* interned name -> index in sections */
 	int has_markers;
 	struct lc_strmap func_map, obj_map, lit_map;
 	struct lc_strmap defs;  /* every non-.L symbol the unit defines */

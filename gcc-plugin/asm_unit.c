@@ -18,6 +18,7 @@ struct unit_sections {
 	const char *stack[16];
 	enum lc_sec_kind stack_kind[16];
 	int depth;
+	size_t cap;             /* of u->sections, u->section_ro and kinds */
 };
 
 static int starts_with(const char *s, size_t len, const char *prefix)
@@ -64,34 +65,39 @@ static int section_is_ro(const char *name, size_t len, const char *flags, size_t
 	return flen && !memchr(flags, 'w', flen);
 }
 
+/* Section names are interned once: lines keep the pointer, and a unit with
+ * -ffunction-sections or inline-asm .pushsection has tens of thousands of
+ * them, so the lookup is a map, not a walk over the names seen so far. */
 static const char *section_intern(struct lc_asm_unit *u, struct unit_sections *st,
 				  const char *name, size_t len, const char *flags, size_t flen)
 {
-	for (size_t i = 0; i < u->nsections; i++)
-		if (strlen(u->sections[i]) == len && memcmp(u->sections[i], name, len) == 0) {
-			if (flen) {
-				st->kinds[i] = section_kind(name, len, flags, flen);
-				u->section_ro[i] = (unsigned char)section_is_ro(name, len, flags, flen);
-			}
-			st->cur_kind = st->kinds[i];
-			return u->sections[i];
+	int i = lc_strmap_get(&u->section_map, name, len);
+	if (i >= 0) {
+		if (flen) {
+			st->kinds[i] = section_kind(name, len, flags, flen);
+			u->section_ro[i] = (unsigned char)section_is_ro(name, len, flags, flen);
 		}
-	u->sections = lc_xrealloc(u->sections, (u->nsections + 1) * sizeof(*u->sections));
-	u->section_ro = lc_xrealloc(u->section_ro, (u->nsections + 1) * sizeof(*u->section_ro));
-	st->kinds = lc_xrealloc(st->kinds, (u->nsections + 1) * sizeof(*st->kinds));
+		st->cur_kind = st->kinds[i];
+		return u->sections[i];
+	}
+	if (u->nsections == st->cap) {
+		st->cap = st->cap ? st->cap * 2 : 64;
+		u->sections = lc_xrealloc(u->sections, st->cap * sizeof(*u->sections));
+		u->section_ro = lc_xrealloc(u->section_ro, st->cap * sizeof(*u->section_ro));
+		st->kinds = lc_xrealloc(st->kinds, st->cap * sizeof(*st->kinds));
+	}
 	u->sections[u->nsections] = lc_xstrndup(name, len);
 	u->section_ro[u->nsections] = (unsigned char)section_is_ro(name, len, flags, flen);
 	st->kinds[u->nsections] = section_kind(name, len, flags, flen);
 	st->cur_kind = st->kinds[u->nsections];
+	lc_strmap_put(&u->section_map, u->sections[u->nsections], len, (int)u->nsections);
 	return u->sections[u->nsections++];
 }
 
 static int unit_section_ro(const struct lc_asm_unit *u, const char *section)
 {
-	for (size_t i = 0; i < u->nsections; i++)
-		if (u->sections[i] == section)
-			return u->section_ro[i];
-	return 0;
+	int i = lc_strmap_get(&u->section_map, section, strlen(section));
+	return i >= 0 ? u->section_ro[i] : 0;
 }
 
 /* Follows .text/.data/.bss/.section/.pushsection/.popsection/.previous. */
@@ -535,6 +541,7 @@ void lc_unit_free(struct lc_asm_unit *u)
 	lc_strmap_free(&u->defs);
 	lc_strmap_free(&u->data_labels);
 	lc_strmap_free(&u->aliases);
+	lc_strmap_free(&u->section_map);
 	memset(u, 0, sizeof(*u));
 }
 
