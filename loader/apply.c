@@ -309,7 +309,8 @@ static int apply_jumps(struct apply_run *r)
 	return -1;
 }
 
-static void apply_report(struct apply_run *r)
+/* The line LIBCARE_AUDIT_VERBOSE prints (audit.c says it, where the log goes). */
+static void apply_report(struct apply_run *r, char *out, size_t outlen)
 {
 	const struct lc_region_header *h = (const struct lc_region_header *)r->image;
 	char names[512] = "";
@@ -317,10 +318,9 @@ static void apply_report(struct apply_run *r)
 	for (uint32_t i = 0; i < h->nhunks && off < sizeof(names); i++)
 		off += (size_t)snprintf(names + off, sizeof(names) - off, " %s",
 					lc_region_name(h, lc_region_hunk(h, i)->name));
-	fprintf(stderr, "libcare-audit: process %d (%s): patched %s with '%s' level %u at 0x%llx, "
-		"%u function(s):%s\n", (int)getpid(), program_invocation_short_name,
-		r->target->name, h->patch.id, h->patch.level, (unsigned long long)r->addr,
-		h->nhunks, names);
+	snprintf(out, outlen, "patched %s with '%s' level %u at 0x%llx, %u function(s):%s",
+		 r->target->name, h->patch.id, h->patch.level, (unsigned long long)r->addr,
+		 h->nhunks, names);
 }
 
 __attribute__((visibility("default"))) int lc_loader_apply(struct lc_loader_req *req)
@@ -355,7 +355,7 @@ __attribute__((visibility("default"))) int lc_loader_apply(struct lc_loader_req 
 		req->region_size = r.size;
 	}
 	if (rc == 0 && req->verbose)
-		apply_report(&r);
+		apply_report(&r, req->report, sizeof(req->report));
 	if (rc != 0 && !req->why[0])
 		snprintf(req->why, sizeof(req->why), "failed");
 	lc_patch_free(r.patch);

@@ -26,6 +26,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,6 +51,7 @@ static struct {
 	int started;              /* the first LA_ACT_CONSISTENT (exec) is past */
 	int verbose;
 	int allow_unsigned;
+	const char *log;          /* LIBCARE_AUDIT_LOG: the lines go there, not to stderr */
 	const char *dir;
 	const char *keys;
 	char engine_path[PATH_MAX];
@@ -68,8 +70,25 @@ static void au_say(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "libcare-audit: process %d (%s): %s\n", (int)getpid(),
-		program_invocation_short_name, line);
+	char msg[1200];
+	int n = snprintf(msg, sizeof(msg), "libcare-audit: process %d (%s): %s\n", (int)getpid(),
+			 program_invocation_short_name, line);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(msg))
+		n = (int)sizeof(msg) - 1;
+	/* One write with O_APPEND: the lines of processes logging at once do
+	 * not interleave.  A log that cannot be opened: stderr, as without. */
+	if (au.log) {
+		int fd = open(au.log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+		if (fd >= 0) {
+			ssize_t w = write(fd, msg, (size_t)n);
+			close(fd);
+			if (w == n)
+				return;
+		}
+	}
+	fputs(msg, stderr);
 }
 
 /* Reads our own memory without faulting on an address that is not mapped. */
@@ -158,11 +177,13 @@ unsigned int la_version(unsigned int version)
 	const char *dir = getenv("LIBCARE_PATCH_DIR");
 	const char *keys = getenv("LIBCARE_KEYS");
 	const char *verbose = getenv("LIBCARE_AUDIT_VERBOSE");
+	const char *log = getenv("LIBCARE_AUDIT_LOG");
 	Dl_info self;
 
 	au.dir = dir && *dir ? dir : LC_PATCH_DIR_DEFAULT;
 	au.keys = keys && *keys ? keys : LC_KEYS_DIR_DEFAULT;
 	au.verbose = verbose && *verbose && strcmp(verbose, "0") != 0;
+	au.log = log && *log ? log : NULL;
 	const char *unsigned_ok = getenv("LIBCARE_ALLOW_UNSIGNED");
 	au.allow_unsigned = unsigned_ok && strcmp(unsigned_ok, "1") == 0;
 	/* the engine is beside this module, wherever that is installed */
@@ -296,6 +317,8 @@ static void au_apply_pending(void)
 			} else {
 				s->region = req.region;
 				s->region_size = req.region_size;
+				if (req.report[0])
+					au_say("%s", req.report);
 			}
 		}
 		free(s->patch);

@@ -49,6 +49,7 @@ struct lc_loader_req {
 	size_t nobjs;
 	int verbose;              /* LIBCARE_AUDIT_VERBOSE: say what was applied */
 	char why[512];            /* out: the reason it was not applied */
+	char report[1024];        /* out, verbose: what was applied (one line) */
 	uint64_t region;          /* out: where the patch region went, */
 	size_t region_size;       /* and its size (unmapped when the object goes) */
 };
