@@ -5,8 +5,9 @@
  * when the doctor needs them (PTRACE_INTERRUPT, then a wait for that
  * thread's stop), so the patient runs while the patch is prepared and
  * stops for as short a time as possible.  A signal that arrives meanwhile
- * shows up as a signal-delivery-stop: it is remembered and delivered when
- * the thread resumes.  A thread that exits meanwhile is marked gone.  A
+ * shows up as a signal-delivery-stop, the signal already taken off the
+ * queue by the kernel: it is delivered at once, never kept for later
+ * (thread_settle).  A thread that exits meanwhile is marked gone.  A
  * thread of a stopped process (group-stop) is never resumed: it stays in
  * its ptrace-stop until the detach, which puts it back in the group-stop
  * (or lets it run if SIGCONT came meanwhile).
@@ -23,8 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include "libcare/buf.h"
 #include "libcare/log.h"
 #include "doctor.h"
@@ -93,6 +96,18 @@ static int thread_eperm_why(pid_t pid, pid_t tid)
 	return why;
 }
 
+/* A signal-delivery-stop for a signal of the patient's (the kernel has
+ * taken it off the queue: the thread must leave this very stop with it, or
+ * it is lost).  A SIGTRAP made by the kernel is the doctor's own int3 or
+ * single-step; a syscall stop (SIGTRAP | 0x80) is no signal. */
+static int stop_is_signal(pid_t tid, int st)
+{
+	if (!WIFSTOPPED(st) || (st >> 16) != 0)
+		return 0;
+	int sig = WSTOPSIG(st);
+	return sig != (SIGTRAP | 0x80) && (sig != SIGTRAP || lc_sigtrap_sent(tid));
+}
+
 static struct lc_thread *thread_find(struct lc_threads *ts, pid_t tid)
 {
 	for (size_t i = 0; i < ts->n; i++)
@@ -151,7 +166,7 @@ add:
 struct lc_thread *lc_threads_add(struct lc_threads *ts, pid_t tid, int stopped)
 {
 	ts->t = lc_xrealloc(ts->t, (ts->n + 1) * sizeof(*ts->t));
-	ts->t[ts->n] = (struct lc_thread){ tid, stopped, 0, 0, 0, 0 };
+	ts->t[ts->n] = (struct lc_thread){ .tid = tid, .stopped = stopped };
 	return &ts->t[ts->n++];
 }
 
@@ -183,6 +198,7 @@ void lc_threads_reap(struct lc_threads *ts)
 			continue;
 		}
 		th->stopped = 1;
+		th->st = st;
 		int event = st >> 16, sig = WSTOPSIG(st);
 		th->group_stop = event == PTRACE_EVENT_STOP && (sig == SIGSTOP || sig == SIGTSTP ||
 								sig == SIGTTIN || sig == SIGTTOU);
@@ -190,7 +206,7 @@ void lc_threads_reap(struct lc_threads *ts)
 			continue;       /* it stays stopped */
 		/* A signal arrived: delivered now (the thread is running anyway).
 		 * A SIGTRAP the kernel made is a late one of the doctor's step. */
-		if (event == 0 && (sig != SIGTRAP || lc_sigtrap_sent(tid)))
+		if (stop_is_signal(tid, st))
 			th->sig = sig;
 		lc_thread_resume(ts, th);
 	}
@@ -264,6 +280,7 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 			break;
 	}
 	th->stopped = 1;
+	th->st = st;
 	int sig = WSTOPSIG(st);
 	th->group_stop = (st >> 16) == PTRACE_EVENT_STOP &&
 			 (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU);
@@ -282,13 +299,79 @@ int lc_sigtrap_sent(pid_t tid)
 	return si.si_code <= 0;         /* SI_USER, SI_TKILL, SI_QUEUE... */
 }
 
-static void thread_note_signal(struct lc_thread *th, int st)
+/*
+ * A thread the doctor interrupted may stop for a signal first.  The signal
+ * is delivered now: PTRACE_INTERRUPT while it is in that stop (another trap
+ * is then certain to follow), PTRACE_CONT with the signal (its handler's
+ * frame is set up, or its default action taken), and the wait for the
+ * interrupt stop, which the kernel takes before dequeuing another signal.
+ * Keeping the signal to pass it at the resume instead loses it whenever the
+ * thread leaves this stop first (an injected syscall, a repark) or the
+ * doctor dies: a restarting ptrace request gives a signal only from a
+ * signal-delivery-stop, and the kernel has already dequeued it.  The thread
+ * then sits at its handler's first instruction, the interrupted code in the
+ * signal frame on its stack (where the busy check finds it).  -1 on error
+ * (logged); a thread the signal killed is marked gone.
+ */
+static int thread_settle(struct lc_threads *ts, struct lc_thread *th, int *st)
 {
-	/* A signal-delivery-stop (no event): the signal would be lost if the
-	 * thread resumed without it.  A SIGTRAP made by the kernel comes from
-	 * the doctor's own int3 or single-step; one sent by a process is kept. */
-	if ((st >> 16) == 0 && (WSTOPSIG(st) != SIGTRAP || lc_sigtrap_sent(th->tid)))
-		th->sig = WSTOPSIG(st);
+	for (int n = 0; stop_is_signal(th->tid, *st); n++) {
+		int sig = WSTOPSIG(*st);
+		if (n == 64)
+			return lc_error("process %d: thread %d keeps stopping for signal %d",
+					(int)ts->pid, (int)th->tid, sig);
+		lc_debug("process %d: thread %d: signal %d delivered", (int)ts->pid, (int)th->tid,
+			 sig);
+		if (ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL) != 0 ||
+		    ptrace(PTRACE_CONT, th->tid, NULL, (void *)(long)sig) != 0) {
+			if (errno == ESRCH) {
+				th->gone = 1;
+				th->stopped = 0;
+				return 0;
+			}
+			return lc_error("process %d: cannot deliver signal %d to thread %d: %s",
+					(int)ts->pid, sig, (int)th->tid, strerror(errno));
+		}
+		th->stopped = 0;
+		if (lc_thread_wait(ts, th, st) != 0)
+			return th->timed_out ? -1 : 0;
+	}
+	return 0;
+}
+
+void lc_thread_keep_signal(struct lc_thread *th, int sig)
+{
+	if (sig <= 0 || sig > 64 || sig == th->sig)
+		return;
+	if (!th->sig)
+		th->sig = sig;
+	else
+		th->deferred |= 1ull << (sig - 1);
+}
+
+/* Before a stopped thread leaves its stop: a kept signal it cannot be given
+ * there (not a signal-delivery-stop) and the deferred ones are queued again
+ * (tgkill), in the order of their numbers, to be delivered as it runs.
+ * Returns the signal to pass to the restarting request. */
+static int thread_signals_out(struct lc_threads *ts, struct lc_thread *th)
+{
+	int sd_stop = WIFSTOPPED(th->st) && (th->st >> 16) == 0 &&
+		      WSTOPSIG(th->st) != (SIGTRAP | 0x80);
+	if (th->sig && !sd_stop) {
+		th->deferred |= 1ull << (th->sig - 1);
+		th->sig = 0;
+	}
+	for (int sig = 1; sig <= 64 && th->deferred; sig++) {
+		if (!(th->deferred & (1ull << (sig - 1))))
+			continue;
+		th->deferred &= ~(1ull << (sig - 1));
+		lc_debug("process %d: thread %d: signal %d queued again", (int)ts->pid,
+			 (int)th->tid, sig);
+		if (syscall(SYS_tgkill, (int)ts->pid, (int)th->tid, sig) != 0 && errno != ESRCH)
+			lc_warn("process %d: cannot queue signal %d for thread %d again: %s",
+				(int)ts->pid, sig, (int)th->tid, strerror(errno));
+	}
+	return th->sig;
 }
 
 int lc_thread_stop(struct lc_threads *ts, struct lc_thread *th)
@@ -303,8 +386,7 @@ int lc_thread_stop(struct lc_threads *ts, struct lc_thread *th)
 	}
 	if (lc_thread_wait(ts, th, &st) != 0)
 		return th->timed_out ? -1 : 0;   /* gone: nothing to stop */
-	thread_note_signal(th, st);
-	return 0;
+	return thread_settle(ts, th, &st);
 }
 
 int lc_thread_resume(struct lc_threads *ts, struct lc_thread *th)
@@ -313,7 +395,8 @@ int lc_thread_resume(struct lc_threads *ts, struct lc_thread *th)
 		return 0;
 	if (th->group_stop)
 		return 0;       /* the process is stopped: it stays so until the detach */
-	if (ptrace(PTRACE_CONT, th->tid, NULL, (void *)(long)th->sig) != 0) {
+	int sig = thread_signals_out(ts, th);
+	if (ptrace(PTRACE_CONT, th->tid, NULL, (void *)(long)sig) != 0) {
 		if (errno == ESRCH) {
 			th->gone = 1;
 			return 0;
@@ -345,9 +428,10 @@ int lc_threads_stop_all(struct lc_threads *ts)
 		int st;
 		if (th->stopped || th->gone)
 			continue;
-		if (lc_thread_wait(ts, th, &st) == 0)
-			thread_note_signal(th, st);
-		else if (th->timed_out)
+		if (lc_thread_wait(ts, th, &st) == 0) {
+			if (thread_settle(ts, th, &st) != 0)
+				return -1;
+		} else if (th->timed_out)
 			return -1;
 	}
 	/* Threads born before their parent stopped are not seized yet. */
@@ -391,7 +475,8 @@ void lc_threads_detach(struct lc_threads *ts)
 			lc_thread_stop(ts, th);
 		if (th->gone || !th->stopped)
 			continue;
-		if (ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)th->sig) != 0 && errno != ESRCH)
+		int sig = thread_signals_out(ts, th);
+		if (ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)sig) != 0 && errno != ESRCH)
 			lc_warn("process %d: cannot detach from thread %d: %s", (int)ts->pid,
 				(int)th->tid, strerror(errno));
 		th->stopped = 0;
@@ -424,10 +509,12 @@ int lc_thread_repark(struct lc_threads *ts, struct lc_thread *th)
 	    ptrace(PTRACE_CONT, th->tid, NULL, NULL) != 0)
 		return -1;
 	th->stopped = 0;
-	if (lc_thread_wait(ts, th, &st) != 0)
+	if (lc_thread_wait(ts, th, &st) != 0 || thread_settle(ts, th, &st) != 0)
 		return -1;
-	if ((st >> 16) == 0 && (WSTOPSIG(st) != SIGTRAP || lc_sigtrap_sent(th->tid)) && !th->sig)
-		th->sig = WSTOPSIG(st);         /* a signal came first: kept */
+	/* Signals met on the doctor's code: queued again now that the
+	 * thread's own registers and mask are back. */
+	if (th->sig || th->deferred)
+		thread_signals_out(ts, th);
 	return 0;
 }
 

@@ -130,8 +130,7 @@ int lc_call_function(struct lc_threads *ts, struct lc_thread *th, uint64_t fn,
 			why = "faulted";
 			break;  /* the signal is not delivered: the registers go back */
 		}
-		if (!th->sig)
-			th->sig = WSTOPSIG(st);   /* sent meanwhile: delivered later */
+		lc_thread_keep_signal(th, WSTOPSIG(st));   /* sent meanwhile: delivered later */
 	}
 	if (masked)
 		lc_thread_sigmask(th, &mask, NULL);

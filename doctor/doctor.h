@@ -99,6 +99,10 @@ struct lc_thread {
 	int timed_out;           /* did not stop when asked */
 	int group_stop;          /* the process is stopped (SIGSTOP...): the
 	                          * thread is not resumed before the detach */
+	int st;                  /* the waitpid status of the stop it is in */
+	uint64_t deferred;       /* signals met while it ran the doctor's code
+	                          * (bit sig-1): sent again (tgkill) once its
+	                          * own registers and mask are back */
 };
 
 struct lc_threads {
@@ -144,13 +148,21 @@ void lc_threads_reap(struct lc_threads *ts);
  * `slice_us`, so a doctor that was itself stopped meanwhile does not count
  * that time. */
 uint64_t lc_slice_wait(uint64_t slice_us);
+/* A signal the thread stopped for while it ran the doctor's code (an
+ * injected syscall or call) that it could not be given there: delivered when
+ * it resumes (in th->sig if it resumes from a signal-delivery-stop, sent
+ * again with tgkill otherwise: a restarting ptrace request gives a signal
+ * only from a signal-delivery-stop). */
+void lc_thread_keep_signal(struct lc_thread *th, int sig);
 /* Sets a stopped thread's signal mask (PTRACE_SETSIGMASK), the old one in
  * *old if not NULL.  0 or -1. */
 int lc_thread_sigmask(struct lc_thread *th, const uint64_t *set, uint64_t *old);
 /* A thread in the signal-delivery-stop of the doctor's single-step is
  * moved to an interrupt stop (PTRACE_INTERRUPT + PTRACE_CONT): should the
  * doctor die, the kernel would deliver the SIGTRAP of a signal-delivery-
- * stop on detach and kill the patient; an interrupt stop delivers nothing. */
+ * stop on detach and kill the patient; an interrupt stop delivers nothing.
+ * A signal of the patient's met on the way is delivered; the ones kept
+ * with lc_thread_keep_signal are queued again. */
 int lc_thread_repark(struct lc_threads *ts, struct lc_thread *th);
 /* The SIGTRAP a thread is stopped with was sent by a process (kill, tgkill,
  * sigqueue), not made by the kernel for an int3 or a single-step. */

@@ -96,7 +96,7 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 			else
 				break;
 		} else if ((st >> 16) == 0) {
-			th->sig = WSTOPSIG(st);  /* arrived first: deliver it later */
+			lc_thread_keep_signal(th, WSTOPSIG(st));  /* delivered later */
 		}
 	}
 	int restored = ptrace(PTRACE_SETREGS, th->tid, NULL, &saved) == 0;
