@@ -484,6 +484,7 @@ void lc_threads_detach(struct lc_threads *ts)
 	}
 	threads_window_end(ts);
 	sigprocmask(SIG_SETMASK, &ts->saved_mask, NULL);
+	lc_stub_release(ts->pid);       /* no thread is borrowed any more */
 	free(ts->t);
 	ts->t = NULL;
 	ts->n = 0;

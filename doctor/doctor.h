@@ -178,6 +178,26 @@ struct lc_thread *lc_threads_pick(struct lc_threads *ts);
 int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
 		      long nr, const long args[6], long *ret);
 
+/* --- stub.c: what a borrowed thread runs, harmless without the doctor ---- */
+
+/* Offsets in the stub: where a called function returns to, and the end of
+ * the rt_sigprocmask of its tail (rip at that syscall's stops). */
+#define LC_STUB_RET          57
+#define LC_STUB_TAIL_SYSCALL 25
+/* Chooses the stub's place (slack after an executable segment); nothing is
+ * written.  0 with *addr (a `syscall` instruction once written), or -1. */
+int lc_stub_place(struct lc_proc *pr, uint64_t *addr);
+/* The stub of process `pid` (at `insn` if not 0), written on first use; 0
+ * if there is none. */
+uint64_t lc_stub_get(pid_t pid, uint64_t insn);
+/* Writes the restore frame of a thread with registers `r` and signal mask
+ * `mask` below its red zone; 0 with its address in *frame, or -1. */
+int lc_stub_frame(pid_t tid, const struct user_regs_struct *r, uint64_t mask, uint64_t *frame);
+/* A borrowed thread was lost: the stub stays in the patient. */
+void lc_stub_keep(pid_t pid);
+/* Detaching: the stub's place gets its original bytes back (unless kept). */
+void lc_stub_release(pid_t pid);
+
 /* --- call.c: a function called by a stopped thread of the patient -------- */
 
 /* Calls fn(args[0..nargs-1]) (at most 6 integer arguments) in the stopped

@@ -2,23 +2,32 @@
  * inject.c - a system call executed by a stopped thread of the patient:
  * the only way to change its address space (mmap, mprotect, munmap).
  *
- * The thread's registers are saved, rip is pointed at a `syscall`
- * instruction with the arguments loaded, and the thread is run with
+ * The thread's registers are saved, a restore frame is written below its
+ * red zone and rsp pointed at it, rip at the `syscall` of the doctor's
+ * stub (stub.c) with the arguments loaded, and the thread is run with
  * PTRACE_SYSCALL to the syscall's entry stop and again to its exit stop;
- * then every register is restored.  No single-step: a doctor killed while
- * a thread sits in the signal-delivery-stop of a single-step's SIGTRAP
- * would have the kernel deliver that SIGTRAP on detach and kill the
- * patient; syscall stops deliver nothing.  orig_rax = -1 while it runs, so
- * the kernel's syscall-restart logic leaves it alone; the saved orig_rax and
- * rax (e.g. -ERESTART_RESTARTBLOCK of an interrupted nanosleep) are put
- * back at the exit stop and the thread is moved to an interrupt stop
+ * there the doctor puts its signal mask and every register back itself.
+ * No single-step: a doctor killed while a thread sits in the
+ * signal-delivery-stop of a single-step's SIGTRAP would have the kernel
+ * deliver that SIGTRAP on detach and kill the patient; syscall stops
+ * deliver nothing.  orig_rax = -1 while it runs, so the kernel's
+ * syscall-restart logic leaves it alone; the saved orig_rax and rax (e.g.
+ * -ERESTART_RESTARTBLOCK of an interrupted nanosleep) are put back at the
+ * exit stop and the thread is moved to an interrupt stop
  * (lc_thread_repark), from which it restarts the interrupted call as if
  * nothing had happened when it resumes.
  *
- * The window that stays: from the first PTRACE_SETREGS to the last (the
- * syscall itself and four ptrace calls, some microseconds) the thread has
- * foreign registers and every signal blocked; a doctor killed then leaves
- * it to run on at the instruction after that `syscall` with them.
+ * A doctor killed at any instant: before the registers are set, nothing
+ * has changed; after, the thread finishes the call (or is already past
+ * it) and runs the stub's tail, which restores its mask, registers, flags,
+ * rsp and rip from the frame (restarting an interrupted call as the kernel
+ * would), and goes on with its own code.  Between the mask and the
+ * registers (both orders below are chosen so) a kill leaves nothing wrong.
+ * What stays: a killed doctor's mmap is done (an anonymous mapping is
+ * left: a leak, never executed, found by no later doctor), and a process
+ * with no slack for the stub (stub.c) gets the bare `syscall` of
+ * lc_proc_syscall_insn: killed then, the thread runs on after that
+ * instruction with foreign registers (it crashes).
  */
 #include <errno.h>
 #include <signal.h>
@@ -38,8 +47,19 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 	if (ptrace(PTRACE_GETREGS, th->tid, NULL, &saved) != 0)
 		return lc_error("process %d: cannot read the registers of thread %d: %s",
 				(int)ts->pid, (int)th->tid, strerror(errno));
+	/* The stub and its frame, with the thread's own mask (the frame first:
+	 * nothing of the thread's changes before it is there). */
+	uint64_t stub = lc_stub_get(ts->pid, insn), frame = 0, mask = 0, all = ~0ull;
+	int have_mask = ptrace(PTRACE_GETSIGMASK, th->tid, (void *)sizeof(mask), &mask) == 0;
+	if (stub && (!have_mask || lc_stub_frame(th->tid, &saved, mask, &frame) != 0)) {
+		lc_debug("process %d: no restore frame for thread %d (rsp 0x%llx): a bare syscall",
+			 (int)ts->pid, (int)th->tid, (unsigned long long)saved.rsp);
+		frame = 0;
+	}
 	r = saved;
 	r.rip = insn;
+	if (frame)
+		r.rsp = frame;
 	r.rax = (unsigned long long)nr;
 	r.orig_rax = (unsigned long long)-1;
 	r.rdi = (unsigned long long)args[0];
@@ -61,20 +81,20 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 				"system call %ld: %s", (int)ts->pid, (int)th->tid, nr, strerror(err));
 	}
 
-	/* All signals blocked while it steps: one arriving now stays pending
+	/* All signals blocked while it runs: one arriving now stays pending
 	 * in the kernel (delivered after the doctor, in order) instead of
-	 * interrupting the step.  The mask goes on before the foreign
-	 * registers and comes off right after they are restored: the window in
-	 * which a doctor killed would leave the thread with foreign registers
-	 * (or every signal blocked) is the syscall and its two stops. */
-	uint64_t mask, all = ~0ull;
-	int masked = lc_thread_sigmask(th, &all, &mask) == 0;
+	 * interrupting the call.  The mask goes on after the stub's registers
+	 * (a kill between: the stub restores the mask anyway) and comes off
+	 * before the thread's own are back (a kill between: the stub sets it
+	 * again), so a dead doctor never leaves every signal blocked. */
 	if (ptrace(PTRACE_SETREGS, th->tid, NULL, &r) != 0) {
-		if (masked)
-			lc_thread_sigmask(th, &mask, NULL);
+		int err = errno;
+		if (unfiltered)
+			ptrace(PTRACE_SETOPTIONS, th->tid, NULL, (void *)(long)LC_TRACE_OPTIONS);
 		return lc_error("process %d: cannot set the registers of thread %d: %s",
-				(int)ts->pid, (int)th->tid, strerror(errno));
+				(int)ts->pid, (int)th->tid, strerror(err));
 	}
+	int masked = have_mask && lc_thread_sigmask(th, &all, NULL) == 0;
 	/* To the entry stop, then to the exit stop.  A signal-delivery-stop
 	 * met on the way (SIGKILL and SIGSTOP cannot be blocked) is kept for
 	 * delivery and the thread goes on. */
@@ -84,14 +104,17 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 		if (ptrace(PTRACE_SYSCALL, th->tid, NULL, NULL) != 0)
 			break;
 		th->stopped = 0;
-		if (lc_thread_wait(ts, th, &st) != 0)
+		if (lc_thread_wait(ts, th, &st) != 0) {
+			lc_stub_keep(ts->pid);
 			return lc_error("process %d: thread %d %s while running system call %ld",
 					(int)ts->pid, (int)th->tid,
 					th->timed_out ? "did not come back" : "exited", nr);
+		}
 		if (WSTOPSIG(st) == (SIGTRAP | 0x80) && (st >> 16) == 0) {
-			if (!entered)
+			if (!entered) {
 				entered = 1;
-			else if (ptrace(PTRACE_GETREGS, th->tid, NULL, &r) == 0)
+				lc_test_pause("inject");
+			} else if (ptrace(PTRACE_GETREGS, th->tid, NULL, &r) == 0)
 				done = 1;
 			else
 				break;
@@ -99,10 +122,12 @@ int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 			lc_thread_keep_signal(th, WSTOPSIG(st));  /* delivered later */
 		}
 	}
-	int restored = ptrace(PTRACE_SETREGS, th->tid, NULL, &saved) == 0;
-	int err = errno;
 	if (masked)
 		lc_thread_sigmask(th, &mask, NULL);
+	int restored = ptrace(PTRACE_SETREGS, th->tid, NULL, &saved) == 0;
+	int err = errno;
+	if (!restored)
+		lc_stub_keep(ts->pid);
 	if (unfiltered)
 		ptrace(PTRACE_SETOPTIONS, th->tid, NULL, (void *)(long)LC_TRACE_OPTIONS);
 	lc_thread_repark(ts, th);

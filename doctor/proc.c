@@ -305,11 +305,17 @@ struct lc_object *lc_proc_object_by_buildid(struct lc_proc *pr, const uint8_t *i
 	return NULL;
 }
 
-/* Any 0f 05 in executable memory will do: the CPU decodes from rip, so it
+/* The doctor's stub (stub.c) if it has a place: its first instruction is a
+ * syscall and its tail restores the thread without the doctor.  Else any
+ * 0f 05 in executable memory will do: the CPU decodes from rip, so it
  * needs not be a syscall instruction of the original code stream.  The vdso
  * first (always there, never written), then the objects' text. */
 int lc_proc_syscall_insn(struct lc_proc *pr, uint64_t *addr)
 {
+	if (lc_stub_place(pr, addr) == 0)
+		return 0;
+	lc_debug("process %d: no room for the doctor's stub: a bare syscall instruction",
+		 (int)pr->pid);
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < pr->nmaps; i++) {
 			const struct lc_map *m = &pr->maps[i];
