@@ -95,9 +95,9 @@ int lc_call_function(struct lc_threads *ts, struct lc_thread *th, uint64_t fn,
 	 * as return address and the two addresses it pops above it.  Without
 	 * it: a return address of 0. */
 	uint64_t stub = lc_stub_get(ts->pid, 0), frame = 0, xarea = 0, base, sp;
-	uint64_t all_mask = 0;
-	int have_mask = ptrace(PTRACE_GETSIGMASK, th->tid, (void *)sizeof(all_mask), &all_mask) == 0;
-	if (stub && (!have_mask || lc_stub_frame(th->tid, &saved, all_mask, &frame) != 0))
+	uint64_t own_mask = 0;
+	int have_mask = ptrace(PTRACE_GETSIGMASK, th->tid, (void *)sizeof(own_mask), &own_mask) == 0;
+	if (stub && (!have_mask || lc_stub_frame(th->tid, &saved, own_mask, &frame) != 0))
 		stub = 0;
 	if (stub && have_xstate) {
 		xarea = (frame - xs.iov_len) & ~63ull;

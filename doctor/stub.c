@@ -152,6 +152,10 @@ static uint64_t stub_slack(const struct lc_proc *pr, const struct lc_object *o, 
 
 int lc_stub_place(struct lc_proc *pr, uint64_t *addr)
 {
+	if (stub.addr && stub.pid == pr->pid && stub.written) {
+		*addr = stub.addr;      /* placed and written in this run: the same */
+		return 0;
+	}
 	for (size_t i = 0; i < pr->nobjs; i++) {
 		const struct lc_object *o = &pr->objs[i];
 		uint64_t foff = 0, at = stub_slack(pr, o, &foff);
