@@ -190,6 +190,36 @@ int main(void)
 	CHECK(has(k, "\tcall\ttw.kpatch_ext@PLT\n"));
 	free(k);
 
+	/* a pool constant that is the low part of another is an alias of it
+	 * (`.set .LC18,.LC6`, expat's xmlparse.c at -O2: movzwl .LC18 reads the
+	 * first 2 bytes of .LC6).  Before: "literal '.LC18' used by patched code
+	 * is not defined in the unit"; after: the copy of .LC6 under both names. */
+	{
+		const char *pool = "\t.section\t.rodata.cst8,\"aM\",@progbits,8\n\t.align 8\n"
+				   ".LC6:\n\t.long\t1\n\t.long\t1\n\t.set\t.LC18,.LC6\n";
+		lc_buf_reset(&a);
+		lc_buf_reset(&b);
+		lc_buf_adds(&a, FN("f", "\tmovzwl\t.LC18(%rip), %eax\n\tret\n"));
+		lc_buf_adds(&a, pool);
+		lc_buf_adds(&b, FN("f", "\tmovzwl\t.LC18(%rip), %eax\n\taddl\t$1, %eax\n\tret\n"));
+		lc_buf_adds(&b, pool);
+		k = kpatch(a.data, b.data);
+		CHECK(has(k, "\tmovzwl\t.Lkp.LC18(%rip), %eax\n"));
+		CHECK(has(k, "\t.set\t.Lkp.LC18, .Lkp.LC6\n"));
+		CHECK(has(k, ".Lkp.LC6:\n\t.long\t1\n\t.long\t1\n"));
+		free(k);
+		/* the alias's content is its target's: a change to .LC6 alone
+		 * changes f, and the copy holds the new value */
+		lc_buf_reset(&b);
+		lc_buf_adds(&b, FN("f", "\tmovzwl\t.LC18(%rip), %eax\n\tret\n"));
+		lc_buf_adds(&b, "\t.section\t.rodata.cst8,\"aM\",@progbits,8\n\t.align 8\n"
+			    ".LC6:\n\t.long\t2\n\t.long\t1\n\t.set\t.LC18,.LC6\n");
+		k = kpatch(a.data, b.data);
+		CHECK(has(k, "\t.set\t.Lkp.LC18, .Lkp.LC6\n"));
+		CHECK(has(k, ".Lkp.LC6:\n\t.long\t2\n\t.long\t1\n"));
+		free(k);
+	}
+
 	/* a label outside the function is refused, not left dangling */
 	k = kpatch(FN("f", "\tret\n"), FN("f", "\tjmp\t.L99\n"));
 	CHECK_STR(k, "ERROR: local label '.L99' used by patched code is outside its function");
