@@ -15,9 +15,12 @@ pkg_configure() {
 }
 
 pkg_build() {
-	local cc=(${CORPUS_PLAIN:+CC=gcc})
-	make -j2 "${cc[@]}" -C port && make -j2 "${cc[@]}" -C libtiff libtiff.la &&
-		make -j2 "${cc[@]}" -C tools tiffcrop tiffcp raw2tiff
+	# CC on the command line: the Makefiles keep the CC of configure (another
+	# build's specs file after --resume with another BUILD_DIR)
+	local cc=(CC="$CC")
+	[[ -z ${CORPUS_PLAIN:-} ]] || cc=(CC=gcc)
+	make -j"${CORPUS_JOBS:-2}" "${cc[@]}" -C port && make -j"${CORPUS_JOBS:-2}" "${cc[@]}" -C libtiff libtiff.la &&
+		make -j"${CORPUS_JOBS:-2}" "${cc[@]}" -C tools tiffcrop tiffcp raw2tiff
 }
 
 # pkg_test DIR OUT - make check in test/ with DIR's files in the tree.
