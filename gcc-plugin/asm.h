@@ -10,6 +10,7 @@
 #define LIBCARE_GCC_PLUGIN_ASM_H
 
 #include <stddef.h>
+#include <stdio.h>
 #if defined(__cplusplus) && !defined(_Noreturn)
 #define _Noreturn __attribute__((noreturn))   /* log.h is C11 */
 #endif
@@ -322,17 +323,55 @@ int lc_vars_compare(const char *orig, size_t orig_len, const char *patched, size
  */
 int lc_gensrc(const char *orig, size_t orig_len, const char *patched, size_t patched_len,
 	      struct lc_buf *out, struct lc_buf *report, struct lc_buf *err);
+/* The same without the copy of the original text: appends only what
+ * follows it (a newline if it lacks a final one, then the sections). */
+int lc_gensrc_kpatch(const char *orig, size_t orig_len, const char *patched, size_t patched_len,
+		     struct lc_buf *out, struct lc_buf *report, struct lc_buf *err);
 
 /* ---- producer.c: the DWARF producer string ------------------------------ */
 /* Removes -fplugin=<plugin> and -fplugin-arg-libcare-* from the producer
  * string(s) in text; returns how many options were removed. */
 int lc_producer_clean(struct lc_buf *text, const char *plugin_path);
+/* The same in place on text[0, len) (whole lines); returns the new length. */
+size_t lc_producer_clean_text(char *text, size_t len, const char *plugin_path, int *removed);
 
 /* ---- store.c: where the original assembly of a unit is kept -------------- */
 /* dir NULL/"": "<aux>.libcare.s"; else "DIR/<abs aux, '/' -> '%'>.s". */
 void lc_store_path(struct lc_buf *path, const char *dir, const char *aux_base);
 /* tmp + rename; returns -1 with err. */
 int lc_store_write(const char *path, const char *text, size_t len, struct lc_buf *err);
+/* The same in steps, for text written as it comes: a temporary file
+ * (its name in tmp) that commit renames over path, or abort removes.
+ * werr: a write already failed.  NULL / -1 with err. */
+FILE *lc_store_open(const char *path, struct lc_buf *tmp, struct lc_buf *err);
+int lc_store_commit(FILE *f, const char *tmp, const char *path, int werr, struct lc_buf *err);
+void lc_store_abort(FILE *f, const char *tmp);
+
+/* ---- capture.c: the stream GCC writes the unit's assembly to ------------ */
+/*
+ * tee (stage original): every line goes on to GCC's file and to the
+ * store as it comes, nothing kept but the line being written (our options
+ * out of a producer string, as lc_producer_clean).  mem (stage patched):
+ * the text is kept, but for its .debug_* sections (lc_unit_parse drops
+ * those lines), in one mapping that grows without copying.
+ */
+struct lc_capture {
+	FILE *f;                /* what GCC writes to (asm_out_file) */
+	FILE *real, *store;     /* tee: GCC's own file, the store's temporary */
+	const char *plugin_path;
+	int real_err, store_err;        /* errno of a failed write, 0 */
+	struct lc_buf pending;  /* tee: the unfinished last line */
+	char *text;             /* mem: the text without its DWARF sections */
+	size_t len, reserved;
+	int in_app, no_filter, debug, prev_debug, depth;   /* mem: sections */
+	int stack[16];
+	char last;              /* the last byte written, '\n' at first */
+};
+int lc_capture_tee(struct lc_capture *c, FILE *real, FILE *store, const char *plugin_path);
+int lc_capture_mem(struct lc_capture *c);
+/* Closes c->f (the last line goes out); -1 if a write to GCC's file failed. */
+int lc_capture_close(struct lc_capture *c);
+void lc_capture_free(struct lc_capture *c);
 
 #ifdef __cplusplus
 }

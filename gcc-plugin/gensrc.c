@@ -5,8 +5,8 @@
  */
 #include "asm.h"
 
-int lc_gensrc(const char *orig, size_t orig_len, const char *patched, size_t patched_len,
-	      struct lc_buf *out, struct lc_buf *report, struct lc_buf *err)
+int lc_gensrc_kpatch(const char *orig, size_t orig_len, const char *patched, size_t patched_len,
+		     struct lc_buf *out, struct lc_buf *report, struct lc_buf *err)
 {
 	struct lc_asm_unit uo, up;
 	struct lc_symmap map;
@@ -20,7 +20,6 @@ int lc_gensrc(const char *orig, size_t orig_len, const char *patched, size_t pat
 	lc_symmap_build(&map, &uo, &up, report);
 	if (lc_match_units(&m, &uo, &up, &map, report, err) < 0)
 		goto out;
-	lc_buf_add(out, orig, orig_len);
 	if (orig_len && orig[orig_len - 1] != '\n')
 		lc_buf_adds(out, "\n");
 	if (!m.nchanged && !m.nnew && !m.nnewobj) {
@@ -35,4 +34,17 @@ out:
 	lc_unit_free(&uo);
 	lc_unit_free(&up);
 	return ret;
+}
+
+int lc_gensrc(const char *orig, size_t orig_len, const char *patched, size_t patched_len,
+	      struct lc_buf *out, struct lc_buf *report, struct lc_buf *err)
+{
+	size_t start = out->len;
+	lc_buf_add(out, orig, orig_len);
+	if (lc_gensrc_kpatch(orig, orig_len, patched, patched_len, out, report, err) == 0)
+		return 0;
+	out->len = start;   /* as before: nothing appended on failure */
+	if (out->data)
+		out->data[start] = '\0';
+	return -1;
 }

@@ -6,9 +6,11 @@
  *   ALL_PASSES_START/END
  *                     boundary comments around one function's whole output
  *                     (its literals and jump tables included);
- *   FINISH_UNIT       the captured text, producer string cleaned, goes to the
- *                     store (stage=original) or through lc_gensrc against the
- *                     stored original (stage=patched), then to the real file;
+ *   FINISH_UNIT       stage=original: the text went on to the real file and
+ *                     the store as it came (capture.c, tee); stage=patched:
+ *                     the text kept in memory, producer string cleaned, goes
+ *                     through lc_gensrc against the stored original, and the
+ *                     original text and the .kpatch sections go to the real file;
  *   FINISH            a capture still open (compile errors) is closed.
  * See docs/plugin.md and /work/shared/GCC-PLUGIN-NOTES.md for the traps.
  */
@@ -49,9 +51,9 @@ static struct {
 	int active;         /* asm_out_file is our memory stream */
 	int in_func;
 	FILE *real;         /* GCC's asm_out_file */
-	FILE *mem;
-	char *mem_buf;
-	size_t mem_size;
+	struct lc_capture c;        /* what GCC writes to meanwhile */
+	FILE *store;        /* stage=original: the store's temporary file */
+	struct lc_buf store_path, store_tmp;
 	char *func;
 } cap;
 
@@ -59,10 +61,10 @@ static struct {
  * not rely on it. */
 static void capture_mark(const char *mark, const char *name)
 {
-	fflush(cap.mem);
-	if (cap.mem_size && cap.mem_buf[cap.mem_size - 1] != '\n')
-		fputc('\n', cap.mem);
-	fprintf(cap.mem, "%s%s\n", mark, name);
+	fflush(cap.c.f);
+	if (cap.c.last != '\n')
+		fputc('\n', cap.c.f);
+	fprintf(cap.c.f, "%s%s\n", mark, name);
 }
 
 static void capture_func_end(void)
@@ -88,19 +90,38 @@ static void on_start_unit(void *gcc_data, void *user_data)
 	}
 	if (!asm_out_file)
 		return;   /* -fsyntax-only and the like */
-	cap.mem = open_memstream(&cap.mem_buf, &cap.mem_size);
-	if (!cap.mem) {
+	if (cap.store_dir && *cap.store_dir && mkdir(cap.store_dir, 0777) < 0 && errno != EEXIST)
+		error_at(UNKNOWN_LOCATION, "libcare: cannot create store directory %s: %m", cap.store_dir);
+	lc_buf_reset(&cap.store_path);
+	lc_store_path(&cap.store_path, cap.store_dir, aux_base_name ? aux_base_name : dump_base_name);
+	if (cap.stage == STAGE_ORIGINAL) {
+		struct lc_buf err = LC_BUF_INIT;
+		cap.store = lc_store_open(cap.store_path.data, &cap.store_tmp, &err);
+		if (!cap.store) {
+			error_at(UNKNOWN_LOCATION, "libcare: cannot record the original assembly of %s: %s",
+				 main_input_filename, err.data);
+			lc_buf_free(&err);
+			return;
+		}
+		if (lc_capture_tee(&cap.c, asm_out_file, cap.store, cap.plugin_path) < 0) {
+			error("libcare: cannot capture the assembly of %s: %m", main_input_filename);
+			lc_store_abort(cap.store, cap.store_tmp.data);
+			cap.store = NULL;
+			return;
+		}
+	} else if (lc_capture_mem(&cap.c) < 0) {
 		error("libcare: cannot capture the assembly of %s: %m", main_input_filename);
+		lc_capture_free(&cap.c);
 		return;
 	}
 	cap.real = asm_out_file;
-	asm_out_file = cap.mem;
+	asm_out_file = cap.c.f;
 	cap.active = 1;
 }
 
 static void on_all_passes_start(void *gcc_data, void *user_data)
 {
-	if (!cap.active || asm_out_file != cap.mem || !current_function_decl)
+	if (!cap.active || asm_out_file != cap.c.f || !current_function_decl)
 		return;
 	capture_func_end();
 	const char *name = IDENTIFIER_POINTER(DECL_ASSEMBLER_NAME(current_function_decl));
@@ -113,7 +134,7 @@ static void on_all_passes_start(void *gcc_data, void *user_data)
 
 static void on_all_passes_end(void *gcc_data, void *user_data)
 {
-	if (cap.active && asm_out_file == cap.mem)
+	if (cap.active && asm_out_file == cap.c.f)
 		capture_func_end();
 }
 
@@ -135,15 +156,19 @@ static void report_lines(const struct lc_buf *report)
 	}
 }
 
-/* stage=original: the store gets the text, GCC the same text. */
-static void finish_original(struct lc_buf *text, const char *store)
+/* stage=original: the text went to the store as GCC wrote it (the tee);
+ * the temporary file takes the store's name now that it is whole. */
+static void finish_original(void)
 {
 	struct lc_buf err = LC_BUF_INIT;
-	if (lc_store_write(store, text->data, text->len, &err) < 0)
+	if (lc_store_commit(cap.store, cap.store_tmp.data, cap.store_path.data, cap.c.store_err != 0,
+			    &err) < 0)
 		error_at(UNKNOWN_LOCATION, "libcare: cannot record the original assembly of %s: %s",
 		      main_input_filename, err.data);
 	else if (cap.verbose)
-		inform(UNKNOWN_LOCATION, "libcare: recorded %s in %s", main_input_filename, store);
+		inform(UNKNOWN_LOCATION, "libcare: recorded %s in %s", main_input_filename,
+		       cap.store_path.data);
+	cap.store = NULL;
 	lc_buf_free(&err);
 }
 
@@ -173,8 +198,10 @@ static int store_is_stale(const char *store)
 	return stale;
 }
 
-/* stage=patched: text becomes the original text plus the .kpatch sections. */
-static void finish_patched(struct lc_buf *text, const char *store)
+/* stage=patched: the original text plus the .kpatch sections go to the
+ * real file (the patched text itself when the unit cannot be patched:
+ * the compile fails then). */
+static void finish_patched(const char *text, size_t len, const char *store)
 {
 	struct lc_buf orig = LC_BUF_INIT, out = LC_BUF_INIT, report = LC_BUF_INIT;
 	struct lc_buf err = LC_BUF_INIT;
@@ -186,7 +213,7 @@ static void finish_patched(struct lc_buf *text, const char *store)
 			 aux_base_name, store);
 	} else if (store_is_stale(store)) {
 		/* error given */
-	} else if (lc_gensrc(orig.data, orig.len, text->data, text->len, &out, &report, &err) < 0) {
+	} else if (lc_gensrc_kpatch(orig.data, orig.len, text, len, &out, &report, &err) < 0) {
 		report_lines(&report);
 		error_at(UNKNOWN_LOCATION, "libcare: %s: %s", main_input_filename, err.data);
 	} else {
@@ -195,10 +222,12 @@ static void finish_patched(struct lc_buf *text, const char *store)
 		 * rebuild of the patched stage must not take it for a cached
 		 * original (store_is_stale). */
 		utime(store, NULL);
-		lc_buf_free(text);
-		*text = out;
-		out = (struct lc_buf)LC_BUF_INIT;
+		fwrite(orig.data, 1, orig.len, asm_out_file);
+		fwrite(out.data, 1, out.len, asm_out_file);
+		text = NULL;
 	}
+	if (text)
+		fwrite(text, 1, len, asm_out_file);
 	lc_buf_free(&orig);
 	lc_buf_free(&out);
 	lc_buf_free(&report);
@@ -284,11 +313,12 @@ static void type_sig(struct lc_buf *out, tree t, int depth)
 	}
 }
 
-/* "# libcare:var KEY TYPE" for every variable the unit defines. */
-static void vars_record(struct lc_buf *text)
+/* "# libcare:var KEY TYPE" for every variable the unit defines, after
+ * the text written so far (`last`: its last byte). */
+static void vars_record(struct lc_buf *text, char last)
 {
 	varpool_node *v;
-	if (text->len && text->data[text->len - 1] != '\n')
+	if (last != '\n')
 		lc_buf_adds(text, "\n");
 	FOR_EACH_DEFINED_VARIABLE(v) {
 		tree d = v->decl;
@@ -314,47 +344,44 @@ static void on_finish_unit(void *gcc_data, void *user_data)
 	if (!cap.active)
 		return;
 	capture_func_end();
-	fflush(cap.mem);
-	struct lc_buf text = LC_BUF_INIT, store = LC_BUF_INIT;
-	lc_buf_add(&text, cap.mem_buf, cap.mem_size);
+	struct lc_buf vars = LC_BUF_INIT;
+	fflush(cap.c.f);
+	vars_record(&vars, cap.c.last);
+	fwrite(vars.data, 1, vars.len, cap.c.f);
+	lc_buf_free(&vars);
 	asm_out_file = cap.real;
-	fclose(cap.mem);
-	free(cap.mem_buf);
-	cap.mem = NULL;
-	cap.mem_buf = NULL;
 	cap.active = 0;
-
-	vars_record(&text);
-	lc_producer_clean(&text, cap.plugin_path);
-	if (cap.store_dir && *cap.store_dir && mkdir(cap.store_dir, 0777) < 0 && errno != EEXIST)
-		error_at(UNKNOWN_LOCATION, "libcare: cannot create store directory %s: %m", cap.store_dir);
-	lc_store_path(&store, cap.store_dir, aux_base_name ? aux_base_name : dump_base_name);
-	if (cap.stage == STAGE_ORIGINAL)
-		finish_original(&text, store.data);
-	else
-		finish_patched(&text, store.data);
-	fwrite(text.data, 1, text.len, asm_out_file);
-	lc_buf_free(&text);
-	lc_buf_free(&store);
+	lc_capture_close(&cap.c);   /* stage=original: the last line goes out */
+	if (cap.stage == STAGE_ORIGINAL) {
+		finish_original();
+	} else {
+		size_t len = lc_producer_clean_text(cap.c.text, cap.c.len, cap.plugin_path, NULL);
+		finish_patched(cap.c.text, len, cap.store_path.data);
+	}
+	lc_capture_free(&cap.c);
 }
 
 /* After a compile error FINISH_UNIT never came: GCC has closed (or will
- * never use) our stream; the real file is ours to close. */
+ * never use) our stream; the real file is ours to close, the store's
+ * temporary file is removed. */
 static void on_finish(void *gcc_data, void *user_data)
 {
 	capture_func_end();
 	if (!cap.active)
 		return;
-	if (asm_out_file == cap.mem) {
-		fclose(cap.mem);
+	if (asm_out_file == cap.c.f) {
+		lc_capture_close(&cap.c);
 		asm_out_file = NULL;
+	} else {
+		cap.c.f = NULL;     /* GCC closed it */
 	}
-	free(cap.mem_buf);
+	lc_capture_free(&cap.c);
+	if (cap.store)
+		lc_store_abort(cap.store, cap.store_tmp.data);
+	cap.store = NULL;
 	if (cap.real && cap.real != stdout)
 		fclose(cap.real);
 	cap.real = NULL;
-	cap.mem = NULL;
-	cap.mem_buf = NULL;
 	cap.active = 0;
 }
 

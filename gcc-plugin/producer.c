@@ -34,37 +34,61 @@ static int line_is_producer(const char *s, size_t len)
 	       (memmem(s, len, ".string", 7) || memmem(s, len, ".ascii", 6));
 }
 
-int lc_producer_clean(struct lc_buf *text, const char *plugin_path)
+/* Only lines with "-fplugin" can hold our options: they are found with
+ * memmem over the text (fast, no copy) and edited in place, the rest of
+ * the text moving down over what was removed. */
+size_t lc_producer_clean_text(char *text, size_t len, const char *plugin_path, int *removed)
 {
-	struct lc_buf out = LC_BUF_INIT;
-	int removed = 0;
-	const char *p = text->data, *end = text->data + text->len;
-	if (!text->len)
-		return 0;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *e = nl ? nl + 1 : end;
-		if (!line_is_producer(p, (size_t)(e - p))) {
-			lc_buf_add(&out, p, (size_t)(e - p));
-			p = e;
+	size_t r = 0, w = 0;
+	int n = 0;
+	while (r < len) {
+		const char *hit = memmem(text + r, len - r, "-fplugin", 8);
+		if (!hit)
+			break;
+		size_t ls = (size_t)(hit - text), le;
+		while (ls > r && text[ls - 1] != '\n')
+			ls--;
+		const char *nl = memchr(hit, '\n', len - (size_t)(hit - text));
+		le = nl ? (size_t)(nl - text) + 1 : len;
+		if (!line_is_producer(text + ls, le - ls)) {
+			if (w != r)
+				memmove(text + w, text + r, le - r);
+			w += le - r;
+			r = le;
 			continue;
 		}
-		while (p < e) {
-			if (*p == ' ' && p + 1 < e && p[1] == '-') {
-				const char *t = p + 1, *te = t;
-				while (te < e && *te != ' ' && *te != '"' && *te != '\n')
+		if (w != r)
+			memmove(text + w, text + r, ls - r);
+		w += ls - r;
+		for (size_t p = ls; p < le;) {
+			if (text[p] == ' ' && p + 1 < le && text[p + 1] == '-') {
+				size_t t = p + 1, te = t;
+				while (te < le && text[te] != ' ' && text[te] != '"' && text[te] != '\n')
 					te++;
-				if (token_is_ours(t, (size_t)(te - t), plugin_path)) {
-					removed++;
+				if (token_is_ours(text + t, te - t, plugin_path)) {
+					n++;
 					p = te;
 					continue;
 				}
 			}
-			lc_buf_add(&out, p, 1);
-			p++;
+			text[w++] = text[p++];
 		}
+		r = le;
 	}
-	lc_buf_free(text);
-	*text = out;
+	if (w != r)
+		memmove(text + w, text + r, len - r);
+	w += len - r;
+	if (removed)
+		*removed += n;
+	return w;
+}
+
+int lc_producer_clean(struct lc_buf *text, const char *plugin_path)
+{
+	int removed = 0;
+	if (!text->len)
+		return 0;
+	text->len = lc_producer_clean_text(text->data, text->len, plugin_path, &removed);
+	text->data[text->len] = '\0';
 	return removed;
 }
