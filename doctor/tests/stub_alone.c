@@ -6,9 +6,10 @@
  * moments: right after the thread got the borrowed registers, at the entry
  * stop of the injected syscall or of the stub's rt_sigprocmask, at its exit
  * stop.  The patient must go on with every general register, rsp, xmm0,
- * the direction flag and its signal mask as they were (it spins checking them), or, stopped
- * inside nanosleep, see its sleep end normally (the interrupted call is
- * restarted as the kernel would).  Exit 0 if every case passes.
+ * the direction flag and its signal mask as they were (it spins checking
+ * them), or, stopped inside nanosleep, sleep on (the interrupted call is
+ * restarted as the kernel would) until the signal that ends the case.
+ * Exit 0 if every case passes.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -112,24 +113,28 @@ static uint64_t sigbit(int sig)
 }
 
 /* The patient: blocks SIGUSR1 (its own mask, to be kept), says it is
- * ready, then spins or sleeps; exit 0 if nothing it had changed. */
+ * ready, then spins or sleeps until SIGALRM (sent once the doctor is dead,
+ * or its own alarm after 20 s); exit 0 if nothing it had changed. */
 static void patient(int ready, int sleeping)
 {
 	sigset_t set, now;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_SETMASK, &set, NULL);
-	signal(SIGALRM, on_alarm);
-	struct itimerval it = { { 0, 0 }, { 0, 200000 } };
-	setitimer(ITIMER_REAL, &it, NULL);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;       /* no SA_RESTART: the sleep ends with EINTR */
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(20);
 	if (write(ready, "r", 1) != 1)
 		_exit(3);
-	int bad;
+	int bad = 0;
 	if (sleeping) {
-		struct timespec ts = { 0, 100000000 };
-		bad = syscall(SYS_nanosleep, &ts, NULL) != 0;
-		while (!stop_flag)
-			usleep(1000);
+		/* Interrupted by the doctor, it must be restarted, not return
+		 * -ERESTART_RESTARTBLOCK (errno 516); SIGALRM ends it. */
+		struct timespec ts = { 30, 0 };
+		long rc = syscall(SYS_nanosleep, &ts, NULL);
+		bad = !(rc == -1 && errno == EINTR && stop_flag);
 	} else {
 		bad = spin_check();
 	}
@@ -204,7 +209,6 @@ static int one_case(int sleeping, int call, int when, uint64_t stub_addr)
 	int p[2];
 	if (pipe(p) != 0)
 		return -1;
-	stop_flag = 0;
 	pid_t pat = fork();
 	if (pat == 0) {
 		close(p[0]);
@@ -221,6 +225,8 @@ static int one_case(int sleeping, int call, int when, uint64_t stub_addr)
 		doctor(pat, call, when, stub_addr);
 	int st, dst;
 	waitpid(doc, &dst, 0);
+	usleep(50000);       /* the patient runs on alone, then is told to stop */
+	kill(pat, SIGALRM);
 	if (waitpid(pat, &st, 0) != pat)
 		return -1;
 	if (!WIFSIGNALED(dst) || WTERMSIG(dst) != SIGKILL) {
