@@ -32,7 +32,11 @@
  * interrupted system call (orig_rax >= 0, rax = -ERESTART...) gets in the
  * frame what the kernel would have done on resuming it without a signal:
  * rip back on the `syscall`, rax the call's number (restart_syscall for
- * -ERESTART_RESTARTBLOCK).
+ * -ERESTART_RESTARTBLOCK).  What differs from the kernel: a signal that
+ * arrived while the thread was borrowed (blocked meanwhile) is delivered
+ * when the tail unblocks it, in the stub, and the call is restarted after
+ * its handler, where the kernel may have it return EINTR (pause and select
+ * always, others when the handler has no SA_RESTART).
  *
  * Where it lives: in slack bytes that no code reaches - the tail of the
  * last page of an executable PT_LOAD segment of an object, after the
@@ -156,6 +160,7 @@ int lc_stub_place(struct lc_proc *pr, uint64_t *addr)
 		*addr = stub.addr;      /* placed and written in this run: the same */
 		return 0;
 	}
+	memset(&stub, 0, sizeof(stub)); /* nothing of another process (a PID reused) */
 	for (size_t i = 0; i < pr->nobjs; i++) {
 		const struct lc_object *o = &pr->objs[i];
 		uint64_t foff = 0, at = stub_slack(pr, o, &foff);
