@@ -264,6 +264,10 @@ struct lc_applied {
 	struct lc_object *obj;                   /* the object it patches, or NULL */
 };
 
+/* The regions whose header starts with `magic` (LC_REGION_MAGIC: applied,
+ * LC_RETIRED_MAGIC: retired), their headers checked against the maps (a
+ * damaged one is warned about and left out). */
+int lc_regions_find(struct lc_proc *pr, const char *magic, struct lc_applied **out, size_t *n);
 int lc_regions_scan(struct lc_proc *pr, struct lc_applied **out, size_t *n);
 void lc_regions_free(struct lc_applied *a, size_t n);
 

@@ -115,7 +115,7 @@ static const struct lc_region_header *region_fits(const struct lc_proc *pr, size
 	return h;
 }
 
-int lc_regions_scan(struct lc_proc *pr, struct lc_applied **out, size_t *n)
+int lc_regions_find(struct lc_proc *pr, const char *magic, struct lc_applied **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
@@ -123,21 +123,23 @@ int lc_regions_scan(struct lc_proc *pr, struct lc_applied **out, size_t *n)
 		return -1;
 	for (size_t i = 0; i < pr->nmaps; i++) {
 		const struct lc_map *m = &pr->maps[i];
-		struct lc_region_header h;
-		char why[128];
-		if (m->path || strcmp(m->perms, "r--p") != 0 || m->end - m->start < sizeof(h) ||
-		    lc_mem_read(pr, m->start, &h, sizeof(h)) != 0 ||
-		    memcmp(h.magic, LC_REGION_MAGIC, sizeof(h.magic)) != 0)
+		char head[8], why[128];
+		if (m->path || strcmp(m->perms, "r--p") != 0 ||
+		    m->end - m->start < sizeof(struct lc_region_header) ||
+		    lc_mem_read(pr, m->start, head, sizeof(head)) != 0 ||
+		    memcmp(head, magic, sizeof(head)) != 0)
 			continue;
 		uint64_t len = m->end - m->start;
 		if (len > (1u << 20))
 			len = 1u << 20;
 		uint8_t *bytes = lc_xmalloc(len);
 		const struct lc_region_header *hp = NULL;
-		if (lc_mem_read(pr, m->start, bytes, len) == 0)
+		if (lc_mem_read(pr, m->start, bytes, len) == 0) {
+			memcpy(bytes, LC_REGION_MAGIC, 8);      /* a retired one: parsed as it was */
 			hp = lc_region_parse(bytes, len, why, sizeof(why));
-		else
+		} else {
 			snprintf(why, sizeof(why), "unreadable");
+		}
 		if (hp)
 			hp = region_fits(pr, i, hp, why, sizeof(why));
 		if (!hp) {
@@ -153,6 +155,11 @@ int lc_regions_scan(struct lc_proc *pr, struct lc_applied **out, size_t *n)
 		};
 	}
 	return 0;
+}
+
+int lc_regions_scan(struct lc_proc *pr, struct lc_applied **out, size_t *n)
+{
+	return lc_regions_find(pr, LC_REGION_MAGIC, out, n);
 }
 
 void lc_regions_free(struct lc_applied *a, size_t n)

@@ -300,36 +300,5 @@ int lc_regions_let_go(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 
 int lc_regions_retired(struct lc_proc *pr, struct lc_applied **out, size_t *n)
 {
-	*out = NULL;
-	*n = 0;
-	if (lc_proc_reload_maps(pr) != 0)
-		return -1;
-	for (size_t i = 0; i < pr->nmaps; i++) {
-		const struct lc_map *m = &pr->maps[i];
-		char magic[8], why[128];
-		if (m->path || strcmp(m->perms, "r--p") != 0 ||
-		    m->end - m->start < sizeof(struct lc_region_header) ||
-		    lc_mem_read(pr, m->start, magic, sizeof(magic)) != 0 ||
-		    memcmp(magic, LC_RETIRED_MAGIC, sizeof(magic)) != 0)
-			continue;
-		uint64_t len = m->end - m->start;
-		if (len > (1u << 20))
-			len = 1u << 20;
-		uint8_t *bytes = lc_xmalloc(len);
-		const struct lc_region_header *hp = NULL;
-		if (lc_mem_read(pr, m->start, bytes, len) == 0) {
-			memcpy(bytes, LC_REGION_MAGIC, 8);      /* parsed as the region it was */
-			hp = lc_region_parse(bytes, len, why, sizeof(why));
-		}
-		if (!hp) {
-			free(bytes);
-			continue;
-		}
-		*out = lc_xrealloc(*out, (*n + 1) * sizeof(**out));
-		(*out)[(*n)++] = (struct lc_applied){
-			m->start, bytes, hp,
-			lc_proc_object_by_buildid(pr, hp->patch.build_id, hp->patch.build_id_len),
-		};
-	}
-	return 0;
+	return lc_regions_find(pr, LC_RETIRED_MAGIC, out, n);
 }
