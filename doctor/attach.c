@@ -12,6 +12,16 @@
  * its ptrace-stop until the detach, which puts it back in the group-stop
  * (or lets it run if SIGCONT came meanwhile).
  *
+ * A vfork child shares the patient's memory (its code, the trampolines, the
+ * stack of the thread that vforked): with PTRACE_O_TRACEVFORK it is traced
+ * from its birth and is one more thread of the patient (stopped with the
+ * world, checked for busy frames) until it execs (PTRACE_O_TRACEEXEC, set
+ * on it alone: it is then detached) or exits.  The thread that vforked is
+ * held meanwhile at its PTRACE_EVENT_VFORK stop: resumed, it would wait in
+ * vfork() for the child, where no ptrace request stops it (the doctor
+ * waited 3 s for it and gave up); it would not run before the child is
+ * done anyway.
+ *
  * While threads are seized the doctor does not let SIGINT, SIGTERM, SIGHUP
  * or SIGQUIT kill it halfway through a change, and no wait for a thread
  * blocks forever: a thread that does not stop within WAIT_TIMEOUT_S (stuck
@@ -23,7 +33,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kcmp.h>
+#include <sched.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -116,6 +129,206 @@ static struct lc_thread *thread_find(struct lc_threads *ts, pid_t tid)
 	return NULL;
 }
 
+/* The vfork child `child` no longer shares the memory (it exec'd or
+ * exited): the thread that vforked it goes on, now if the world runs. */
+static void vfork_released(struct lc_threads *ts, pid_t child)
+{
+	for (size_t i = 0; i < ts->n; i++) {
+		struct lc_thread *p = &ts->t[i];
+		if (p->vfork_child != child)
+			continue;
+		p->vfork_child = 0;
+		lc_debug("process %d: vfork child %d of thread %d released the memory",
+			 (int)ts->pid, (int)child, (int)p->tid);
+		if (!ts->world_stopped)
+			lc_thread_resume(ts, p);
+	}
+}
+
+/* A stop or an exit of a traced vfork child: 1 if it is done sharing the
+ * memory (gone: exited, or exec'd and detached), else 0.  At its first stop
+ * it is given PTRACE_O_TRACEEXEC, so its exec is seen. */
+static int vchild_note(struct lc_threads *ts, struct lc_thread *th, int st)
+{
+	if (!th->vchild)
+		return 0;
+	if (WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_EXEC) {
+		lc_debug("process %d: vfork child %d exec'd: detached", (int)ts->pid, (int)th->tid);
+		ptrace(PTRACE_DETACH, th->tid, NULL, NULL);
+	} else if (WIFSTOPPED(st)) {
+		if (!th->vchild_opts &&
+		    ptrace(PTRACE_SETOPTIONS, th->tid, NULL,
+			   (void *)(long)(LC_TRACE_OPTIONS | PTRACE_O_TRACEEXEC)) == 0)
+			th->vchild_opts = 1;
+		return 0;
+	}
+	th->gone = 1;
+	th->stopped = 0;
+	vfork_released(ts, th->tid);
+	return 1;
+}
+
+/* The syscall a thread of pid is blocked in, its first argument, stack
+ * pointer and pc (/proc/PID/task/TID/syscall); -1 if it runs or is gone. */
+static long thread_syscall(pid_t pid, pid_t tid, uint64_t *arg0, uint64_t *sp, uint64_t *pc)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	unsigned long long a[8];
+	long nr;
+	if (sscanf(buf, "%ld %llx %llx %llx %llx %llx %llx %llx %llx", &nr, &a[0], &a[1], &a[2],
+		   &a[3], &a[4], &a[5], &a[6], &a[7]) != 9 || nr < 0)
+		return -1;
+	*arg0 = a[0];
+	*sp = a[6];
+	*pc = a[7];
+	return nr;
+}
+
+/* Is thread tid of pid waiting in vfork() (vfork, or clone/clone3 with
+ * CLONE_VFORK) for a child that shares its memory?  1 and the child, or 0. */
+static int thread_in_vfork(pid_t pid, pid_t tid, pid_t *child)
+{
+	uint64_t arg0, sp, pc, flags = 0;
+	long nr = thread_syscall(pid, tid, &arg0, &sp, &pc);
+	if (nr == SYS_vfork)
+		flags = CLONE_VFORK;
+	else if (nr == SYS_clone)
+		flags = arg0;
+	else if (nr == SYS_clone3) {
+		struct iovec l = { &flags, sizeof(flags) }, r = { (void *)(uintptr_t)arg0, sizeof(flags) };
+		if (process_vm_readv(tid, &l, 1, &r, 1, 0) != (ssize_t)sizeof(flags))
+			flags = 0;
+	}
+	if (!(flags & CLONE_VFORK))
+		return 0;
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (char *p = buf, *end; *p; p = end) {
+		long c = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (c > 0 && syscall(SYS_kcmp, (int)tid, (int)c, KCMP_VM, 0, 0) == 0) {
+			*child = (pid_t)c;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static struct lc_vblocked *vblocked_find(struct lc_threads *ts, pid_t tid)
+{
+	for (size_t i = 0; i < ts->nvb; i++)
+		if (ts->vb[i].tid == tid)
+			return &ts->vb[i];
+	return NULL;
+}
+
+int lc_vblocked_at(const struct lc_threads *ts, pid_t tid, uint64_t *sp, uint64_t *pc)
+{
+	uint64_t arg0;
+	pid_t child;
+	return thread_in_vfork(ts->pid, tid, &child) &&
+	       thread_syscall(ts->pid, tid, &arg0, sp, pc) >= 0;
+}
+
+/* Thread tid waits in vfork() for `child`: the child is seized (a vchild,
+ * stopped too if `stop`) and the thread is left unseized until the child
+ * is done.  0, or -1 on error. */
+static int vblocked_add(struct lc_threads *ts, pid_t tid, pid_t child, int stop)
+{
+	if (!vblocked_find(ts, tid)) {
+		ts->vb = lc_xrealloc(ts->vb, (ts->nvb + 1) * sizeof(*ts->vb));
+		ts->vb[ts->nvb++] = (struct lc_vblocked){ tid, child };
+		lc_debug("process %d: thread %d waits in vfork() for %d", (int)ts->pid, (int)tid,
+			 (int)child);
+	}
+	if (thread_find(ts, child))
+		return 0;
+	if (ptrace(PTRACE_SEIZE, child, NULL,
+		   (void *)(long)(LC_TRACE_OPTIONS | PTRACE_O_TRACEEXEC)) != 0)
+		return errno == ESRCH || errno == EPERM ? 0 : /* gone, or being reaped */
+		       lc_error("cannot attach to process %d's vfork child %d: %s", (int)ts->pid,
+				(int)child, strerror(errno));
+	struct lc_thread *c = lc_threads_add(ts, child, 0);
+	c->vchild = 1;
+	c->vchild_opts = 1;
+	/* It may have exec'd just before the seize (after that, the exec
+	 * stop says so): then it is let go at once. */
+	if (syscall(SYS_kcmp, (int)tid, (int)child, KCMP_VM, 0, 0) != 0) {
+		if (lc_thread_stop(ts, c) == 0 && c->stopped && !c->gone)
+			ptrace(PTRACE_DETACH, child, NULL, NULL);
+		c = &ts->t[ts->n - 1];
+		c->gone = 1;
+		c->stopped = 0;
+		return 0;
+	}
+	if (stop && lc_thread_stop(ts, &ts->t[ts->n - 1]) != 0)
+		return -1;
+	return 0;
+}
+
+/* Is tid a task of another process (a vfork child, or a thread of one)? */
+static int tid_foreign(pid_t pid, pid_t tid)
+{
+	char path[64], line[128];
+	int tgid = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Tgid:", 5) == 0)
+			tgid = atoi(line + 5);
+	fclose(f);
+	return tgid > 0 && tgid != (int)pid;
+}
+
+/* A thread stopped at PTRACE_EVENT_VFORK: held there while the child
+ * shares the memory. */
+static void vfork_note(struct lc_threads *ts, struct lc_thread *th, int st)
+{
+	unsigned long child = 0;
+	if (!WIFSTOPPED(st) || (st >> 16) != PTRACE_EVENT_VFORK ||
+	    ptrace(PTRACE_GETEVENTMSG, th->tid, NULL, &child) != 0 || child == 0)
+		return;
+	struct lc_thread *c = thread_find(ts, (pid_t)child);
+	if (c && c->gone)
+		return;         /* done already */
+	th->vfork_child = (pid_t)child;
+	lc_debug("process %d: thread %d vforked %d: held at its vfork stop", (int)ts->pid,
+		 (int)th->tid, (int)child);
+}
+
+/* The vfork children of held threads not known yet (their first stop is
+ * not reported yet): added, and stopped too if `stop`.  By index: adding
+ * moves ts->t. */
+static int vfork_children_add(struct lc_threads *ts, int stop)
+{
+	for (size_t i = 0; i < ts->n; i++) {
+		pid_t c = ts->t[i].vfork_child;
+		if (!c || thread_find(ts, c))
+			continue;
+		struct lc_thread *th = lc_threads_add(ts, c, 0);
+		th->vchild = 1;
+		if (stop && lc_thread_stop(ts, &ts->t[ts->n - 1]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Seizes the tids of /proc/PID/task not seized yet; returns how many were
  * new, or -1.  New threads are stopped too if `stop` (world stopped). */
 static int threads_scan(struct lc_threads *ts, int stop)
@@ -134,6 +347,18 @@ static int threads_scan(struct lc_threads *ts, int stop)
 		pid_t tid = (pid_t)atoi(de->d_name);
 		if (tid <= 0 || thread_find(ts, tid))
 			continue;
+		/* Waiting in vfork(): seized once its child is done. */
+		pid_t child;
+		if (thread_in_vfork(ts->pid, tid, &child)) {
+			if (vblocked_add(ts, tid, child, stop) != 0) {
+				closedir(d);
+				return -1;
+			}
+			continue;
+		}
+		struct lc_vblocked *vb = vblocked_find(ts, tid);
+		if (vb)
+			vb->tid = 0;    /* out of vfork(): seized now */
 		if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)LC_TRACE_OPTIONS) != 0) {
 			if (errno == ESRCH)
 				continue;        /* exited meanwhile */
@@ -186,11 +411,17 @@ void lc_threads_reap(struct lc_threads *ts)
 		if (!th && WIFSTOPPED(st)) {
 			/* born meanwhile, attached by the kernel: its first stop */
 			th = lc_threads_add(ts, tid, 1);
-			lc_debug("process %d: thread %d born while running", (int)ts->pid, (int)tid);
+			th->vchild = tid_foreign(ts->pid, tid);
+			th->st = st;
+			lc_debug("process %d: %s %d born while running", (int)ts->pid,
+				 th->vchild ? "vfork child" : "thread", (int)tid);
+			vchild_note(ts, th, st);
 			lc_thread_resume(ts, th);
 			continue;
 		}
 		if (!th)
+			continue;
+		if (vchild_note(ts, th, st))
 			continue;
 		if (!WIFSTOPPED(st)) {
 			th->gone = 1;
@@ -199,6 +430,9 @@ void lc_threads_reap(struct lc_threads *ts)
 		}
 		th->stopped = 1;
 		th->st = st;
+		vfork_note(ts, th, st);
+		if (th->vfork_child)
+			continue;       /* held until the child is done */
 		int event = st >> 16, sig = WSTOPSIG(st);
 		th->group_stop = event == PTRACE_EVENT_STOP && (sig == SIGSTOP || sig == SIGTSTP ||
 								sig == SIGTTIN || sig == SIGTTOU);
@@ -212,11 +446,32 @@ void lc_threads_reap(struct lc_threads *ts)
 	}
 }
 
+pid_t lc_vfork_parent(pid_t pid)
+{
+	char path[64], line[128];
+	int ppid = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "PPid:", 5) == 0)
+			ppid = atoi(line + 5);
+	fclose(f);
+	if (ppid <= 1 || syscall(SYS_kcmp, (int)pid, ppid, KCMP_VM, 0, 0) != 0)
+		return 0;
+	return (pid_t)ppid;
+}
+
 int lc_threads_seize(struct lc_threads *ts, pid_t pid)
 {
 	sigset_t block;
 	memset(ts, 0, sizeof(*ts));
 	ts->pid = pid;
+	pid_t vp = lc_vfork_parent(pid);
+	if (vp)
+		return lc_error("process %d shares the memory of process %d (a vfork child): not "
+				"touching it (process %d is patched with it)", (int)pid, (int)vp, (int)vp);
 	ts->seized = 1;
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
@@ -262,6 +517,8 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r > 0 && vchild_note(ts, th, st))
+			return -1;      /* exec'd or exited: gone */
 		if (r < 0 || WIFEXITED(st) || WIFSIGNALED(st)) {
 			lc_debug("process %d: thread %d exited", (int)ts->pid, (int)th->tid);
 			th->gone = 1;
@@ -281,6 +538,7 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 	}
 	th->stopped = 1;
 	th->st = st;
+	vfork_note(ts, th, st);
 	int sig = WSTOPSIG(st);
 	th->group_stop = (st >> 16) == PTRACE_EVENT_STOP &&
 			 (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU);
@@ -367,7 +625,9 @@ static int thread_signals_out(struct lc_threads *ts, struct lc_thread *th)
 		th->deferred &= ~(1ull << (sig - 1));
 		lc_debug("process %d: thread %d: signal %d queued again", (int)ts->pid,
 			 (int)th->tid, sig);
-		if (syscall(SYS_tgkill, (int)ts->pid, (int)th->tid, sig) != 0 && errno != ESRCH)
+		long r = th->vchild ? syscall(SYS_tkill, (int)th->tid, sig) /* another process */
+				    : syscall(SYS_tgkill, (int)ts->pid, (int)th->tid, sig);
+		if (r != 0 && errno != ESRCH)
 			lc_warn("process %d: cannot queue signal %d for thread %d again: %s",
 				(int)ts->pid, sig, (int)th->tid, strerror(errno));
 	}
@@ -395,6 +655,8 @@ int lc_thread_resume(struct lc_threads *ts, struct lc_thread *th)
 		return 0;
 	if (th->group_stop)
 		return 0;       /* the process is stopped: it stays so until the detach */
+	if (th->vfork_child)
+		return 0;       /* held at its vfork stop while the child shares the memory */
 	int sig = thread_signals_out(ts, th);
 	if (ptrace(PTRACE_CONT, th->tid, NULL, (void *)(long)sig) != 0) {
 		if (errno == ESRCH) {
@@ -434,11 +696,12 @@ int lc_threads_stop_all(struct lc_threads *ts)
 		} else if (th->timed_out)
 			return -1;
 	}
-	/* Threads born before their parent stopped are not seized yet. */
+	/* Threads born before their parent stopped are not seized yet, nor
+	 * vfork children whose first stop is not reported yet. */
 	int n;
 	while ((n = threads_scan(ts, 1)) > 0)
 		;
-	if (n < 0)
+	if (n < 0 || vfork_children_add(ts, 1) != 0)
 		return -1;
 	for (size_t i = 0; i < ts->n; i++)
 		if (!ts->t[i].gone)
@@ -488,6 +751,9 @@ void lc_threads_detach(struct lc_threads *ts)
 	free(ts->t);
 	ts->t = NULL;
 	ts->n = 0;
+	free(ts->vb);
+	ts->vb = NULL;
+	ts->nvb = 0;
 	ts->seized = 0;
 }
 
@@ -520,16 +786,40 @@ int lc_thread_repark(struct lc_threads *ts, struct lc_thread *th)
 }
 
 
-struct lc_thread *lc_threads_pick(struct lc_threads *ts)
+static int thread_usable(const struct lc_thread *th)
+{
+	return !th->gone && !th->timed_out && !th->vchild && !th->vfork_child;
+}
+
+static struct lc_thread *threads_pick(struct lc_threads *ts)
 {
 	struct lc_thread *main = thread_find(ts, ts->pid);
-	if (main && !main->gone && !main->timed_out)
+	if (main && thread_usable(main))
 		return main;
 	for (size_t i = 0; i < ts->n; i++)
-		if (!ts->t[i].gone && !ts->t[i].timed_out && ts->t[i].stopped)
+		if (thread_usable(&ts->t[i]) && ts->t[i].stopped)
 			return &ts->t[i];
 	for (size_t i = 0; i < ts->n; i++)
-		if (!ts->t[i].gone && !ts->t[i].timed_out)
+		if (thread_usable(&ts->t[i]))
 			return &ts->t[i];
 	return NULL;
+}
+
+struct lc_thread *lc_threads_pick(struct lc_threads *ts)
+{
+	struct lc_thread *th = threads_pick(ts);
+	uint64_t waited = 0;
+	/* Every thread left is held at a vfork stop: its child will exec or
+	 * exit soon (posix_spawn, system) - unless the world is stopped. */
+	while (!th && !ts->world_stopped && waited < (uint64_t)WAIT_TIMEOUT_S * 1000000u) {
+		int held = 0;
+		for (size_t i = 0; i < ts->n; i++)
+			held |= !ts->t[i].gone && ts->t[i].vfork_child;
+		if (!held)
+			break;
+		waited += lc_slice_wait(1000);
+		lc_threads_reap(ts);
+		th = threads_pick(ts);
+	}
+	return th;
 }

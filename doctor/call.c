@@ -74,6 +74,9 @@ int lc_call_function(struct lc_threads *ts, struct lc_thread *th, uint64_t fn,
 		return lc_error("process %d: a call with %d arguments", (int)ts->pid, nargs);
 	if (!th->stopped || th->gone)
 		return lc_error("process %d: thread %d is not stopped", (int)ts->pid, (int)th->tid);
+	if (th->vfork_child || th->vchild)     /* inside vfork(), or another process */
+		return lc_error("process %d: thread %d is in vfork(): it cannot run the doctor's code",
+				(int)ts->pid, (int)th->tid);
 	if (ptrace(PTRACE_GETREGS, th->tid, NULL, &saved) != 0)
 		return lc_error("process %d: cannot read the registers of thread %d: %s",
 				(int)ts->pid, (int)th->tid, strerror(errno));

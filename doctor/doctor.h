@@ -103,6 +103,13 @@ struct lc_thread {
 	uint64_t deferred;       /* signals met while it ran the doctor's code
 	                          * (bit sig-1): sent again (tgkill) once its
 	                          * own registers and mask are back */
+	int vchild;              /* a vfork child (another process) sharing the
+	                          * patient's memory: stopped and checked as a
+	                          * thread until it execs or exits */
+	int vchild_opts;         /* its options (+ PTRACE_O_TRACEEXEC) are set */
+	pid_t vfork_child;       /* held at its PTRACE_EVENT_VFORK stop while
+	                          * this child shares the memory (it would wait
+	                          * in vfork(), where no ptrace request stops it) */
 };
 
 struct lc_threads {
@@ -116,15 +123,28 @@ struct lc_threads {
 	int nstops;              /* how many windows */
 	sigset_t saved_mask;     /* the doctor's signal mask before seizing */
 	int coroutine_scan;      /* look for suspended coroutine frames (set after seizing) */
+	/* Threads found waiting in vfork() when they were to be seized: no
+	 * ptrace request stops them there, so they are seized only once their
+	 * child (traced: a vchild) has exec'd or exited; meanwhile they run
+	 * nothing, and the stack check reads them through /proc (lc_vblocked_at). */
+	struct lc_vblocked { pid_t tid, child; } *vb;
+	size_t nvb;
 };
+
+/* A thread of ts->vb still waiting in vfork(): 1 and its stack pointer and
+ * pc (/proc/PID/task/TID/syscall), 0 if it is no longer there. */
+int lc_vblocked_at(const struct lc_threads *ts, pid_t tid, uint64_t *sp, uint64_t *pc);
 
 /* PTRACE_SEIZE every thread of /proc/PID/task, re-scanning until no new tid
  * appears.  On failure nothing stays attached.  Threads are seized with
  * PTRACE_O_TRACECLONE: a thread born during the operation is traced from
  * its birth (a re-scan of /proc/PID/task can miss threads while others
  * exit), and harmlessly detached if the doctor dies. */
-#define LC_TRACE_OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD)
+#define LC_TRACE_OPTIONS (PTRACE_O_TRACECLONE | PTRACE_O_TRACEVFORK | PTRACE_O_TRACESYSGOOD)
 int lc_threads_seize(struct lc_threads *ts, pid_t pid);
+/* The process whose memory pid shares (its parent, when pid is its vfork
+ * child not exec'd yet: kcmp KCMP_VM), or 0. */
+pid_t lc_vfork_parent(pid_t pid);
 /* Interrupts one thread and waits for its stop. */
 int lc_thread_stop(struct lc_threads *ts, struct lc_thread *th);
 int lc_thread_resume(struct lc_threads *ts, struct lc_thread *th);
@@ -167,7 +187,10 @@ int lc_thread_repark(struct lc_threads *ts, struct lc_thread *th);
 /* The SIGTRAP a thread is stopped with was sent by a process (kill, tgkill,
  * sigqueue), not made by the kernel for an int3 or a single-step. */
 int lc_sigtrap_sent(pid_t tid);
-/* A stopped thread to run injected syscalls in: the main thread if it can. */
+/* A stopped thread to run injected syscalls in: the main thread if it can;
+ * never a vfork child nor a thread held at its vfork event (while the
+ * world runs, it waits up to 3 s for a vfork child to exec or exit if no
+ * other thread is left). */
 struct lc_thread *lc_threads_pick(struct lc_threads *ts);
 
 /* --- inject.c: a syscall executed by a stopped thread of the patient ------ */

@@ -248,6 +248,10 @@ int lc_proc_open(struct lc_proc *pr, pid_t pid)
 	pr->memfd = -1;
 	if (pid == getpid())
 		return lc_error("process %d is libcare-doctor itself", (int)pid);
+	pid_t vp = lc_vfork_parent(pid);
+	if (vp)
+		return lc_error("process %d shares the memory of process %d (a vfork child): not "
+				"touching it (process %d is patched with it)", (int)pid, (int)vp, (int)vp);
 	if (lc_proc_reload_maps(pr) != 0)
 		return -1;
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)lc_proc_task(pid));

@@ -238,6 +238,11 @@ int lc_select_skip(pid_t pid)
 			return 1;
 		}
 	}
+	pid_t vp = lc_vfork_parent(pid);
+	if (vp) {
+		skip(pid, "a vfork child of process %d (it shares its memory)", (int)vp);
+		return 1;
+	}
 	const struct rule *r = excluded(pid);
 	if (r) {
 		skip(pid, "excluded by %s:%u (%s %s)", exclude_file(), r->line,

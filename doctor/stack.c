@@ -156,7 +156,7 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 		if (th->gone || !th->stopped)
 			continue;
 		if (ptrace(PTRACE_GETREGS, th->tid, NULL, &regs) != 0) {
-			if (errno == ESRCH && !thread_exists(ts->pid, th->tid))
+			if (errno == ESRCH && !thread_exists(th->vchild ? th->tid : ts->pid, th->tid))
 				continue;
 			if (errno != ESRCH) {
 				if (memfd >= 0)
@@ -245,6 +245,36 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 				 "guessed 0x%llx", (int)ts->pid, (int)th->tid, (unsigned long long)guess);
 		}
 		exits_add(ex, th->tid, pcs, sps, known ? nf : 0, outer, guess, guess_slot);
+	}
+	/* Threads waiting in vfork() (attach.c): they run nothing while their
+	 * child shares the memory, and no ptrace request stops them; their pc
+	 * and stack pointer come from /proc, their stack is scanned whole. */
+	for (size_t i = 0; i < ts->nvb && !busy; i++) {
+		pid_t tid = ts->vb[i].tid;
+		uint64_t sp, pc;
+		const struct lc_range *hit;
+		struct lc_stack_word w;
+		int s = 0;
+		if (!tid)
+			continue;
+		if (!lc_vblocked_at(ts, tid, &sp, &pc))
+			snprintf(why, why_len, "thread %d cannot be examined (it left vfork())", (int)tid);
+		else if ((hit = range_of(r, n, pc)) != NULL)
+			snprintf(why, why_len, "thread %d is executing '%s' (rip 0x%llx, in vfork())",
+				 (int)tid, hit->name, (unsigned long long)pc);
+		else if ((s = lc_stack_scan(ts->pid, tid, sp, mem_open(ts, &memfd), r, n, &w)) > 0)
+			snprintf(why, why_len, "thread %d has '%s' on its stack (return address 0x%llx "
+				 "at 0x%llx, found scanning the stack of a thread in vfork())", (int)tid,
+				 w.range->name, (unsigned long long)w.ret, (unsigned long long)w.at);
+		else if (s < 0)
+			snprintf(why, why_len, "thread %d's stack cannot be read (rsp 0x%llx, in vfork())",
+				 (int)tid, (unsigned long long)sp);
+		else
+			continue;
+		lc_debug("process %d: %s", (int)ts->pid, why);
+		busy = 1;
+		if (ex)
+			ex->unknown = 1;        /* no frame to leave known: poll */
 	}
 	if (memfd >= 0)
 		close(memfd);
