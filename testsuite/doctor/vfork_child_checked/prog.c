@@ -39,7 +39,7 @@ static void *spawner(void *arg)
 		char line[64];
 		pid_t c = vfork();
 		if (c == 0) {
-			snprintf(line, sizeof(line), "child %d in version\n", k);
+			snprintf(line, sizeof(line), "child %d in version pid %d\n", k, (int)getpid());
 			say(line);
 			const char *r = version(400000);
 			snprintf(line, sizeof(line), "child %d left version %s\n", k, r);
