@@ -193,8 +193,11 @@ int lc_call_function(struct lc_threads *ts, struct lc_thread *th, uint64_t fn,
 			result = r.rax;
 			break;
 		}
-		if (WSTOPSIG(st) == SIGSEGV || WSTOPSIG(st) == SIGBUS || WSTOPSIG(st) == SIGILL ||
-		    WSTOPSIG(st) == SIGFPE || (WSTOPSIG(st) == SIGTRAP && !lc_sigtrap_sent(th->tid))) {
+		/* A fault of the function (made by the kernel); the same signal
+		 * sent by a process (kill, tgkill: si_code <= 0) is the
+		 * patient's, kept like any other. */
+		if ((WSTOPSIG(st) == SIGSEGV || WSTOPSIG(st) == SIGBUS || WSTOPSIG(st) == SIGILL ||
+		     WSTOPSIG(st) == SIGFPE || WSTOPSIG(st) == SIGTRAP) && !lc_sigtrap_sent(th->tid)) {
 			why = "faulted";
 			break;  /* the signal is not delivered: the registers go back */
 		}

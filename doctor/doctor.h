@@ -184,8 +184,9 @@ int lc_thread_sigmask(struct lc_thread *th, const uint64_t *set, uint64_t *old);
  * A signal of the patient's met on the way is delivered; the ones kept
  * with lc_thread_keep_signal are queued again. */
 int lc_thread_repark(struct lc_threads *ts, struct lc_thread *th);
-/* The SIGTRAP a thread is stopped with was sent by a process (kill, tgkill,
- * sigqueue), not made by the kernel for an int3 or a single-step. */
+/* The signal (SIGTRAP, SIGSEGV...) a thread is stopped with was sent by a
+ * process (kill, tgkill, sigqueue), not made by the kernel for an int3, a
+ * single-step or a fault. */
 int lc_sigtrap_sent(pid_t tid);
 /* A stopped thread to run injected syscalls in: the main thread if it can;
  * never a vfork child nor a thread held at its vfork event (while the
