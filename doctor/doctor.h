@@ -333,6 +333,10 @@ int lc_unwind_stack(struct lc_unwind *u, pid_t tid, uint64_t *pcs, int max, int 
  * address is at sps[f] - 8. */
 int lc_unwind_stack_sp(struct lc_unwind *u, pid_t tid, uint64_t *pcs, uint64_t *sps, int max,
 		       int *reliable);
+/* The same from registers already read (the thread stopped). */
+struct user_regs_struct;
+int lc_unwind_stack_regs(struct lc_unwind *u, pid_t tid, const struct user_regs_struct *regs,
+			 uint64_t *pcs, uint64_t *sps, int max, int *reliable);
 struct lc_tramps;
 /* Words read while unwinding are translated by lc_tramps_translate. */
 void lc_unwind_tramps(struct lc_unwind *u, const struct lc_tramps *t);

@@ -174,8 +174,8 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 		}
 		/* Only frames unwound from CFI count; if the stack was not
 		 * unwound to its start, the scan below has the last word. */
-		int reliable = 0, nf = u ? lc_unwind_stack_sp(u, th->tid, pcs, sps, MAX_FRAMES,
-							      &reliable) : -1;
+		int reliable = 0, nf = u ? lc_unwind_stack_regs(u, th->tid, &regs, pcs, sps,
+								MAX_FRAMES, &reliable) : -1;
 		int whole = nf >= 0;
 		nf = whole ? nf : reliable;
 		if (nf == 0) {

@@ -4,6 +4,14 @@
  * libdwfl.  The doctor already holds the threads stopped under ptrace, so
  * libdwfl is given callbacks (registers by PTRACE_GETREGS, memory through
  * /proc/PID/mem) instead of attaching itself.
+ *
+ * The world is stopped while this runs, for every thread, so its cost is
+ * the patient's: each thread's registers are read once, and the top of its
+ * stack with one process_vm_readv into a local snapshot that serves the
+ * unwinder's word reads (a read of 4 KiB costs about what one pread of 8
+ * bytes does); only words outside it are read one by one.  Whether a pc
+ * has CFI is remembered for the run: the threads of a process mostly
+ * stand on the same return addresses.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <unistd.h>
 #include <elfutils/libdw.h>
@@ -18,6 +27,10 @@
 #include "libcare/buf.h"
 #include "libcare/log.h"
 #include "doctor.h"
+
+#define UNWIND_SNAP_FIRST 4096u      /* bytes of stack read at first */
+#define UNWIND_SNAP_MAX (64u << 10)    /* at most, then word by word */
+#define UNWIND_CFI_CACHE 256
 
 struct lc_unwind {
 	Dwfl *dwfl;
@@ -29,6 +42,15 @@ struct lc_unwind {
 	 * for patch frames, which cfi_unwind.c unwinds with the region's CFI */
 	uint64_t sp[LC_UNWIND_REGS_MAX], bp[LC_UNWIND_REGS_MAX];
 	int nregs;
+	struct user_regs_struct regs;   /* of the thread being unwound */
+	/* its stack from rsp: snap_len bytes at snap_lo (grown on a miss) */
+	uint64_t snap_lo;
+	size_t snap_len;
+	int snap_full;                  /* nothing more to read from there */
+	uint8_t snap[UNWIND_SNAP_MAX];
+	/* pc -> has CFI (1) or not (0), for unwind_has_cfi; 0 pc: empty */
+	uint64_t cfi_pc[UNWIND_CFI_CACHE];
+	uint8_t cfi_has[UNWIND_CFI_CACHE];
 };
 
 void lc_unwind_tramps(struct lc_unwind *u, const struct lc_tramps *t)
@@ -54,11 +76,35 @@ static bool unwind_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_ar
 	return true;
 }
 
+/* Reads more of the stack into the snapshot, up to `need` bytes of it. */
+static void unwind_snap_grow(struct lc_unwind *u, size_t need)
+{
+	size_t want = u->snap_len ? u->snap_len * 2 : UNWIND_SNAP_FIRST;
+	while (want < need)
+		want *= 2;
+	if (want > sizeof(u->snap))
+		want = sizeof(u->snap);
+	size_t ask = want - u->snap_len;
+	struct iovec local = { u->snap + u->snap_len, ask };
+	struct iovec remote = { (void *)(uintptr_t)(u->snap_lo + u->snap_len), ask };
+	/* a short read: the stack's mapping ends there */
+	ssize_t got = process_vm_readv(u->tid, &local, 1, &remote, 1, 0);
+	if (got > 0)
+		u->snap_len += (size_t)got;
+	if (got < (ssize_t)ask || u->snap_len == sizeof(u->snap))
+		u->snap_full = 1;
+}
+
 static bool unwind_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
 	struct lc_unwind *u = arg;
 	(void)dwfl;
-	if (pread(u->memfd, result, sizeof(*result), (off_t)addr) != sizeof(*result))
+	if (addr >= u->snap_lo && addr - u->snap_lo + sizeof(*result) > u->snap_len &&
+	    !u->snap_full && addr - u->snap_lo + sizeof(*result) <= sizeof(u->snap))
+		unwind_snap_grow(u, (size_t)(addr - u->snap_lo) + sizeof(*result));
+	if (addr >= u->snap_lo && addr - u->snap_lo + sizeof(*result) <= u->snap_len)
+		memcpy(result, u->snap + (addr - u->snap_lo), sizeof(*result));
+	else if (pread(u->memfd, result, sizeof(*result), (off_t)addr) != sizeof(*result))
 		return false;
 	/* A return address redirected to a trampoline reads as the real one
 	 * (trampoline.c): unwinding goes on past it. */
@@ -70,9 +116,7 @@ static bool unwind_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, 
 static bool unwind_initial_registers(Dwfl_Thread *thread, void *thread_arg)
 {
 	struct lc_unwind *u = thread_arg;
-	struct user_regs_struct r;
-	if (ptrace(PTRACE_GETREGS, u->tid, NULL, &r) != 0)
-		return false;
+	struct user_regs_struct r = u->regs;     /* read by lc_unwind_stack_regs */
 	/* A thread held in a trampoline stands, for unwinding, at the real
 	 * return address (lc_tramps_normalize put its other registers back as
 	 * they were there). */
@@ -147,7 +191,7 @@ struct unwind_frames {
 /* Does CFI cover pc?  libdwfl unwinds a frame with its module's
  * .eh_frame, else its .debug_frame, else guesses from the frame pointer
  * (ebl_unwind); what it found above a guessed frame is not to be trusted. */
-static int unwind_has_cfi(Dwfl *dwfl, Dwarf_Addr pc)
+static int unwind_has_cfi_lookup(Dwfl *dwfl, Dwarf_Addr pc)
 {
 	Dwfl_Module *m = dwfl_addrmodule(dwfl, pc);
 	if (!m)
@@ -162,6 +206,17 @@ static int unwind_has_cfi(Dwfl *dwfl, Dwarf_Addr pc)
 		}
 	}
 	return 0;
+}
+
+static int unwind_has_cfi(struct lc_unwind *u, Dwarf_Addr pc)
+{
+	size_t k = (size_t)((pc * 0x9e3779b97f4a7c15ull) >> 56) % UNWIND_CFI_CACHE;
+	if (pc && u->cfi_pc[k] == pc)
+		return u->cfi_has[k];
+	int has = unwind_has_cfi_lookup(u->dwfl, pc);
+	u->cfi_pc[k] = pc;
+	u->cfi_has[k] = (uint8_t)has;
+	return has;
 }
 
 static int unwind_frame(Dwfl_Frame *state, void *arg)
@@ -186,7 +241,7 @@ static int unwind_frame(Dwfl_Frame *state, void *arg)
 		f->u->bp[f->u->nregs++] = ok ? bp : 0;
 	}
 	f->pcs[f->n++] = at;
-	if (f->first_guess < 0 && !unwind_has_cfi(f->dwfl, at))
+	if (f->first_guess < 0 && !unwind_has_cfi(f->u, at))
 		f->first_guess = f->n - 1;
 	return f->n < f->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
@@ -199,8 +254,28 @@ int lc_unwind_stack(struct lc_unwind *u, pid_t tid, uint64_t *pcs, int max, int 
 int lc_unwind_stack_sp(struct lc_unwind *u, pid_t tid, uint64_t *pcs, uint64_t *sps, int max,
 		       int *reliable)
 {
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &r) != 0) {
+		*reliable = 0;
+		lc_debug("process %d: thread %d: no registers to unwind from: %s", (int)u->pid,
+			 (int)tid, strerror(errno));
+		return -1;
+	}
+	return lc_unwind_stack_regs(u, tid, &r, pcs, sps, max, reliable);
+}
+
+int lc_unwind_stack_regs(struct lc_unwind *u, pid_t tid, const struct user_regs_struct *regs,
+			 uint64_t *pcs, uint64_t *sps, int max, int *reliable)
+{
 	struct unwind_frames f = { u->dwfl, pcs, sps, 0, max, -1, u };
 	u->nregs = 0;
+	u->regs = *regs;
+	u->tid = tid;
+	/* The snapshot of this thread's stack: taken now, the thread stopped. */
+	u->snap_lo = regs->rsp & ~(uint64_t)7;
+	u->snap_len = 0;
+	u->snap_full = 0;
+	unwind_snap_grow(u, UNWIND_SNAP_FIRST);
 	/* 0: unwinding ended where the CFI says there is no caller (_start,
 	 * clone): the whole stack.  -1: an error (no CFI, no module, memory
 	 * unreadable), or our callback stopped it (too many frames). */
