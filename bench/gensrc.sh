@@ -42,7 +42,7 @@ bench_gensrc() {
 	local -a sizes runs_n
 	[[ -x $gensrc ]] || bench_die "not built: $gensrc"
 	if ((quick)); then
-		sizes=(10000 20000 40000) runs_n=1
+		sizes=(10000 20000 40000) runs_n=3
 	else
 		sizes=(20000 40000 80000) runs_n=3
 	fi
