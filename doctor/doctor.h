@@ -273,6 +273,9 @@ int lc_cfi_frame_exit(int memfd, uint64_t region, uint64_t pc, uint64_t sp, uint
  * object (and ending below 2 GiB if `low`). */
 int lc_region_choose(struct lc_proc *pr, const struct lc_object *obj, size_t size,
 		     int low, uint64_t *addr);
+/* The same, outside `avoid` too (regions chosen in this run, not mapped yet). */
+int lc_region_choose_avoiding(struct lc_proc *pr, const struct lc_object *obj, size_t size,
+			      int low, const struct lc_span *avoid, size_t navoid, uint64_t *addr);
 int lc_region_map(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
 		  uint64_t addr, size_t size);
 int lc_region_protect(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,

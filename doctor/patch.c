@@ -85,6 +85,21 @@ struct patch_run {
 	int check_only;                 /* `check`: stop before any change */
 	int locked;                     /* holds the lock for this process */
 	struct lc_cfi_ops cfi;          /* libgcc_s's frame registry (cfi.c) */
+	/* patch DIR: the runs of this process prepared before this one, all
+	 * switched in the same stop (their regions not mapped yet) */
+	struct patch_run *const *before;
+	size_t nbefore;
+	/* what the switch overwrote: the group's undo puts it back */
+	uint64_t *sw_addr;
+	uint32_t *sw_len;
+	uint8_t (*sw_saved)[LC_HUNK_MAX_BYTES];
+	size_t sw_n;
+};
+
+/* The objects of one process that one command patches: one transition. */
+struct patch_group {
+	struct patch_run **runs;
+	size_t n;
 };
 
 #define PATCH_SKIPPED 1                 /* -p all/DIR: not for this process, or applied */
@@ -114,6 +129,16 @@ static int patch_add_old(struct patch_run *r, const struct lc_applied *a, const 
 	return 0;
 }
 
+/* A region an earlier run of the same command replaces already. */
+static int claimed_before(const struct patch_run *r, uint64_t addr)
+{
+	for (size_t i = 0; i < r->nbefore; i++)
+		for (size_t k = 0; k < r->before[i]->nolds; k++)
+			if (r->before[i]->olds[k]->addr == addr)
+				return 1;
+	return 0;
+}
+
 /* Patches are told apart by their --id: a patch with the id of an applied
  * one for the same object is a new level of it.  Refuses this or a lower
  * level as already applied; remembers a lower one to replace, and what a
@@ -132,6 +157,8 @@ static int patch_check_applied(struct patch_run *r)
 		if (state == LC_REGION_RETIRED)
 			continue;
 		if (state == LC_REGION_PREPARING) {
+			if (claimed_before(r, a->addr))
+				continue;       /* an earlier object of this command takes it */
 			if (patch_add_old(r, a, "left preparing by a killed doctor") != 0)
 				return -1;
 			continue;
@@ -260,7 +287,14 @@ static int patch_prepare(struct patch_run *r)
 	if (lc_proc_syscall_insn(&r->pr, &r->insn) != 0)
 		return -1;
 	const struct lc_layout *l = lc_patch_layout(r->patch);
-	if (lc_region_choose(&r->pr, r->obj, l->size, l->needs_low, &r->addr) != 0)
+	struct lc_span avoid[r->nbefore + 1];
+	for (size_t i = 0; i < r->nbefore; i++) {
+		size_t sz = lc_patch_layout(r->before[i]->patch)->size;
+		avoid[i] = (struct lc_span){ r->before[i]->addr,
+			r->before[i]->addr + (sz + LC_PAGE_SIZE - 1) / LC_PAGE_SIZE * LC_PAGE_SIZE };
+	}
+	if (lc_region_choose_avoiding(&r->pr, r->obj, l->size, l->needs_low, avoid, r->nbefore,
+				      &r->addr) != 0)
 		return -1;
 	struct lc_target t = { r, r->obj->bias, patch_target_read, patch_target_lookup,
 			       patch_target_tls, r->obj->lo, r->obj->hi };
@@ -284,11 +318,10 @@ static const struct lc_region_hunk *patch_hunk(const struct patch_run *r, uint32
 	return lc_region_hunk((const struct lc_region_header *)r->image, i);
 }
 
-/* The transition's prepare, from one stopped thread: map and fill the
- * region (its journal says PREPARING from the first byte on). */
-static int patch_prepare_region(struct lc_transition *t, struct lc_thread *th)
+/* From one stopped thread: map and fill the region (its journal says
+ * PREPARING from the first byte on). */
+static int patch_map_region(struct lc_transition *t, struct lc_thread *th, struct patch_run *r)
 {
-	struct patch_run *r = t->ctx;
 	if (lc_region_map(&t->ts, th, r->insn, r->addr, r->size) != 0)
 		return -1;
 	r->mapped = 1;
@@ -296,16 +329,32 @@ static int patch_prepare_region(struct lc_transition *t, struct lc_thread *th)
 	if (lc_mem_write(&r->pr, r->addr, r->image, r->size) != 0 ||
 	    lc_region_protect(&t->ts, th, r->insn, r->addr, lc_patch_layout(r->patch)) != 0)
 		return -1;
-	/* the unwinder first: cfi.c checks the thread is not inside libgcc */
-	t->unwind = lc_unwind_begin(t->pid);
-	return lc_cfi_register(&r->pr, &t->ts, th, t->unwind, &r->cfi, r->addr,
-			       (const struct lc_region_header *)r->image);
+	return 0;
 }
 
-/* Its undo: the region goes (nothing jumps to it yet). */
-static void patch_unprepare_region(struct lc_transition *t, struct lc_thread *th)
+/* The transition's prepare, from one stopped thread: every object's region
+ * mapped and filled, then their unwind information registered. */
+static int patch_prepare_regions(struct lc_transition *t, struct lc_thread *th)
 {
-	struct patch_run *r = t->ctx;
+	struct patch_group *g = t->ctx;
+	for (size_t i = 0; i < g->n; i++)
+		if (patch_map_region(t, th, g->runs[i]) != 0)
+			return -1;
+	/* the unwinder first: cfi.c checks the thread is not inside libgcc */
+	t->unwind = lc_unwind_begin(t->pid);
+	for (size_t i = 0; i < g->n; i++) {
+		struct patch_run *r = g->runs[i];
+		if (lc_cfi_register(&r->pr, &t->ts, th, t->unwind, &r->cfi, r->addr,
+				    (const struct lc_region_header *)r->image) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Its undo for one object: the region goes (nothing jumps to it yet). */
+static void patch_unprepare_region(struct lc_transition *t, struct lc_thread *th,
+				   struct patch_run *r)
+{
 	if (!r->mapped)
 		return;
 	if (th && lc_cfi_deregister(&r->pr, &t->ts, th, t->unwind, r->addr,
@@ -315,6 +364,13 @@ static void patch_unprepare_region(struct lc_transition *t, struct lc_thread *th
 	else
 		lc_warn("process %d: the patch region at 0x%llx could not be unmapped",
 			(int)r->pid, (unsigned long long)r->addr);
+}
+
+static void patch_unprepare_regions(struct lc_transition *t, struct lc_thread *th)
+{
+	struct patch_group *g = t->ctx;
+	for (size_t i = g->n; i-- > 0;)
+		patch_unprepare_region(t, th, g->runs[i]);
 }
 
 /* A function site holds what we may overwrite: its original bytes or the
@@ -357,9 +413,8 @@ static void patch_put_back(struct patch_run *r, uint64_t *addr, uint8_t (*saved)
  * meanwhile leaves it whole or not written (GCC aligns functions to 16
  * bytes: their first 5 bytes never cross a page).  A failed write puts back
  * what was. */
-static int patch_switch(struct lc_transition *t)
+static int patch_switch_run(struct lc_transition *t, struct patch_run *r)
 {
-	struct patch_run *r = t->ctx;
 	uint32_t n = ((const struct lc_region_header *)r->image)->nhunks;
 	size_t nsites = 0, max = n;
 	for (size_t k = 0; k < r->nolds; k++)
@@ -368,6 +423,10 @@ static int patch_switch(struct lc_transition *t)
 	uint32_t *len = lc_xcalloc(max, sizeof(*len));
 	uint8_t (*saved)[LC_HUNK_MAX_BYTES] = lc_xcalloc(max, sizeof(*saved));
 	int rc = -1;
+	r->sw_addr = addr;
+	r->sw_len = len;
+	r->sw_saved = saved;
+	r->sw_n = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct lc_region_hunk *hk = patch_hunk(r, i);
 		if (!patch_site_ok(r, hk->addr, hk->old_bytes, hk->len)) {
@@ -436,15 +495,34 @@ static int patch_switch(struct lc_transition *t)
 			olds[k] = *r->olds[k];
 		r->old_referenced = lc_regions_referenced(&t->ts, olds, r->nolds);
 	}
-	rc = 0;
-	goto out;
+	r->sw_n = nsites;
+	return 0;
 undo:
 	patch_put_back(r, addr, saved, len, nsites);
 out:
-	free(addr);
-	free(len);
-	free(saved);
 	return rc;
+}
+
+/* The transition's switch: every object's jumps in this one stop, in the
+ * order prepared.  One that fails has put back what it wrote; the objects
+ * switched before it are put back too (newest first): no object of the
+ * command is left switched, the patient never runs half the fix. */
+static int patch_switch(struct lc_transition *t)
+{
+	struct patch_group *g = t->ctx;
+	for (size_t i = 0; i < g->n; i++) {
+		if (patch_switch_run(t, g->runs[i]) == 0)
+			continue;
+		if (i)
+			lc_info("process %d: the jumps of the %zu object(s) switched before are "
+				"taken out again", (int)t->pid, i);
+		while (i-- > 0) {
+			struct patch_run *r = g->runs[i];
+			patch_put_back(r, r->sw_addr, r->sw_saved, r->sw_len, r->sw_n);
+		}
+		return -1;
+	}
+	return 0;
 }
 
 /* The transition's finish, world running: the replaced patch's region
@@ -452,8 +530,11 @@ out:
  * from one thread stopped again (no thread is in it, nothing jumps to it). */
 static void patch_finish(struct lc_transition *t, struct lc_thread *th)
 {
-	struct patch_run *r = t->ctx;
-	if (r->nolds) {
+	struct patch_group *g = t->ctx;
+	for (size_t i = 0; i < g->n; i++) {
+		struct patch_run *r = g->runs[i];
+		if (!r->nolds)
+			continue;
 		struct lc_applied olds[16];
 		for (size_t k = 0; k < r->nolds; k++)
 			olds[k] = *r->olds[k];
@@ -462,7 +543,7 @@ static void patch_finish(struct lc_transition *t, struct lc_thread *th)
 }
 
 static const struct lc_transition_ops patch_ops = {
-	"patch", patch_prepare_region, patch_unprepare_region, patch_switch, patch_finish,
+	"patch", patch_prepare_regions, patch_unprepare_regions, patch_switch, patch_finish,
 };
 
 /* What `check` says instead of patching: everything up to the first change. */
@@ -478,6 +559,75 @@ static int patch_report_check(struct patch_run *r)
 	return 0;
 }
 
+/* The transition of a group of prepared runs (the objects of one process):
+ * the union of their busy ranges, one stop, every object's jumps in it. */
+static int patch_group_run(struct patch_group *g, uint64_t prepare_us)
+{
+	struct patch_run *r0 = g->runs[0];
+	size_t cap = 0, nbusy = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		struct patch_run *r = g->runs[i];
+		cap += lc_patch_busy_count(r->patch, (const struct lc_region_header *)r->image) +
+		       r->nolds + 1;
+	}
+	/* the functions, their entries if loop heads, their .cold pieces (busy.c) */
+	struct lc_range *busy = lc_xcalloc(cap, sizeof(*busy));
+	for (size_t i = 0; i < g->n; i++) {
+		struct patch_run *r = g->runs[i];
+		nbusy += lc_patch_busy_ranges(r->patch, (const struct lc_region_header *)r->image,
+					      busy + nbusy);
+		for (size_t k = 0; k < r->nolds; k++)   /* the replaced code is about to vanish */
+			busy[nbusy++] = (struct lc_range){
+				r->olds[k]->addr + r->olds[k]->hdr->text_offset,
+				r->olds[k]->addr + r->olds[k]->hdr->text_offset +
+					r->olds[k]->hdr->text_size,
+				"the replaced patch", r->olds[k]->addr };
+	}
+	struct lc_transition t;
+	memset(&t, 0, sizeof(t));
+	t.pid = r0->pid;
+	t.pr = &r0->pr;
+	t.insn = r0->insn;
+	t.busy = busy;
+	t.nbusy = nbusy;
+	t.timeout_ms = r0->timeout_ms;
+	t.ops = &patch_ops;
+	t.ctx = g;
+	int rc = lc_transition_run(&t);
+	free(busy);
+	if (rc != 0)
+		return -1;
+	int pid = (int)r0->pid;
+	lc_info("process %d: prepare %llu us, attach %llu us, region %llu us, waiting for a safe "
+		"point %llu us (%d stop(s), %d trampoline return(s)), jumps %llu us, cleanup %llu us",
+		pid, (unsigned long long)prepare_us, (unsigned long long)t.attach_us,
+		(unsigned long long)t.prepare_us, (unsigned long long)t.wait_us, t.stops, t.taken,
+		(unsigned long long)t.switch_us, (unsigned long long)t.cleanup_us);
+	lc_info("process %d: stopped for %llu us in %d stop(s): last stack check %llu us, jump "
+		"writes %llu us; one thread stopped alone %llu us", pid,
+		(unsigned long long)t.stopped_us, t.stops, (unsigned long long)t.check_us,
+		(unsigned long long)t.switch_us, (unsigned long long)t.thread_stop_us);
+	if (g->n > 1)
+		lc_info("process %d: %zu objects switched in the same stop", pid, g->n);
+	for (size_t k = 0; k < g->n; k++) {
+		struct patch_run *r = g->runs[k];
+		uint32_t n = ((const struct lc_region_header *)r->image)->nhunks;
+		for (uint32_t i = 0; i < n; i++)
+			lc_info("process %d: %s at 0x%llx -> 0x%llx", pid,
+				lc_patch_func_name(r->patch, i),
+				(unsigned long long)patch_hunk(r, i)->addr,
+				(unsigned long long)patch_hunk(r, i)->new_addr);
+	}
+	/* one line per object; the stop is the same one */
+	for (size_t k = 0; k < g->n; k++) {
+		struct patch_run *r = g->runs[k];
+		printf("patched %d: %u function(s) replaced in %s, patient stopped for %llu us\n",
+		       pid, ((const struct lc_region_header *)r->image)->nhunks, r->obj->path,
+		       (unsigned long long)t.stopped_us);
+	}
+	return 0;
+}
+
 static int patch_run(struct patch_run *r)
 {
 	uint64_t t0 = lc_now_us();
@@ -486,47 +636,33 @@ static int patch_run(struct patch_run *r)
 		return prc;
 	if (r->check_only)
 		return patch_report_check(r);
-	uint64_t t1 = lc_now_us();
-	const struct lc_region_header *h = (const struct lc_region_header *)r->image;
-	uint32_t n = h->nhunks;
-	/* the functions, their entries if loop heads, their .cold pieces (busy.c) */
-	struct lc_range *busy = lc_xcalloc(lc_patch_busy_count(r->patch, h) + r->nolds + 1,
-					   sizeof(*busy));
-	size_t nbusy = lc_patch_busy_ranges(r->patch, h, busy);
-	for (size_t k = 0; k < r->nolds; k++)   /* the replaced code is about to vanish */
-		busy[nbusy++] = (struct lc_range){ r->olds[k]->addr + r->olds[k]->hdr->text_offset,
-			r->olds[k]->addr + r->olds[k]->hdr->text_offset + r->olds[k]->hdr->text_size,
-			"the replaced patch", r->olds[k]->addr };
-	struct lc_transition t;
-	memset(&t, 0, sizeof(t));
-	t.pid = r->pid;
-	t.pr = &r->pr;
-	t.insn = r->insn;
-	t.busy = busy;
-	t.nbusy = nbusy;
-	t.timeout_ms = r->timeout_ms;
-	t.ops = &patch_ops;
-	t.ctx = r;
-	int rc = lc_transition_run(&t);
-	free(busy);
-	if (rc != 0)
-		return -1;
-	lc_info("process %d: prepare %llu us, attach %llu us, region %llu us, waiting for a safe "
-		"point %llu us (%d stop(s), %d trampoline return(s)), jumps %llu us, cleanup %llu us",
-		(int)r->pid, (unsigned long long)(t1 - t0), (unsigned long long)t.attach_us,
-		(unsigned long long)t.prepare_us, (unsigned long long)t.wait_us, t.stops, t.taken,
-		(unsigned long long)t.switch_us, (unsigned long long)t.cleanup_us);
-	lc_info("process %d: stopped for %llu us in %d stop(s): last stack check %llu us, jump "
-		"writes %llu us; one thread stopped alone %llu us", (int)r->pid,
-		(unsigned long long)t.stopped_us, t.stops, (unsigned long long)t.check_us,
-		(unsigned long long)t.switch_us, (unsigned long long)t.thread_stop_us);
-	for (uint32_t i = 0; i < n; i++)
-		lc_info("process %d: %s at 0x%llx -> 0x%llx", (int)r->pid,
-			lc_patch_func_name(r->patch, i), (unsigned long long)patch_hunk(r, i)->addr,
-			(unsigned long long)patch_hunk(r, i)->new_addr);
-	printf("patched %d: %u function(s) replaced in %s, patient stopped for %llu us\n",
-	       (int)r->pid, n, r->obj->path, (unsigned long long)t.stopped_us);
-	return 0;
+	struct patch_run *one = r;
+	struct patch_group g = { &one, 1 };
+	return patch_group_run(&g, lc_now_us() - t0);
+}
+
+static void patch_run_init(struct patch_run *r, pid_t pid, const char *file, int many,
+			   int timeout_ms, int check_only)
+{
+	memset(r, 0, sizeof(*r));
+	r->pr.memfd = -1;
+	r->pid = pid;
+	r->file = file;
+	r->many = many;
+	r->timeout_ms = timeout_ms;
+	r->check_only = check_only;
+}
+
+/* Everything but the lock (one for the process, however many runs). */
+static void patch_run_free(struct patch_run *r)
+{
+	lc_patch_free(r->patch);
+	lc_regions_free(r->applied, r->napplied);
+	lc_proc_close(&r->pr);
+	free(r->image);
+	free(r->sw_addr);
+	free(r->sw_len);
+	free(r->sw_saved);
 }
 
 /* One patch file into one process: 0 applied, PATCH_SKIPPED, PATCH_ALREADY,
@@ -535,20 +671,11 @@ static int patch_run(struct patch_run *r)
 static int patch_one(pid_t pid, const char *file, int many, int timeout_ms, int check_only)
 {
 	struct patch_run r;
-	memset(&r, 0, sizeof(r));
-	r.pr.memfd = -1;
-	r.pid = pid;
-	r.file = file;
-	r.many = many;
-	r.timeout_ms = timeout_ms;
-	r.check_only = check_only;
+	patch_run_init(&r, pid, file, many, timeout_ms, check_only);
 	int rc = patch_run(&r);
 	if (r.locked)
 		lc_lock_release(pid);
-	lc_patch_free(r.patch);
-	lc_regions_free(r.applied, r.napplied);
-	lc_proc_close(&r.pr);
-	free(r.image);
+	patch_run_free(&r);
 	return rc;
 }
 
@@ -558,13 +685,18 @@ int lc_patch_file(pid_t pid, const char *file, int timeout_ms, int check_only)
 	return rc == 0 ? 0 : rc == PATCH_ALREADY ? LC_EXIT_ALREADY : LC_EXIT_FAILED;
 }
 
-/* DIR/<BuildID>.kpatch for each object of the process that has one.
+/* DIR/<BuildID>.kpatch for each object of the process that has one, all
+ * in one transition: every object is prepared first, then switched in the
+ * same stop, so the patient never runs with one object's fix and not
+ * another's.  If any object's patch is refused, none is applied.
  * Returns the number applied, or -1 if any failed. */
 static int patch_dir(pid_t pid, const char *dir, int quiet, int timeout_ms)
 {
 	struct lc_proc pr;
 	struct lc_buf path = LC_BUF_INIT;
-	int applied = 0, failed = 0;
+	int failed = 0, locked = 0, vanished = 0;
+	struct patch_run **runs = NULL;
+	size_t nruns = 0;
 
 	if (quiet) {
 		/* -p all: a process that vanished or has no objects is no error */
@@ -583,6 +715,9 @@ static int patch_dir(pid_t pid, const char *dir, int quiet, int timeout_ms)
 		lc_proc_close(&pr);
 		return quiet ? 0 : -1;
 	}
+	if (quiet)
+		lc_stderr_hold(&held);
+	uint64_t t0 = lc_now_us();
 	for (size_t i = 0; i < pr.nobjs; i++) {
 		if (!pr.objs[i].build_id_len)
 			continue;
@@ -590,22 +725,53 @@ static int patch_dir(pid_t pid, const char *dir, int quiet, int timeout_ms)
 		lc_buf_addf(&path, "%s/%s.kpatch", dir, pr.objs[i].build_id_hex);
 		if (access(path.data, R_OK) != 0)
 			continue;
-		struct lc_stderr_held held;
-		if (quiet)
-			lc_stderr_hold(&held);
-		int rc = patch_one(pid, path.data, 1, timeout_ms, 0);
-		int vanished = rc < 0 && quiet && !lc_pid_alive(pid);
-		if (quiet)
-			lc_stderr_release(&held, !vanished);
-		if (vanished) {
-			lc_info("process %d exited meanwhile: skipped", (int)pid);
+		struct patch_run *r = lc_xcalloc(1, sizeof(*r));
+		patch_run_init(r, pid, lc_xstrdup(path.data), 1, timeout_ms, 0);
+		r->before = runs;
+		r->nbefore = nruns;
+		int rc = patch_prepare(r);
+		locked |= r->locked;
+		if (rc == 0) {
+			runs = lc_xrealloc(runs, (nruns + 1) * sizeof(*runs));
+			runs[nruns++] = r;
+			continue;
+		}
+		patch_run_free(r);
+		free((char *)r->file);
+		free(r);
+		if (rc < 0 && quiet && !lc_pid_alive(pid)) {
+			vanished = 1;
 			break;
 		}
 		if (rc < 0)
 			failed++;
-		else if (rc == 0)
-			applied++;
 	}
+	int applied = 0;
+	if (!vanished && nruns && failed) {
+		lc_error("process %d: %s: none of the other %zu patch(es) applied either (the "
+			 "objects of a process are patched together or not at all)", (int)pid, dir,
+			 nruns);
+	} else if (!vanished && nruns) {
+		struct patch_group g = { runs, nruns };
+		if (patch_group_run(&g, lc_now_us() - t0) == 0)
+			applied = (int)nruns;
+		else if (quiet && !lc_pid_alive(pid))
+			vanished = 1;
+		else
+			failed++;
+	}
+	if (quiet)
+		lc_stderr_release(&held, !vanished);
+	if (vanished)
+		lc_info("process %d exited meanwhile: skipped", (int)pid);
+	if (locked)
+		lc_lock_release(pid);
+	for (size_t i = 0; i < nruns; i++) {
+		patch_run_free(runs[i]);
+		free((char *)runs[i]->file);
+		free(runs[i]);
+	}
+	free(runs);
 	lc_buf_free(&path);
 	lc_proc_close(&pr);
 	return failed ? -1 : applied;

@@ -13,21 +13,38 @@
 #include "libcare/log.h"
 #include "doctor.h"
 
-/* The region goes where the runtime says, in the gaps of /proc/PID/maps. */
-int lc_region_choose(struct lc_proc *pr, const struct lc_object *obj, size_t size,
-		     int low, uint64_t *addr)
+static int span_cmp(const void *a, const void *b)
+{
+	const struct lc_span *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The region goes where the runtime says, in the gaps of /proc/PID/maps
+ * and outside the `navoid` spans (regions chosen, not mapped yet). */
+int lc_region_choose_avoiding(struct lc_proc *pr, const struct lc_object *obj, size_t size,
+			      int low, const struct lc_span *avoid, size_t navoid, uint64_t *addr)
 {
 	if (lc_proc_reload_maps(pr) != 0)
 		return -1;
-	struct lc_span *used = lc_xcalloc(pr->nmaps, sizeof(*used));
+	struct lc_span *used = lc_xcalloc(pr->nmaps + navoid, sizeof(*used));
 	for (size_t i = 0; i < pr->nmaps; i++)
 		used[i] = (struct lc_span){ pr->maps[i].start, pr->maps[i].end };
-	int rc = lc_gap_choose(used, pr->nmaps, obj->lo, obj->hi, size, low, addr);
+	for (size_t i = 0; i < navoid; i++)
+		used[pr->nmaps + i] = avoid[i];
+	if (navoid)
+		qsort(used, pr->nmaps + navoid, sizeof(*used), span_cmp);
+	int rc = lc_gap_choose(used, pr->nmaps + navoid, obj->lo, obj->hi, size, low, addr);
 	free(used);
 	if (rc != 0)
 		return lc_error("process %d: no free %zu bytes within 2 GiB of %s%s", (int)pr->pid,
 				size, obj->path, low ? " and below 2 GiB" : "");
 	return 0;
+}
+
+int lc_region_choose(struct lc_proc *pr, const struct lc_object *obj, size_t size,
+		     int low, uint64_t *addr)
+{
+	return lc_region_choose_avoiding(pr, obj, size, low, NULL, 0, addr);
 }
 
 static int region_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
