@@ -59,14 +59,22 @@ static const char *step_name(enum lc_step s)
 
 /* Test-only: LIBCARE_TEST_PAUSE=NAME makes the doctor sleep 300 ms at the
  * point NAME (a fixed moment for kill and stop tests), LIBCARE_TEST_PAUSE_MS
- * overrides the length.  One getenv per point, nothing else. */
+ * overrides the length; with LIBCARE_TEST_PAUSE_UNTIL=FILE it waits instead
+ * until FILE exists (a test's handshake; 60 s at most).  One getenv per
+ * point, nothing else. */
 void lc_test_pause(const char *point)
 {
 	const char *want = getenv("LIBCARE_TEST_PAUSE");
 	if (!want || strcmp(want, point) != 0)
 		return;
 	const char *ms = getenv("LIBCARE_TEST_PAUSE_MS");
+	const char *until = getenv("LIBCARE_TEST_PAUSE_UNTIL");
 	fprintf(stderr, "libcare-doctor: test pause at %s\n", point);
+	if (until && *until) {
+		for (int i = 0; i < 6000 && access(until, F_OK) != 0; i++)
+			usleep(10000);
+		return;
+	}
 	usleep((useconds_t)(ms ? atoi(ms) : 300) * 1000u);
 }
 
