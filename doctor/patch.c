@@ -12,6 +12,10 @@
  * before the jumps unmaps the region and restores the registers: the
  * patient is as before.
  *
+ * With a directory, every object's patch is prepared first and all are
+ * switched in the one stop of one transition (struct patch_group): the
+ * patient never runs one object's fix without another's.
+ *
  * A patch with a higher level than the one applied to the same object
  * replaces it in the same stop: the old jumps are taken out, the new ones
  * written and the old region unmapped, with no moment in which neither
@@ -39,9 +43,10 @@ static void patch_usage(FILE *f)
 		"\n"
 		"Applies the patch FILE (<BuildID>.kpatch from libcare-mkpatch) to the object\n"
 		"with that BuildID in the running process PID.  With a directory, applies\n"
-		"DIR/<BuildID>.kpatch for each object of the process that has one.  With\n"
-		"-p all, does so in every process (those without the object are skipped,\n"
-		"as are patches already applied).\n"
+		"DIR/<BuildID>.kpatch for each object of the process that has one, all in\n"
+		"one stop (if one is refused, none is applied).  With -p all, does so in\n"
+		"every process (those without the object are skipped, as are patches\n"
+		"already applied).\n"
 		"\n"
 		"A patch with the same --id and a higher level replaces the applied one;\n"
 		"patches with other ids stack.  Exit status: 0 applied, 1 failed (the\n"
