@@ -151,6 +151,13 @@ int lc_unit_defines(const struct lc_asm_unit *u, const char *name, size_t len);
  */
 int lc_unit_alias(const struct lc_asm_unit *u, const char *name, size_t len, const char **t,
 		  size_t *tlen);
+/*
+ * `.set NAME, TARGET`, `.set NAME, TARGET+N` or `-N` (GCC's pool constant
+ * that is a part of another: `.set .LC283,.LC137+4`): sets *t, *tlen, *off
+ * and returns 1; 0 for anything else (a weakref, an expression).
+ */
+int lc_unit_alias_off(const struct lc_asm_unit *u, const char *name, size_t len, const char **t,
+		      size_t *tlen, long *off);
 /* Literal-like names: .LC<n> and GCC's switch tables CSWTCH.<n>. */
 int lc_name_is_literal(const char *s, size_t len);
 /*

@@ -406,19 +406,23 @@ static int emit_literals(struct emit_ctx *c, struct lc_buf *out, struct lc_buf *
 		int li = lc_unit_find_lit(c->p, s, len);
 		const char *t;
 		size_t tlen;
-		if (li < 0 && lc_unit_alias(c->p, s, len, &t, &tlen) == 1 &&
+		long off;
+		if (li < 0 && lc_unit_alias_off(c->p, s, len, &t, &tlen, &off) &&
 		    lc_name_is_literal(t, tlen)) {
 			/*
-			 * `.set .LC18,.LC6`: GCC gives a pool constant that is the
-			 * low part of another (movzwl .LC18: the first 2 bytes of
-			 * an 8-byte .LC6) the other's address.  The copy is the
-			 * same: an alias of the copy of its target.
+			 * `.set .LC18,.LC6`, `.set .LC283,.LC137+4`: GCC gives a
+			 * pool constant that is a part of another (movzwl .LC18:
+			 * the first 2 bytes of an 8-byte .LC6) an address in it.
+			 * The copy is the same: an alias into the copy of its
+			 * target.
 			 */
 			emit_section(c, 'd', out);
 			lc_buf_adds(out, "\t.set\t");
 			emit_resolve(c, s, len, 1, out);
 			lc_buf_adds(out, ", ");
 			emit_resolve(c, t, tlen, 0, out);   /* the target: needed in turn */
+			if (off)
+				lc_buf_addf(out, "%+ld", off);
 			lc_buf_adds(out, "\n");
 			continue;
 		}

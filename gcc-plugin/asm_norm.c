@@ -60,15 +60,17 @@ void lc_norm_refs_free(struct lc_norm_refs *r)
 }
 
 /* Local data, or an alias of it (`.set wops.0, ops.1`: GCC merged two
- * equal tables): *name becomes the datum's own name. */
+ * equal tables; `.set .LC283,.LC137+4`: a constant inside another, *off 4):
+ * *name becomes the datum's own name. */
 static int local_data(const struct lc_asm_unit *u, const char **name, size_t *len,
-		      size_t *first, size_t *end)
+		      size_t *first, size_t *end, long *off)
 {
 	const char *t;
 	size_t tlen;
+	*off = 0;
 	if (lc_unit_local_data(u, *name, *len, first, end))
 		return 1;
-	if (lc_unit_alias(u, *name, *len, &t, &tlen) != 1 ||
+	if (!lc_unit_alias_off(u, *name, *len, &t, &tlen, off) ||
 	    !lc_unit_local_data(u, t, tlen, first, end))
 		return 0;
 	*name = t;
@@ -93,17 +95,22 @@ static int norm_data_ref(struct norm_ctx *c, const struct lc_sym_ref *r, struct 
 	}
 	const char *name = r->s;
 	size_t len = r->len;
-	if (!local_data(c->u, &name, &len, &first, &end))
+	long off;
+	if (!local_data(c->u, &name, &len, &first, &end, &off))
 		return 0;
 	if (c->depth == 0 && c->refs)
 		refs_add(c->refs, r->s, r->len);
 	if (c->shallow && c->depth == 0) {
 		lc_buf_adds(out, "{}");
+		if (off)
+			lc_buf_addf(out, "%+ld", off);
 		return 1;
 	}
 	int k = lc_strmap_get(&c->seen, name, len);
 	if (k >= 0) {
 		lc_buf_addf(out, "{^%d}", k);
+		if (off)
+			lc_buf_addf(out, "%+ld", off);
 		return 1;
 	}
 	if (c->depth >= NORM_MAX_DEPTH)
@@ -114,6 +121,8 @@ static int norm_data_ref(struct norm_ctx *c, const struct lc_sym_ref *r, struct 
 	for (size_t i = first; i < end; i++)
 		norm_line(c, &c->u->lines[i], out);
 	lc_buf_adds(out, "}");
+	if (off)
+		lc_buf_addf(out, "%+ld", off);   /* an address inside it */
 	c->depth--;
 	return 1;
 }
@@ -233,11 +242,14 @@ void lc_norm_data(const struct lc_asm_unit *u, const char *name, size_t len,
 {
 	struct norm_ctx c = { u, map, { 0 }, 0, -1, 0, 0, { 0 }, 0, NULL };
 	size_t first, end;
-	if (!local_data(u, &name, &len, &first, &end))
+	long off;
+	if (!local_data(u, &name, &len, &first, &end, &off))
 		return;
 	lc_strmap_put(&c.seen, name, len, c.nseen++);
 	for (size_t i = first; i < end; i++)
 		norm_line(&c, &u->lines[i], out);
+	if (off)
+		lc_buf_addf(out, "%+ld", off);
 	lc_strmap_free(&c.labels);
 	lc_strmap_free(&c.seen);
 }

@@ -606,6 +606,45 @@ int lc_unit_local_data(const struct lc_asm_unit *u, const char *name, size_t len
 	return 1;
 }
 
+int lc_unit_alias_off(const struct lc_asm_unit *u, const char *name, size_t len, const char **t,
+		      size_t *tlen, long *off)
+{
+	int i = lc_strmap_get(&u->aliases, name, len);
+	if (i < 0)
+		return 0;
+	struct lc_line_info li;
+	lc_line_classify(u->lines[i].s, u->lines[i].len, &li);
+	if (lc_line_is(&li, ".weakref"))
+		return 0;
+	const char *a = arg_after_comma(&li, 1), *end = li.args + li.args_len;
+	if (!a || !(isalpha((unsigned char)*a) || *a == '_' || *a == '.'))
+		return 0;
+	const char *e = a;
+	while (e < end && (isalnum((unsigned char)*e) || *e == '_' || *e == '.' || *e == '$'))
+		e++;
+	*t = a;
+	*tlen = (size_t)(e - a);
+	*off = 0;
+	while (e < end && (*e == ' ' || *e == '\t'))
+		e++;
+	if (e < end && (*e == '+' || *e == '-')) {
+		int neg = *e++ == '-';
+		while (e < end && (*e == ' ' || *e == '\t'))
+			e++;
+		if (e == end || !isdigit((unsigned char)*e))
+			return 0;
+		char *stop;
+		long v = strtol(e, &stop, 0);
+		if (stop > end)
+			return 0;
+		e = stop;
+		*off = neg ? -v : v;
+	}
+	while (e < end && (*e == ' ' || *e == '\t'))
+		e++;
+	return e == end;   /* anything else is an expression */
+}
+
 int lc_unit_alias(const struct lc_asm_unit *u, const char *name, size_t len, const char **t,
 		  size_t *tlen)
 {

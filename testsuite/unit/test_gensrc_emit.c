@@ -218,6 +218,39 @@ int main(void)
 		CHECK(has(k, "\t.set\t.Lkp.LC18, .Lkp.LC6\n"));
 		CHECK(has(k, ".Lkp.LC6:\n\t.long\t2\n\t.long\t1\n"));
 		free(k);
+
+		/* a part further in (expat's runtests.c: `.set .LC283,.LC137+4`).
+		 * Before: "literal '.LC283' used by patched code is not defined";
+		 * after: an alias 4 bytes into the copy */
+		const char *pool4 = "\t.section\t.rodata.cst8,\"aM\",@progbits,8\n\t.align 8\n"
+				    ".LC137:\n\t.long\t1\n\t.long\t7\n\t.set\t.LC283,.LC137+4\n";
+		lc_buf_reset(&a);
+		lc_buf_reset(&b);
+		lc_buf_adds(&a, FN("f", "\tmovzwl\t.LC283(%rip), %eax\n\tret\n"));
+		lc_buf_adds(&a, pool4);
+		lc_buf_adds(&b, FN("f", "\tmovzwl\t.LC283(%rip), %eax\n\taddl\t$1, %eax\n\tret\n"));
+		lc_buf_adds(&b, pool4);
+		k = kpatch(a.data, b.data);
+		CHECK(has(k, "\tmovzwl\t.Lkp.LC283(%rip), %eax\n"));
+		CHECK(has(k, "\t.set\t.Lkp.LC283, .Lkp.LC137+4\n"));
+		CHECK(has(k, ".Lkp.LC137:\n\t.long\t1\n\t.long\t7\n"));
+		free(k);
+		/* the bytes it points to changed, the code did not: f changed */
+		lc_buf_reset(&b);
+		lc_buf_adds(&b, FN("f", "\tmovzwl\t.LC283(%rip), %eax\n\tret\n"));
+		lc_buf_adds(&b, "\t.section\t.rodata.cst8,\"aM\",@progbits,8\n\t.align 8\n"
+			    ".LC137:\n\t.long\t1\n\t.long\t8\n\t.set\t.LC283,.LC137+4\n");
+		k = kpatch(a.data, b.data);
+		CHECK(has(k, ".Lkp.LC137:\n\t.long\t1\n\t.long\t8\n"));
+		free(k);
+		/* the same bytes reached at another offset are another datum */
+		lc_buf_reset(&b);
+		lc_buf_adds(&b, FN("f", "\tmovzwl\t.LC283(%rip), %eax\n\tret\n"));
+		lc_buf_adds(&b, "\t.section\t.rodata.cst8,\"aM\",@progbits,8\n\t.align 8\n"
+			    ".LC137:\n\t.long\t1\n\t.long\t7\n\t.set\t.LC283,.LC137+2\n");
+		k = kpatch(a.data, b.data);
+		CHECK(has(k, "\t.set\t.Lkp.LC283, .Lkp.LC137+2\n"));
+		free(k);
 	}
 
 	/* a label outside the function is refused, not left dangling */
