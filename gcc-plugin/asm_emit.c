@@ -440,6 +440,41 @@ static int emit_literals(struct emit_ctx *c, struct lc_buf *out, struct lc_buf *
 	return 0;
 }
 
+/* Whether the patched unit declares `name` .globl or .weak. */
+static int unit_declares_global(const struct lc_asm_unit *u, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < u->nlines; i++) {
+		struct lc_line_info li;
+		const struct lc_asm_line *l = &u->lines[i];
+		if (l->len < 6 || l->s[0] != '\t' || l->s[1] != '.')
+			continue;
+		lc_line_classify(l->s, l->len, &li);
+		if (li.kind == LC_LINE_DIRECTIVE && (lc_line_is(&li, ".globl") ||
+		    lc_line_is(&li, ".global") || lc_line_is(&li, ".weak")) &&
+		    li.args_len == n && !memcmp(li.args, name, n))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A new global function: another unit's patch code may call it, through
+ * `foo.kpatch_ext`, while the original binary has no foo.  Patch symbols
+ * are local, so the copy says it is the global one by a second name.
+ */
+static void emit_new_globals(struct emit_ctx *c, struct lc_buf *out)
+{
+	for (size_t i = 0; i < c->p->nfuncs; i++) {
+		const char *name = c->p->funcs[i].name;
+		if (c->m->func[i] != LC_NEW || !unit_declares_global(c->p, name))
+			continue;
+		emit_section(c, 't', out);
+		lc_buf_addf(out, "\t.set\t%s%s, %s%s\n", name, LC_GLOBAL_SUFFIX, name,
+			    LC_PATCHED_SUFFIX);
+	}
+}
+
 static void emit_info(struct emit_ctx *c, struct lc_buf *out)
 {
 	struct lc_buf strtab = LC_BUF_INIT;
@@ -515,6 +550,7 @@ int lc_emit_kpatch(const struct lc_asm_unit *orig, const struct lc_asm_unit *pat
 			    (int)len, s);
 		goto out;
 	}
+	emit_new_globals(&c, out);
 	if (c.got_text.len) {
 		emit_section(&c, 'd', out);
 		lc_buf_add(out, c.got_text.data, c.got_text.len);

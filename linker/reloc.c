@@ -11,6 +11,8 @@
  *	twice.kpatch_ext  + twice defined in .text     -> __libcare_target + 0x1169
  *	puts.kpatch_ext   + puts@GLIBC_2.2.5 undefined -> import "puts@GLIBC_2.2.5"
  *	getpid.kpatch_ext + no getpid at all           -> import "getpid"
+ *	fail.kpatch_ext   + fail.kpatch_global (a new global function of
+ *	                    another unit, in the patch) -> .kpatch.text + off
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -372,6 +374,22 @@ static int reloc_external(const struct lc_obj *p, const char *ext, int64_t adden
 	int best_rank = 0;
 	size_t forced_from = 0;
 
+	/* a new global function of another unit, in the patch itself */
+	const struct lc_obj_symbol *glob = NULL;
+	for (size_t i = 1; i < p->nsym; i++) {
+		const struct lc_obj_symbol *s = &p->sym[i];
+		if (s->shndx != SHN_UNDEF && !strncmp(s->name, ext, len) &&
+		    !strcmp(s->name + len, LC_GLOBAL_SUFFIX)) {
+			if (glob) {
+				lc_buf_addf(why, "'%.*s' is defined twice as a new global function "
+					    "of the patch", (int)len, ext);
+				return -1;
+			}
+			glob = s;
+		}
+	}
+	if (glob)
+		return reloc_defined(p, glob, glob->name, addend, out, why);
 	for (size_t i = 1; i < p->nsym; i++)
 		if (p->sym[i].type == STT_FILE && !*p->sym[i].name)
 			forced_from = i + 1;

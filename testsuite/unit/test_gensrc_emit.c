@@ -253,6 +253,14 @@ int main(void)
 		free(k);
 	}
 
+	/* a new global function says so by a second name (another unit's patch
+	 * code may call it); a new static one does not */
+	k = kpatch(FN("f", "\tret\n"), FN("f", "\tcall\tg\n\tret\n") FN("g", "\tret\n")
+		   "\t.text\n\t.type\th, @function\nh:\n\tret\n\t.size\th, .-h\n");
+	CHECK(has(k, "\t.set\tg.kpatch_global, g.kpatch\n"));
+	CHECK(!strstr(k, "h.kpatch_global") && !strstr(k, "f.kpatch_global"));
+	free(k);
+
 	/* a label outside the function is refused, not left dangling */
 	k = kpatch(FN("f", "\tret\n"), FN("f", "\tjmp\t.L99\n"));
 	CHECK_STR(k, "ERROR: local label '.L99' used by patched code is outside its function");

@@ -44,6 +44,11 @@ static struct lc_obj_symbol sym[] = {
 	/* GNU ld: after the last FILE "" come the symbols forced local (hidden) */
 	/* 21 */ SYM("", 0, 0, STB_LOCAL, STT_FILE, SHN_ABS),
 	/* 22 */ SYM("forced_fn", 0x1140, 8, STB_LOCAL, STT_FUNC, S_TEXT),
+	/* new global functions of the patch (the plugin's second name) */
+	/* 23 */ SYM("fail.kpatch", 0x20, 8, STB_LOCAL, STT_FUNC, S_KTEXT),
+	/* 24 */ SYM("fail.kpatch_global", 0x20, 0, STB_LOCAL, STT_FUNC, S_KTEXT),
+	/* 25 */ SYM("twin.kpatch_global", 0x28, 0, STB_LOCAL, STT_FUNC, S_KTEXT),
+	/* 26 */ SYM("twin.kpatch_global", 0x2c, 0, STB_LOCAL, STT_FUNC, S_KTEXT),
 };
 static struct lc_obj_dynver dynver[] = { { "memfrob", "GLIBC_2.2.5" } };
 
@@ -113,6 +118,12 @@ int main(void)
 	CHECK(ext("getpid.kpatch_ext", -4) == 0 && IS_IMPORT("getpid", 0) && r.addend == -4);
 	/* A .kpatch symbol never stands for an external one. */
 	CHECK(ext("new_fn.kpatch_ext", 0) == 0 && IS_IMPORT("new_fn", 0));
+	/* ...but a new global function of another unit does, by its second name
+	 * (expat's CVE-2023-52425: runtests.c calls minicheck.c's new _fail;
+	 * before: "import '_fail' is not defined in any object of the process") */
+	CHECK(ext("fail.kpatch_ext", -4) == 0 && r.kind == LC_RELOC_SECTION &&
+	      strcmp(r.section, ".kpatch.text") == 0 && r.addend == 0x1c);
+	CHECK(ext("twin.kpatch_ext", 0) == -1 && strstr(why.data, "'twin' is defined twice"));
 
 	/* Any other undefined symbol: by its name, weak stays weak. */
 	CHECK(classify(&sym[7], 0) == 0 && IS_IMPORT("memfrob", 0));
