@@ -473,6 +473,16 @@ static void emit_new_globals(struct emit_ctx *c, struct lc_buf *out)
 		lc_buf_addf(out, "\t.set\t%s%s, %s%s\n", name, LC_GLOBAL_SUFFIX, name,
 			    LC_PATCHED_SUFFIX);
 	}
+	/* likewise a new global object (expat's g_reparseDeferralEnabledDefault,
+	 * set by the tests of another unit) */
+	for (size_t i = 0; i < c->p->nobjs; i++) {
+		const struct lc_asm_object *o = &c->p->objs[i];
+		if (c->m->obj[i] != LC_NEW || !o->global)
+			continue;
+		emit_section(c, 'd', out);
+		lc_buf_addf(out, "\t.set\t%s%s, %s%s\n", o->name, LC_GLOBAL_SUFFIX, o->name,
+			    LC_PATCHED_SUFFIX);
+	}
 }
 
 static void emit_info(struct emit_ctx *c, struct lc_buf *out)

@@ -41,8 +41,9 @@
 
 #define LC_PATCHED_SUFFIX ".kpatch"      /* foo's replacement: foo.kpatch */
 #define LC_EXTERN_SUFFIX  ".kpatch_ext"  /* unit-external reference */
-/* A new function that is global in its unit: `.set foo.kpatch_global, foo.kpatch`
- * (local like every patch symbol; another unit's `foo.kpatch_ext` binds to it) */
+/* A new function or object that is global in its unit: `.set foo.kpatch_global,
+ * foo.kpatch` (local like every patch symbol; another unit's `foo.kpatch_ext`
+ * binds to it) */
 #define LC_GLOBAL_SUFFIX  ".kpatch_global"
 #define LC_GOT_PREFIX     ".Lkpgot."     /* plugin-made GOT slot */
 #define LC_LABEL_PREFIX   ".Lkp"         /* .L12 in patched code -> .Lkp.L12 */

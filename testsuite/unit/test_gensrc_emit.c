@@ -260,6 +260,13 @@ int main(void)
 	CHECK(has(k, "\t.set\tg.kpatch_global, g.kpatch\n"));
 	CHECK(!strstr(k, "h.kpatch_global") && !strstr(k, "f.kpatch_global"));
 	free(k);
+	/* a new global object too; a new static one not */
+	k = kpatch(FN("f", "\tret\n"), FN("f", "\tmovl\tnv(%rip), %eax\n\taddl\tsv(%rip), %eax\n\tret\n")
+		   "\t.globl\tnv\n\t.data\n\t.align 4\n\t.type\tnv, @object\n\t.size\tnv, 4\nnv:\n\t.long\t1\n"
+		   "\t.data\n\t.align 4\n\t.type\tsv, @object\n\t.size\tsv, 4\nsv:\n\t.long\t2\n");
+	CHECK(has(k, "\t.set\tnv.kpatch_global, nv.kpatch\n"));
+	CHECK(!strstr(k, "sv.kpatch_global"));
+	free(k);
 
 	/* a label outside the function is refused, not left dangling */
 	k = kpatch(FN("f", "\tret\n"), FN("f", "\tjmp\t.L99\n"));
