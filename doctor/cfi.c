@@ -160,3 +160,41 @@ int lc_cfi_deregister(struct lc_proc *pr, struct lc_threads *ts, struct lc_threa
 		 (unsigned long long)arg);
 	return 0;
 }
+
+int lc_cfi_register_at(struct lc_proc *pr, struct lc_threads *ts, struct lc_thread *th,
+		       struct lc_unwind *u, uint64_t reg, uint64_t eh, uint64_t obj)
+{
+	uint64_t ret;
+	if (cfi_thread_in_libgcc(pr, u, th, reg))
+		return lc_error("process %d: thread %d is inside libgcc_s (it may hold the lock "
+				"%s takes)", (int)pr->pid, (int)th->tid, CFI_REGISTER);
+	const uint64_t args[2] = { eh, obj };
+	if (lc_call_function(ts, th, reg, args, 2, &ret) != 0)
+		return -1;
+	return 0;
+}
+
+int lc_cfi_deregister_at(struct lc_proc *pr, struct lc_threads *ts, struct lc_thread *th,
+			 struct lc_unwind *u, uint64_t eh, uint64_t obj)
+{
+	uint64_t word = 0, ret;
+	struct lc_import imp;
+	if (lc_mem_read(pr, obj, &word, sizeof(word)) != 0)
+		return -1;
+	if (!word)
+		return 0;       /* never registered */
+	if (lc_symbols_lookup(pr, CFI_DEREGISTER, NULL, &imp) != 1 || imp.ifunc)
+		return lc_error("process %d: unwind information at 0x%llx is registered, but %s is "
+				"not found", (int)pr->pid, (unsigned long long)eh, CFI_DEREGISTER);
+	if (cfi_thread_in_libgcc(pr, u, th, imp.addr))
+		return lc_error("process %d: thread %d is inside libgcc_s (it may hold the lock "
+				"%s takes)", (int)pr->pid, (int)th->tid, CFI_DEREGISTER);
+	if (lc_call_function(ts, th, imp.addr, &eh, 1, &ret) != 0)
+		return -1;
+	if (ret != obj)
+		lc_warn("process %d: %s(0x%llx) returned 0x%llx", (int)pr->pid, CFI_DEREGISTER,
+			(unsigned long long)eh, (unsigned long long)ret);
+	word = 0;
+	lc_mem_write(pr, obj, &word, sizeof(word));
+	return 0;
+}

@@ -260,6 +260,13 @@ int lc_cfi_register(struct lc_proc *pr, struct lc_threads *ts, struct lc_thread 
 int lc_cfi_deregister(struct lc_proc *pr, struct lc_threads *ts, struct lc_thread *th,
 		      struct lc_unwind *u, uint64_t addr, const struct lc_region_header *h);
 
+/* Unwind information at `eh` with libgcc's object at `obj`, registered
+ * (deregistered) from the stopped thread `th`: trampoline.c's. */
+int lc_cfi_register_at(struct lc_proc *pr, struct lc_threads *ts, struct lc_thread *th,
+		       struct lc_unwind *u, uint64_t reg, uint64_t eh, uint64_t obj);
+int lc_cfi_deregister_at(struct lc_proc *pr, struct lc_threads *ts, struct lc_thread *th,
+			 struct lc_unwind *u, uint64_t eh, uint64_t obj);
+
 /* cfi_unwind.c: where the frame at `pc` (rsp, rbp in that frame) in the
  * code of the patch region at `region` returns to, from the region's unwind
  * information read through /proc/PID/mem `memfd`.  0 with *ret and the
@@ -395,11 +402,31 @@ struct lc_stack_word {
 int lc_stack_scan(pid_t pid, pid_t tid, uint64_t rsp, int memfd, const struct lc_range *r,
 		  size_t n, struct lc_stack_word *w);
 
+/* --- tramp_cfi.c: the unwind information of a trampoline ---------------- */
+
+#define LC_TRAMP_BYTES 96        /* one trampoline's code */
+#define LC_TRAMP_CIE_SIZE 128    /* fixed sizes: libgcc keeps pointers to them */
+#define LC_TRAMP_FDE_SIZE 1024
+#define LC_TRAMP_LSDA_SIZE 1024
+
+/* Where a trampoline's window and its CIE, FDE and LSDA are in the patient. */
+struct lc_tramp_cfi_place {
+	uint64_t win, win_size, cie_at, fde_at, lsda_at;
+};
+/* An unused window: the unwinder ends there. */
+void lc_tramp_cfi_blank(const struct lc_tramp_cfi_place *w, uint8_t *cie, uint8_t *fde);
+/* The CIE, FDE and LSDA that make a trampoline at w->win + *off unwind as
+ * the return address `ret`; pushes[i] = { code offset, words pushed from
+ * there }.  0, or -1 (debug-logged) if it cannot be done faithfully. */
+int lc_tramp_cfi_make(struct lc_proc *pr, uint64_t ret, const struct lc_tramp_cfi_place *w,
+		      const uint8_t (*pushes)[2], size_t npushes, uint32_t *off, uint8_t *cie,
+		      uint8_t *fde, uint8_t *lsda);
+
 /* --- trampoline.c: ways out of busy frames that record the return ------ */
 
 struct lc_tramps;
 /* Finds areas earlier doctors left and chooses where ours would go. */
-struct lc_tramps *lc_tramps_new(struct lc_proc *pr);
+struct lc_tramps *lc_tramps_new(struct lc_proc *pr, struct lc_unwind *u);
 /* World stopped: the return slot `slot` of thread `tid`, holding `ret`,
  * is redirected to a trampoline that counts and goes on to `ret`.
  * 1 done, 0 done already, -1 not possible (the caller looks again later). */

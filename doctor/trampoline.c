@@ -6,9 +6,13 @@
  * the return address of the thread's outermost busy frame (a slot on its
  * stack) is redirected to a trampoline in a small area of the patient:
  *
- *   page 0 (rw-): struct tramp_header (with `hold` and a 50 ms timespec),
- *                 then one 64-bit counter per trampoline
- *   page 1 (r-x): trampoline i at TRAMP_SIZE * i:
+ *   rw- part: struct tramp_header (with `hold` and a 50 ms timespec, where
+ *             each trampoline starts), one 64-bit counter per trampoline,
+ *             libgcc's object, the unwind information (a CIE and an FDE per
+ *             trampoline window, then an LSDA per window: tramp_cfi.c)
+ *   r-x part: TRAMP_MAX windows of TRAMP_WIN bytes; trampoline i at
+ *             TRAMP_WIN * i + start[i], where start[i] is how far its real
+ *             return address is into its caller's FDE:
  *     0  pushfq; lock incq counter_i(%rip)
  *     9  cmpl $0, hold(%rip); je 67
  *    18  push rax, rdx, rdi, rsi, r10, rcx, r11
@@ -32,6 +36,16 @@
  * return address (its registers are put back as they were there) and is
  * held again for up to HOLD_MAX_US in all.  With a seccomp filter in the
  * patient (which might forbid futex) nothing is held.
+ *
+ * The unwind information makes a trampoline look, to the patient's own
+ * unwinder (a C++ exception, pthread_cancel, backtrace()), like the real
+ * return address: each window has an FDE, registered with libgcc_s once
+ * when the area is mapped (__register_frame_info, from the one thread
+ * stopped then, the others running), whose rows and LSDA are copied from
+ * the caller's when the trampoline is written (tramp_cfi.c).  A return
+ * address whose caller's unwind information cannot be copied faithfully
+ * gets no trampoline (the doctor looks again later instead).  The area is
+ * deregistered before it is unmapped; one left mapped stays registered.
  *
  * Before the world resumes at the end (success or give-up) every slot that
  * still holds its trampoline's address gets the real return address back
@@ -58,10 +72,19 @@
 #include "doctor.h"
 
 #define TRAMP_MAGIC "LCTRAMPS"
-#define TRAMP_AREA (2 * LC_PAGE_SIZE)
-#define TRAMP_SIZE 96
-#define TRAMP_MAX (LC_PAGE_SIZE / TRAMP_SIZE)
-#define TRAMP_COUNTERS 64               /* offset of counter 0 in page 0 */
+#define TRAMP_SIZE LC_TRAMP_BYTES
+#define TRAMP_MAX 42
+#define TRAMP_WIN (64 * 1024)           /* a window: a call up to 64 KiB into its caller */
+#define TRAMP_COUNTERS 256              /* offset of counter 0 in the rw- part */
+#define TRAMP_OBJECT 1024               /* libgcc's struct object (128 bytes) */
+#define TRAMP_EH LC_PAGE_SIZE           /* CIE, FDE of window 0, 1, ...; 0 */
+#define TRAMP_EH_PAIR (LC_TRAMP_CIE_SIZE + LC_TRAMP_FDE_SIZE)
+#define TRAMP_LSDA (TRAMP_EH + TRAMP_MAX * TRAMP_EH_PAIR + 16)
+#define TRAMP_DATA ((TRAMP_LSDA + TRAMP_MAX * LC_TRAMP_LSDA_SIZE + LC_PAGE_SIZE - 1) / \
+		    LC_PAGE_SIZE * LC_PAGE_SIZE)
+#define TRAMP_CODE (TRAMP_MAX * TRAMP_WIN)
+#define TRAMP_AREA (TRAMP_DATA + TRAMP_CODE)
+#define TRAMP_V1_MAX (LC_PAGE_SIZE / TRAMP_SIZE)  /* version 1: one page each, no CFI */
 #define TRAMP_TARGET 74                 /* offset of the real return address */
 #define SCAN_ABOVE_SP (16 * 1024)
 #define HOLD_NS 50000000                /* one futex wait in a trampoline */
@@ -69,22 +92,32 @@
 
 struct tramp_header {
 	char magic[8];
-	uint32_t version;                /* 1 */
+	uint32_t version;                /* 2 (1: a page of data, a page of code) */
 	uint32_t n;                      /* trampolines written */
 	uint32_t doctor;                 /* PID of the doctor that made it */
 	uint32_t hold;                   /* 1: returning threads wait (futex) */
 	int64_t hold_time[2];            /* struct timespec: HOLD_NS */
-	uint32_t reserved[6];
+	uint32_t data_size, code_size;   /* the rw- part, the r-x part after it */
+	uint32_t win;                    /* bytes per window */
+	uint32_t reserved[3];
+	uint32_t start[TRAMP_MAX];       /* trampoline k: code + k * win + start[k] */
 };
 _Static_assert(sizeof(struct tramp_header) <= TRAMP_COUNTERS, "trampoline header");
+_Static_assert(TRAMP_COUNTERS + 8 * TRAMP_MAX <= TRAMP_OBJECT, "trampoline counters");
+_Static_assert(TRAMP_V1_MAX <= TRAMP_MAX, "trampolines");
 
 struct tramp_area {
-	uint64_t addr;                   /* page 0; code at addr + LC_PAGE_SIZE */
+	uint64_t addr;                   /* the rw- part */
+	uint64_t code;                   /* the r-x part */
+	uint64_t size;                   /* both */
+	uint32_t version;
 	uint32_t n;
+	uint64_t start[TRAMP_MAX];       /* where each trampoline is */
 	uint64_t target[TRAMP_MAX];      /* real return address of each trampoline */
 	uint64_t seen[TRAMP_MAX];        /* counters as last read */
 	int own;                         /* mapped by this doctor run */
 	int keep;                        /* a reference may remain: stays mapped */
+	int cfi;                         /* its unwind information is registered */
 };
 
 struct tramp_slot {
@@ -108,24 +141,32 @@ struct lc_tramps {
 	struct tramp_held *held;
 	size_t nheld;
 	int no_hold;                     /* a seccomp filter: never hold */
+	struct lc_unwind *u;             /* for the libgcc_s check of a call */
+	uint64_t reg;                    /* __register_frame_info; 0: no libgcc_s */
 	int planted, taken, restored, popped;
 };
 
-static uint64_t tramp_code(const struct tramp_area *a)
-{
-	return a->addr + LC_PAGE_SIZE;
-}
+/* What a thread at offset `from` of a trampoline has pushed (words), in
+ * the order they go: flags, rax, rdx, rdi, rsi, r10, rcx, r11. */
+static const uint8_t tramp_pushes[][2] = {
+	{ 0, 0 }, { 1, 1 }, { 19, 2 }, { 20, 3 }, { 21, 4 }, { 22, 5 }, { 24, 6 },
+	{ 25, 7 }, { 27, 8 }, { 60, 7 }, { 61, 6 }, { 63, 5 }, { 64, 4 }, { 65, 3 },
+	{ 66, 2 }, { 67, 1 }, { 68, 0 },
+};
 
 /* The area and index of a trampoline address (any byte of it), or NULL. */
 static struct tramp_area *tramp_of(const struct lc_tramps *t, uint64_t addr, uint32_t *idx)
 {
 	for (size_t i = 0; t && i < t->nareas; i++) {
 		struct tramp_area *a = &t->areas[i];
-		if (addr >= tramp_code(a) && addr < tramp_code(a) + (uint64_t)a->n * TRAMP_SIZE) {
-			if (idx)
-				*idx = (uint32_t)((addr - tramp_code(a)) / TRAMP_SIZE);
-			return a;
-		}
+		if (addr < a->code || addr >= a->addr + a->size)
+			continue;
+		for (uint32_t k = 0; k < a->n; k++)
+			if (addr >= a->start[k] && addr < a->start[k] + TRAMP_SIZE) {
+				if (idx)
+					*idx = k;
+				return a;
+			}
 	}
 	return NULL;
 }
@@ -133,33 +174,65 @@ static struct tramp_area *tramp_of(const struct lc_tramps *t, uint64_t addr, uin
 static int in_any_area(const struct lc_tramps *t, uint64_t w)
 {
 	for (size_t i = 0; i < t->nareas; i++)
-		if (w >= t->areas[i].addr && w < t->areas[i].addr + TRAMP_AREA)
+		if (w >= t->areas[i].addr && w < t->areas[i].addr + t->areas[i].size)
 			return 1;
 	return 0;
 }
 
+/* Where window k's unwind information goes. */
+static struct lc_tramp_cfi_place tramp_place(const struct tramp_area *a, uint32_t k)
+{
+	struct lc_tramp_cfi_place w;
+	w.win = a->code + (uint64_t)k * TRAMP_WIN;
+	w.win_size = TRAMP_WIN;
+	w.cie_at = a->addr + TRAMP_EH + (uint64_t)k * TRAMP_EH_PAIR;
+	w.fde_at = w.cie_at + LC_TRAMP_CIE_SIZE;
+	w.lsda_at = a->addr + TRAMP_LSDA + (uint64_t)k * LC_TRAMP_LSDA_SIZE;
+	return w;
+}
+
 /* Areas earlier doctor runs left (killed while waiting): found by magic in
- * anonymous rw-p mappings of the area's size followed by its r-x page. */
+ * an anonymous rw-p mapping followed by its r-x part, of the sizes the
+ * header says (version 1: a page each). */
 static void tramps_scan(struct lc_tramps *t)
 {
 	struct lc_proc *pr = t->pr;
 	for (size_t i = 0; i + 1 < pr->nmaps; i++) {
 		const struct lc_map *m = &pr->maps[i], *c = &pr->maps[i + 1];
 		struct tramp_header h;
-		if (m->path || strcmp(m->perms, "rw-p") != 0 || m->end - m->start != LC_PAGE_SIZE ||
-		    c->start != m->end || c->end - c->start != LC_PAGE_SIZE || c->path ||
-		    strcmp(c->perms, "r-xp") != 0 || lc_mem_read(pr, m->start, &h, sizeof(h)) != 0 ||
-		    memcmp(h.magic, TRAMP_MAGIC, 8) != 0 || h.n > TRAMP_MAX)
+		if (m->path || strcmp(m->perms, "rw-p") != 0 || c->start != m->end || c->path ||
+		    strcmp(c->perms, "r-xp") != 0 || m->end - m->start < LC_PAGE_SIZE ||
+		    lc_mem_read(pr, m->start, &h, sizeof(h)) != 0 ||
+		    memcmp(h.magic, TRAMP_MAGIC, 8) != 0)
+			continue;
+		uint64_t data = LC_PAGE_SIZE, code = LC_PAGE_SIZE, win = TRAMP_SIZE;
+		uint32_t max = TRAMP_V1_MAX;
+		if (h.version == 2) {
+			data = h.data_size, code = h.code_size, win = h.win, max = TRAMP_MAX;
+			if (!win || code / win < max)
+				continue;
+		} else if (h.version != 1) {
+			continue;
+		}
+		if (m->end - m->start != data || c->end - c->start != code || h.n > max)
 			continue;
 		t->areas = lc_xrealloc(t->areas, (t->nareas + 1) * sizeof(*t->areas));
 		struct tramp_area *a = &t->areas[t->nareas++];
 		memset(a, 0, sizeof(*a));
 		a->addr = m->start;
+		a->code = c->start;
+		a->size = data + code;
+		a->version = h.version;
 		a->n = h.n;
-		for (uint32_t k = 0; k < a->n; k++)
-			if (lc_mem_read(pr, tramp_code(a) + (uint64_t)k * TRAMP_SIZE + TRAMP_TARGET,
-					&a->target[k], 8) != 0)
+		for (uint32_t k = 0; k < a->n; k++) {
+			a->start[k] = a->code + k * win + (h.version == 2 ? h.start[k] : 0);
+			if (a->start[k] + TRAMP_SIZE > a->addr + a->size ||
+			    lc_mem_read(pr, a->start[k] + TRAMP_TARGET, &a->target[k], 8) != 0)
 				a->target[k] = 0;
+		}
+		uint64_t obj = 0;
+		if (h.version == 2 && lc_mem_read(pr, a->addr + TRAMP_OBJECT, &obj, 8) == 0 && obj)
+			a->cfi = 1;
 		/* Nobody is waiting for its threads any more: let them go. */
 		uint32_t zero = 0;
 		lc_mem_write(pr, a->addr + offsetof(struct tramp_header, hold), &zero, sizeof(zero));
@@ -168,10 +241,15 @@ static void tramps_scan(struct lc_tramps *t)
 	}
 }
 
-struct lc_tramps *lc_tramps_new(struct lc_proc *pr)
+struct lc_tramps *lc_tramps_new(struct lc_proc *pr, struct lc_unwind *u)
 {
 	struct lc_tramps *t = lc_xcalloc(1, sizeof(*t));
+	struct lc_import reg, dereg;
 	t->pr = pr;
+	t->u = u;
+	if (lc_symbols_lookup(pr, "__register_frame_info", NULL, &reg) == 1 && !reg.ifunc &&
+	    lc_symbols_lookup(pr, "__deregister_frame_info", NULL, &dereg) == 1 && !dereg.ifunc)
+		t->reg = reg.addr;
 	t->no_hold = lc_guard_seccomp(pr->pid, lc_proc_task(pr->pid)) == 2;
 	if (lc_mem_open(pr) == 0 && lc_proc_reload_maps(pr) == 0)
 		tramps_scan(t);
@@ -199,10 +277,13 @@ uint64_t lc_tramps_translate(const struct lc_tramps *t, uint64_t addr)
 	return a && a->target[k] ? a->target[k] : addr;
 }
 
-/* Maps our area from a stopped thread (the world is stopped). */
-static int tramps_map(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn)
+/* Maps our area from a stopped thread, the others running (they may hold
+ * libgcc's lock the registration takes): data rw-, the windows r-x, every
+ * window's FDE (the unwinder ends there until a trampoline is written),
+ * then registered with libgcc_s. */
+static int tramps_map(struct lc_tramps *t, struct lc_threads *ts, struct lc_thread *th,
+		      uint64_t insn)
 {
-	struct lc_thread *th = lc_threads_pick(ts);
 	long ret;
 	const long mm[6] = { (long)t->where, TRAMP_AREA, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0 };
@@ -228,40 +309,80 @@ static int tramps_map(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn)
 	struct tramp_header h;
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, TRAMP_MAGIC, 8);
-	h.version = 1;
+	h.version = 2;
 	h.doctor = (uint32_t)getpid();
 	h.hold = !t->no_hold;
 	h.hold_time[1] = HOLD_NS;
-	const long mp[6] = { ret + LC_PAGE_SIZE, LC_PAGE_SIZE, PROT_READ | PROT_EXEC, 0, 0, 0 };
+	h.data_size = TRAMP_DATA;
+	h.code_size = TRAMP_CODE;
+	h.win = TRAMP_WIN;
+	const long mp[6] = { ret + TRAMP_DATA, TRAMP_CODE, PROT_READ | PROT_EXEC, 0, 0, 0 };
 	long ret2;
 	t->areas = lc_xrealloc(t->areas, (t->nareas + 1) * sizeof(*t->areas));
 	struct tramp_area *a = &t->areas[t->nareas++];
 	memset(a, 0, sizeof(*a));
 	a->addr = (uint64_t)ret;
+	a->code = a->addr + TRAMP_DATA;
+	a->size = TRAMP_AREA;
+	a->version = 2;
 	a->own = 1;
 	t->own = a;
-	if (lc_mem_write(t->pr, a->addr, &h, sizeof(h)) != 0 ||
-	    lc_inject_syscall(ts, th, insn, SYS_mprotect, mp, &ret2) != 0 || ret2 != 0) {
+	uint8_t *eh = lc_xcalloc(1, TRAMP_MAX * TRAMP_EH_PAIR + 4);
+	for (uint32_t k = 0; k < TRAMP_MAX; k++) {
+		struct lc_tramp_cfi_place w = tramp_place(a, k);
+		lc_tramp_cfi_blank(&w, eh + k * TRAMP_EH_PAIR, eh + k * TRAMP_EH_PAIR + LC_TRAMP_CIE_SIZE);
+	}
+	int rc = lc_mem_write(t->pr, a->addr, &h, sizeof(h)) != 0 ||
+		 lc_mem_write(t->pr, a->addr + TRAMP_EH, eh, TRAMP_MAX * TRAMP_EH_PAIR + 4) != 0 ||
+		 lc_inject_syscall(ts, th, insn, SYS_mprotect, mp, &ret2) != 0 || ret2 != 0;
+	free(eh);
+	if (rc) {
 		t->own = NULL;          /* unmapped at the end, never used */
 		lc_info("process %d: cannot set up the trampolines at 0x%llx; polling instead",
 			(int)ts->pid, (unsigned long long)a->addr);
 		return -1;
 	}
-	lc_debug("process %d: trampolines at 0x%llx", (int)ts->pid, (unsigned long long)a->addr);
+	if (t->reg && lc_cfi_register_at(t->pr, ts, th, t->u, t->reg, a->addr + TRAMP_EH,
+					 a->addr + TRAMP_OBJECT) == 0)
+		a->cfi = 1;
+	else if (t->reg)
+		lc_info("process %d: the trampolines' unwind information is not registered: "
+			"busy frames are looked at again instead", (int)ts->pid);
+	lc_debug("process %d: trampolines at 0x%llx%s", (int)ts->pid, (unsigned long long)a->addr,
+		 a->cfi ? ", unwind information registered" : "");
 	return 0;
 }
 
-/* The trampoline to `ret` in our area, written if new; 0 if none. */
+/* The trampoline to `ret` in our area, written if new; 0 if none.  Its
+ * unwind information first (when the process has an unwinder), then the
+ * code, then where it is, then the count that makes it known to a later
+ * doctor. */
 static uint64_t tramps_get(struct lc_tramps *t, uint64_t ret)
 {
 	struct tramp_area *a = t->own;
 	for (uint32_t k = 0; k < a->n; k++)
 		if (a->target[k] == ret)
-			return tramp_code(a) + (uint64_t)k * TRAMP_SIZE;
+			return a->start[k];
 	if (a->n == TRAMP_MAX)
 		return 0;
-	uint32_t k = a->n;
-	uint64_t at = tramp_code(a) + (uint64_t)k * TRAMP_SIZE;
+	uint32_t k = a->n, off = 16;
+	struct lc_tramp_cfi_place w = tramp_place(a, k);
+	if (a->cfi) {
+		uint8_t *cfi = lc_xmalloc(TRAMP_EH_PAIR + LC_TRAMP_LSDA_SIZE);
+		int rc = lc_tramp_cfi_make(t->pr, ret, &w, tramp_pushes,
+					   sizeof(tramp_pushes) / sizeof(tramp_pushes[0]), &off, cfi,
+					   cfi + LC_TRAMP_CIE_SIZE, cfi + TRAMP_EH_PAIR);
+		if (rc == 0 && (lc_mem_write(t->pr, w.lsda_at, cfi + TRAMP_EH_PAIR,
+					     LC_TRAMP_LSDA_SIZE) != 0 ||
+				lc_mem_write(t->pr, w.cie_at, cfi, TRAMP_EH_PAIR) != 0))
+			rc = -1;
+		free(cfi);
+		if (rc != 0)
+			return 0;
+	} else if (t->reg) {
+		return 0;       /* an unwinder that would stop at it: no trampoline */
+	}
+	uint64_t at = w.win + off;
 	uint64_t counter = a->addr + TRAMP_COUNTERS + 8u * k;
 	uint64_t hold = a->addr + offsetof(struct tramp_header, hold);
 	uint64_t hold_time = a->addr + offsetof(struct tramp_header, hold_time);
@@ -294,11 +415,13 @@ static uint64_t tramps_get(struct lc_tramps *t, uint64_t ret)
 	code[67] = 0x9d;                                        /* popfq */
 	memcpy(code + 68, "\xff\x25\x00\x00\x00\x00", 6);     /* jmp *74(%rip) */
 	memcpy(code + TRAMP_TARGET, &ret, 8);
-	/* The code first, then the count that makes it known to a later doctor. */
 	uint32_t n = k + 1;
 	if (lc_mem_write(t->pr, at, code, sizeof(code)) != 0 ||
+	    lc_mem_write(t->pr, a->addr + offsetof(struct tramp_header, start) + 4u * k, &off,
+			 sizeof(off)) != 0 ||
 	    lc_mem_write(t->pr, a->addr + offsetof(struct tramp_header, n), &n, sizeof(n)) != 0)
 		return 0;
+	a->start[k] = at;
 	a->target[k] = ret;
 	a->seen[k] = 0;
 	a->n = n;
@@ -319,7 +442,7 @@ int lc_tramps_map(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn)
 	struct lc_thread *th = lc_threads_pick(ts);
 	if (!th || lc_thread_stop(ts, th) != 0 || th->gone)
 		return -1;
-	int rc = tramps_map(t, ts, insn);
+	int rc = tramps_map(t, ts, th, insn);
 	if (lc_thread_resume(ts, th) != 0)
 		rc = -1;
 	return rc;
@@ -329,14 +452,15 @@ int lc_tramps_plant(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn, p
 		    uint64_t slot, uint64_t ret)
 {
 	uint64_t now;
+	(void)insn;
 	if (!slot || slot % 8 || lc_mem_read(t->pr, slot, &now, sizeof(now)) != 0)
 		return -1;
 	if (tramp_of(t, now, NULL))
 		return 0;               /* redirected already */
 	if (now != ret)
 		return -1;              /* not the slot the unwinder said */
-	if (!t->own && tramps_map(t, ts, insn) != 0)
-		return -1;
+	if (!t->own)
+		return -1;              /* mapped with the world running, or not at all */
 	uint64_t tr = tramps_get(t, ret);
 	if (!tr)
 		return -1;
@@ -388,19 +512,13 @@ static struct tramp_held *held_find(struct lc_tramps *t, pid_t tid)
 	return &t->held[t->nheld++];
 }
 
-/* How many words a thread at offset `off` of a trampoline has pushed, in
- * the order they go: flags, rax, rdx, rdi, rsi, r10, rcx, r11. */
+/* How many words a thread at offset `off` of a trampoline has pushed. */
 static int tramp_pushed(uint64_t off)
 {
-	static const struct { uint8_t from, words; } at[] = {
-		{ 0, 0 }, { 1, 1 }, { 19, 2 }, { 20, 3 }, { 21, 4 }, { 22, 5 }, { 24, 6 },
-		{ 25, 7 }, { 27, 8 }, { 60, 7 }, { 61, 6 }, { 63, 5 }, { 64, 4 }, { 65, 3 },
-		{ 66, 2 }, { 67, 1 }, { 68, 0 },
-	};
 	int w = 0;
-	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
-		if (off >= at[i].from)
-			w = at[i].words;
+	for (size_t i = 0; i < sizeof(tramp_pushes) / sizeof(tramp_pushes[0]); i++)
+		if (off >= tramp_pushes[i][0])
+			w = tramp_pushes[i][1];
 	return w;
 }
 
@@ -446,7 +564,7 @@ void lc_tramps_normalize(struct lc_tramps *t, struct lc_threads *ts, int rearm)
 		struct tramp_area *a = tramp_of(t, regs.rip, &k);
 		if (!a || !a->target[k])
 			continue;
-		uint64_t start = tramp_code(a) + (uint64_t)k * TRAMP_SIZE;
+		uint64_t start = a->start[k];
 		int again = rearm && a->own && !t->no_hold &&
 			    lc_now_us() - held_find(t, th->tid)->since < HOLD_MAX_US;
 		if (tramp_unwind_regs(t->pr, &regs, start, a->target[k], again) != 0 ||
@@ -550,7 +668,7 @@ void lc_tramps_free(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn)
 	for (size_t i = 0; i < t->nareas; i++) {
 		struct tramp_area *a = &t->areas[i];
 		long ret;
-		const long args[6] = { (long)a->addr, TRAMP_AREA, 0, 0, 0, 0 };
+		const long args[6] = { (long)a->addr, (long)a->size, 0, 0, 0, 0 };
 		if (a->keep) {
 			if (a->own)
 				lc_info("process %d: the trampolines at 0x%llx stay mapped (harmless)",
@@ -564,6 +682,15 @@ void lc_tramps_free(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn)
 					(int)ts->pid, (unsigned long long)a->addr);
 				break;
 			}
+		}
+		/* Registered unwind information goes first: libgcc would read
+		 * the unmapped FDEs at its next lookup. */
+		if (a->version == 2 &&
+		    lc_cfi_deregister_at(t->pr, ts, th, t->u, a->addr + TRAMP_EH,
+					 a->addr + TRAMP_OBJECT) != 0) {
+			lc_warn("process %d: the trampolines at 0x%llx stay mapped (harmless)",
+				(int)ts->pid, (unsigned long long)a->addr);
+			continue;
 		}
 		if (lc_inject_syscall(ts, th, insn, SYS_munmap, args, &ret) != 0 || ret != 0)
 			lc_warn("process %d: the trampolines at 0x%llx stay mapped (harmless)",

@@ -217,7 +217,7 @@ static int transition_steps(struct lc_transition *t)
 		return -1;
 	transition_reap(t);             /* threads born meanwhile wait at birth */
 	lc_test_pause("prepared");
-	t->tramps = lc_tramps_new(t->pr);
+	t->tramps = lc_tramps_new(t->pr, t->unwind);
 	lc_unwind_tramps(t->unwind, t->tramps);
 	uint64_t t2 = lc_now_us();
 	t->prepare_us = t2 - t1;
