@@ -819,7 +819,7 @@ int lc_tramp_cfi_make(struct lc_proc *pr, uint64_t ret, const struct lc_tramp_cf
 	if (cfa_scan(f.cie_insns, f.ncie_insns, 1, f.daf, &loc, UINT64_MAX, &r, stack, &depth,
 		     &cut) != 0 ||
 	    cfa_scan(f.fde_insns, f.nfde_insns, 1, f.daf, &loc, o, &r, stack, &depth, &cut) != 0 ||
-	    cut + 8 * npushes > sizeof(insns)) {
+	    cut + 12 * npushes > sizeof(insns)) {
 		lc_debug("process %d: the unwind information of 0x%llx is not understood: no "
 			 "trampoline", (int)pr->pid, (unsigned long long)ret);
 		goto out;
@@ -828,13 +828,15 @@ int lc_tramp_cfi_make(struct lc_proc *pr, uint64_t ret, const struct lc_tramp_cf
 	ni = cut;
 	/* The trampoline's own pushes: rows at o + from (a thread stopped by a
 	 * signal there is unwound at its pc). */
-	uint64_t at = o;
+	uint64_t at = loc;      /* where the copied rows left the location */
 	for (size_t i = 0; i < npushes && !r.expr && r.reg == 7; i++) {
 		uint64_t to = o + pushes[i][0];
-		if (to <= at)
+		if (to <= o)
 			continue;
-		insns[ni++] = 0x02;     /* advance_loc1 */
-		insns[ni++] = (uint8_t)(to - at);
+		uint32_t d = (uint32_t)(to - at);
+		insns[ni++] = 0x04;     /* advance_loc4 */
+		memcpy(insns + ni, &d, 4);
+		ni += 4;
 		at = to;
 		insns[ni++] = 0x0e;     /* def_cfa_offset */
 		ni += put_uleb(insns + ni, (uint64_t)(r.off + 8 * pushes[i][1]));
