@@ -47,7 +47,7 @@
 
 #define DW_EH_PE_omit 0xff
 #define DW_EH_PE_indirect 0x80
-#define LSDA_READ_MAX (64 * 1024)
+#define LSDA_READ_MAX (16 * 1024)
 #define CFA_STACK 16
 
 /* Bytes read from the patient, with the address they came from. */
