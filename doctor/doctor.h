@@ -438,7 +438,8 @@ int lc_tramps_ready(const struct lc_tramps *t);
 int lc_tramps_map(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn);
 /* Did a counter move since the last call?  (reads the patient's memory) */
 int lc_tramps_taken(struct lc_tramps *t);
-/* Counts so far; returns 1 if our area was mapped. */
+/* Counts so far; returns 1 if an area is there (ours or an earlier doctor's): the
+ * world must be stopped for lc_tramps_restore at the end. */
 int lc_tramps_count(const struct lc_tramps *t, int *planted, int *taken);
 /* A trampoline address (any area, also those earlier doctors left) as
  * the real return address; anything else unchanged.  t may be NULL. */

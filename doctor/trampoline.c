@@ -88,7 +88,8 @@
 #define TRAMP_TARGET 74                 /* offset of the real return address */
 #define SCAN_ABOVE_SP (16 * 1024)
 #define HOLD_NS 50000000                /* one futex wait in a trampoline */
-#define HOLD_MAX_US 200000u             /* a thread held again up to this, in all */
+#define HOLD_MAX_US 200000u
+#define REGISTER_TRIES 8                /* looks for a quiet thread to register from */             /* a thread held again up to this, in all */
 
 struct tramp_header {
 	char magic[8];
@@ -143,6 +144,7 @@ struct lc_tramps {
 	int no_hold;                     /* a seccomp filter: never hold */
 	struct lc_unwind *u;             /* for the libgcc_s check of a call */
 	uint64_t reg;                    /* __register_frame_info; 0: no libgcc_s */
+	int reg_tries;
 	int planted, taken, restored, popped;
 };
 
@@ -224,6 +226,7 @@ static void tramps_scan(struct lc_tramps *t)
 		a->size = data + code;
 		a->version = h.version;
 		a->n = h.n;
+		a->keep = 1;            /* until a scan of the stacks proves it unused */
 		for (uint32_t k = 0; k < a->n; k++) {
 			a->start[k] = a->code + k * win + (h.version == 2 ? h.start[k] : 0);
 			if (a->start[k] + TRAMP_SIZE > a->addr + a->size ||
@@ -236,8 +239,9 @@ static void tramps_scan(struct lc_tramps *t)
 		/* Nobody is waiting for its threads any more: let them go. */
 		uint32_t zero = 0;
 		lc_mem_write(pr, a->addr + offsetof(struct tramp_header, hold), &zero, sizeof(zero));
-		lc_info("process %d: trampolines left by an earlier doctor at 0x%llx (%u)",
-			(int)pr->pid, (unsigned long long)a->addr, a->n);
+		lc_info("process %d: trampolines left by an earlier doctor at 0x%llx (%u)%s",
+			(int)pr->pid, (unsigned long long)a->addr, a->n,
+			a->cfi ? ", their unwind information registered: they stay" : "");
 	}
 }
 
@@ -342,15 +346,59 @@ static int tramps_map(struct lc_tramps *t, struct lc_threads *ts, struct lc_thre
 			(int)ts->pid, (unsigned long long)a->addr);
 		return -1;
 	}
-	if (t->reg && lc_cfi_register_at(t->pr, ts, th, t->u, t->reg, a->addr + TRAMP_EH,
-					 a->addr + TRAMP_OBJECT) == 0)
-		a->cfi = 1;
-	else if (t->reg)
-		lc_info("process %d: the trampolines' unwind information is not registered: "
-			"busy frames are looked at again instead", (int)ts->pid);
-	lc_debug("process %d: trampolines at 0x%llx%s", (int)ts->pid, (unsigned long long)a->addr,
-		 a->cfi ? ", unwind information registered" : "");
+	lc_debug("process %d: trampolines at 0x%llx", (int)ts->pid, (unsigned long long)a->addr);
 	return 0;
+}
+
+/* System calls a thread holds none of the locks in while it waits in them
+ * (as far as libgcc's registration and another thread's unwinding go: not
+ * libgcc's object_mutex - checked on its stack -, not malloc's arena locks,
+ * which malloc holds around mmap, brk, munmap, madvise and a contended
+ * futex).  A thread the doctor stopped in a sleep before is in its restart.  An unwinding thread holds object_mutex while it mallocs, so a
+ * registration from a thread interrupted inside malloc deadlocks both. */
+static int tramps_call_safe(pid_t tid)
+{
+	static const long quiet[] = {
+		SYS_nanosleep, SYS_clock_nanosleep, SYS_pause, SYS_poll, SYS_ppoll, SYS_select,
+		SYS_pselect6, SYS_epoll_wait, SYS_epoll_pwait, SYS_read, SYS_readv, SYS_recvfrom,
+		SYS_recvmsg, SYS_accept, SYS_accept4, SYS_wait4, SYS_waitid, SYS_rt_sigtimedwait,
+		SYS_rt_sigsuspend,
+		SYS_restart_syscall,    /* a sleep or poll interrupted before (a futex
+					 * restarts so only with a timeout, which
+					 * malloc's locks have none of) */
+	};
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &r) != 0)
+		return 0;
+	if ((long long)r.orig_rax < 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+		if ((long)r.orig_rax == quiet[i])
+			return 1;
+	return 0;
+}
+
+/* Our area's unwind information registered with libgcc_s from `th`, the
+ * others running; tried at most REGISTER_TRIES times (a thread found in a
+ * quiet system call). */
+static void tramps_register(struct lc_tramps *t, struct lc_threads *ts, struct lc_thread *th)
+{
+	struct tramp_area *a = t->own;
+	if (!a || a->cfi || !t->reg || t->reg_tries >= REGISTER_TRIES)
+		return;
+	t->reg_tries++;
+	if (!tramps_call_safe(th->tid)) {
+		lc_debug("process %d: thread %d is not waiting in a quiet system call: the trampolines' "
+			 "unwind information is registered later", (int)ts->pid, (int)th->tid);
+	} else if (lc_cfi_register_at(t->pr, ts, th, t->u, t->reg, a->addr + TRAMP_EH,
+				      a->addr + TRAMP_OBJECT) == 0) {
+		a->cfi = 1;
+		lc_debug("process %d: the trampolines' unwind information registered", (int)ts->pid);
+		return;
+	}
+	if (t->reg_tries == REGISTER_TRIES)
+		lc_info("process %d: the trampolines' unwind information is not registered: busy "
+			"frames are looked at again instead", (int)ts->pid);
 }
 
 /* The trampoline to `ret` in our area, written if new; 0 if none.  Its
@@ -430,7 +478,9 @@ static uint64_t tramps_get(struct lc_tramps *t, uint64_t ret)
 
 int lc_tramps_ready(const struct lc_tramps *t)
 {
-	return t && (t->own || !t->where);
+	if (t && t->own)
+		return t->own->cfi || !t->reg || t->reg_tries >= REGISTER_TRIES;
+	return t && !t->where;
 }
 
 int lc_tramps_map(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn)
@@ -440,9 +490,24 @@ int lc_tramps_map(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn)
 	/* One thread stopped alone, the others run: the injected calls are
 	 * not part of a stop of the world. */
 	struct lc_thread *th = lc_threads_pick(ts);
-	if (!th || lc_thread_stop(ts, th) != 0 || th->gone)
+	if (t->own) {
+		/* Registration again: from another thread each time. */
+		for (size_t i = 0; i < ts->n; i++) {
+			struct lc_thread *c = &ts->t[((size_t)t->reg_tries + i) % ts->n];
+			if (!c->gone) {
+				th = c;
+				break;
+			}
+		}
+	}
+	if (!th || lc_thread_stop(ts, th) != 0 || th->gone) {
+		if (t->own)
+			t->reg_tries++;
 		return -1;
-	int rc = tramps_map(t, ts, th, insn);
+	}
+	int rc = t->own ? 0 : tramps_map(t, ts, th, insn);
+	if (rc == 0)
+		tramps_register(t, ts, th);
 	if (lc_thread_resume(ts, th) != 0)
 		rc = -1;
 	return rc;
@@ -499,7 +564,7 @@ int lc_tramps_count(const struct lc_tramps *t, int *planted, int *taken)
 		*planted = t ? t->planted : 0;
 	if (taken)
 		*taken = t ? t->taken : 0;
-	return t && t->own;
+	return t && (t->own || t->nareas);     /* stale areas are looked at too */
 }
 
 static struct tramp_held *held_find(struct lc_tramps *t, pid_t tid)
@@ -631,6 +696,10 @@ int lc_tramps_restore(struct lc_tramps *t, struct lc_threads *ts)
 		if (range_refers(t, regs.rsp, hi))
 			refs = 1;
 	}
+	/* A stale area whose libgcc object says registered stays, registered:
+	 * its doctor may have been killed inside (or right after) the call
+	 * that deregistered it, and libgcc aborts the process when asked to
+	 * deregister what it does not know.  Harmless mapped. */
 	int stale = 0;
 	for (size_t i = 0; i < t->nareas; i++) {
 		t->areas[i].keep = refs || !t->areas[i].own;
@@ -652,7 +721,7 @@ int lc_tramps_restore(struct lc_tramps *t, struct lc_threads *ts)
 		}
 		for (size_t i = 0; i < t->nareas; i++)
 			if (!t->areas[i].own)
-				t->areas[i].keep = deep_refs;
+				t->areas[i].keep = deep_refs || t->areas[i].cfi;
 	}
 	lc_debug("process %d: trampolines: %d planted, %d taken, %d slot(s) put back, %d popped%s",
 		 (int)ts->pid, t->planted, t->taken, t->restored, t->popped,
