@@ -16,7 +16,13 @@
  * its stack is checked first.  Before the region is unmapped (rollback,
  * unpatch, a level replaced) __deregister_frame_info(eh_frame) takes it out
  * again, only if the object says it is registered: libgcc aborts the
- * process when asked to deregister what it does not know.
+ * process when asked to deregister what it does not know.  The call does not
+ * clear the object, so the doctor does (after it); and because a doctor
+ * killed during the call or before that clear would leave the next one
+ * unable to tell whether the deregistration happened (a second one aborts
+ * the patient), the last word of the object's room is set before the call
+ * and cleared after: a region found with it set is never deregistered
+ * again and stays mapped (an FDE of mapped memory is harmless).
  *
  * A process without libgcc_s (a C program that never threw, cancelled or
  * called backtrace) is not given the CFI: when a patch needs it for
@@ -29,6 +35,11 @@
 #include <sys/ptrace.h>
 #include "libcare/log.h"
 #include "doctor.h"
+
+/* In the LC_EH_OBJECT_SIZE (128) bytes of room after .kpatch.data, past
+ * libgcc's struct object (7 words in GCC 12): non-zero while a doctor
+ * deregisters it. */
+#define CFI_PENDING_OFFSET 120
 
 #define CFI_REGISTER   "__register_frame_info"
 #define CFI_DEREGISTER "__deregister_frame_info"
@@ -137,6 +148,17 @@ int lc_cfi_deregister(struct lc_proc *pr, struct lc_threads *ts, struct lc_threa
 				(int)pr->pid, (unsigned long long)addr);
 	if (!word)
 		return 0;       /* never registered */
+	uint64_t pending = 0, one = 1;
+	const uint64_t pending_at = addr + h->eh_object_offset + CFI_PENDING_OFFSET;
+	if (lc_mem_read(pr, pending_at, &pending, sizeof(pending)) != 0)
+		return lc_error("process %d: cannot read the unwind object of the region at 0x%llx",
+				(int)pr->pid, (unsigned long long)addr);
+	if (pending) {
+		lc_info("process %d: an earlier doctor ended while it took out the unwind "
+			"information of the region at 0x%llx: whether it did is not known, so the "
+			"region stays mapped", (int)pr->pid, (unsigned long long)addr);
+		return 1;
+	}
 	if (lc_symbols_lookup(pr, CFI_DEREGISTER, NULL, &imp) != 1 || imp.ifunc)
 		return lc_error("process %d: the region at 0x%llx has unwind information registered, "
 				"but %s is not found", (int)pr->pid, (unsigned long long)addr,
@@ -147,15 +169,21 @@ int lc_cfi_deregister(struct lc_proc *pr, struct lc_threads *ts, struct lc_threa
 		return lc_error("process %d: thread %d is inside libgcc_s (it may hold the lock "
 				"%s takes): try again", (int)pr->pid, (int)th->tid, CFI_DEREGISTER);
 	const uint64_t arg = addr + h->eh_frame_offset;
+	if (lc_mem_write(pr, pending_at, &one, sizeof(one)) != 0)
+		return lc_error("process %d: cannot mark the unwind object of the region at 0x%llx",
+				(int)pr->pid, (unsigned long long)addr);
 	if (lc_call_function(ts, th, ops.dereg, &arg, 1, &ret) != 0)
-		return -1;
+		return -1;      /* the mark stays: it may have run */
 	if (ret != addr + h->eh_object_offset)
 		lc_warn("process %d: %s(0x%llx) returned 0x%llx", (int)pr->pid, CFI_DEREGISTER,
 			(unsigned long long)arg, (unsigned long long)ret);
 	word = 0;
-	if (lc_mem_write(pr, addr + h->eh_object_offset, &word, sizeof(word)) != 0)
+	if (lc_mem_write(pr, addr + h->eh_object_offset, &word, sizeof(word)) != 0) {
 		lc_warn("process %d: cannot clear the unwind object at 0x%llx", (int)pr->pid,
 			(unsigned long long)(addr + h->eh_object_offset));
+		return 1;       /* marked: never taken out twice */
+	}
+	lc_mem_write(pr, pending_at, &word, sizeof(word));
 	lc_debug("process %d: unwind information at 0x%llx deregistered", (int)pr->pid,
 		 (unsigned long long)arg);
 	return 0;
