@@ -587,7 +587,8 @@ static int fde_write(uint8_t *out, uint64_t fde_at, uint64_t cie_at, uint64_t wi
 	p += 33;
 	if ((size_t)(out + LC_TRAMP_FDE_SIZE - p) < ninsns)
 		return -1;
-	memcpy(p, insns, ninsns);
+	if (ninsns)                                     /* a blank window has none */
+		memcpy(p, insns, ninsns);
 	return 0;
 }
 
