@@ -27,7 +27,9 @@ struct cfi_state {
 	uint64_t cfa_reg, cfa_off;
 };
 
-static int rd_uleb(const uint8_t **p, const uint8_t *e, uint64_t *v)
+/* LEB128 readers of DWARF CFI and LSDA bytes (cfi_unwind.c, tramp_cfi.c):
+ * 0, or -1 when the number runs past e. */
+int lc_rd_uleb(const uint8_t **p, const uint8_t *e, uint64_t *v)
 {
 	unsigned shift = 0;
 	*v = 0;
@@ -41,20 +43,21 @@ static int rd_uleb(const uint8_t **p, const uint8_t *e, uint64_t *v)
 	return -1;
 }
 
-static int rd_sleb(const uint8_t **p, const uint8_t *e, int64_t *v)
+int lc_rd_sleb(const uint8_t **p, const uint8_t *e, int64_t *v)
 {
 	unsigned shift = 0;
 	uint8_t b = 0x80;
-	*v = 0;
+	uint64_t u = 0;
 	while (*p < e && (b & 0x80) && shift < 64) {
 		b = *(*p)++;
-		*v |= (int64_t)(b & 0x7f) << shift;
+		u |= (uint64_t)(b & 0x7f) << shift;
 		shift += 7;
 	}
 	if (b & 0x80)
 		return -1;
 	if (shift < 64 && (b & 0x40))
-		*v |= -((int64_t)1 << shift);
+		u |= ~(uint64_t)0 << shift;
+	*v = (int64_t)u;
 	return 0;
 }
 
@@ -77,7 +80,7 @@ static int cfi_run(const uint8_t *p, const uint8_t *e, uint64_t loc, uint64_t pc
 				return 0;
 			continue;
 		case 0x80:              /* offset: a saved register, not needed */
-			if (rd_uleb(&p, e, &a) != 0)
+			if (lc_rd_uleb(&p, e, &a) != 0)
 				return -1;
 			continue;
 		case 0xc0:              /* restore */
@@ -97,15 +100,15 @@ static int cfi_run(const uint8_t *p, const uint8_t *e, uint64_t loc, uint64_t pc
 				return 0;
 			break;
 		case 0x05:              /* offset_extended */
-			if (rd_uleb(&p, e, &a) != 0 || rd_uleb(&p, e, &b) != 0)
+			if (lc_rd_uleb(&p, e, &a) != 0 || lc_rd_uleb(&p, e, &b) != 0)
 				return -1;
 			break;
 		case 0x06: case 0x07: case 0x08:   /* restore_ext, undefined, same_value */
-			if (rd_uleb(&p, e, &a) != 0)
+			if (lc_rd_uleb(&p, e, &a) != 0)
 				return -1;
 			break;
 		case 0x09:              /* register */
-			if (rd_uleb(&p, e, &a) != 0 || rd_uleb(&p, e, &b) != 0)
+			if (lc_rd_uleb(&p, e, &a) != 0 || lc_rd_uleb(&p, e, &b) != 0)
 				return -1;
 			break;
 		case 0x0a:
@@ -119,19 +122,19 @@ static int cfi_run(const uint8_t *p, const uint8_t *e, uint64_t loc, uint64_t pc
 			*s = stack[--depth];
 			break;
 		case 0x0c:              /* def_cfa */
-			if (rd_uleb(&p, e, &s->cfa_reg) != 0 || rd_uleb(&p, e, &s->cfa_off) != 0)
+			if (lc_rd_uleb(&p, e, &s->cfa_reg) != 0 || lc_rd_uleb(&p, e, &s->cfa_off) != 0)
 				return -1;
 			break;
 		case 0x0d:
-			if (rd_uleb(&p, e, &s->cfa_reg) != 0)
+			if (lc_rd_uleb(&p, e, &s->cfa_reg) != 0)
 				return -1;
 			break;
 		case 0x0e:
-			if (rd_uleb(&p, e, &s->cfa_off) != 0)
+			if (lc_rd_uleb(&p, e, &s->cfa_off) != 0)
 				return -1;
 			break;
 		case 0x11:              /* offset_extended_sf */
-			if (rd_uleb(&p, e, &a) != 0 || rd_sleb(&p, e, &sb) != 0)
+			if (lc_rd_uleb(&p, e, &a) != 0 || lc_rd_sleb(&p, e, &sb) != 0)
 				return -1;
 			break;
 		default:
@@ -184,15 +187,15 @@ int lc_cfi_frame_exit(int memfd, uint64_t base, uint64_t pc, uint64_t sp, uint64
 				uint64_t caf, raf, augsz, fsz;
 				int64_t daf;
 				cp += alen + 1;
-				if (aug[0] != 'z' || rd_uleb(&cp, ce, &caf) != 0 ||
-				    rd_sleb(&cp, ce, &daf) != 0 || rd_uleb(&cp, ce, &raf) != 0 ||
-				    rd_uleb(&cp, ce, &augsz) != 0 || augsz > (uint64_t)(ce - cp) ||
+				if (aug[0] != 'z' || lc_rd_uleb(&cp, ce, &caf) != 0 ||
+				    lc_rd_sleb(&cp, ce, &daf) != 0 || lc_rd_uleb(&cp, ce, &raf) != 0 ||
+				    lc_rd_uleb(&cp, ce, &augsz) != 0 || augsz > (uint64_t)(ce - cp) ||
 				    caf != 1 || raf != 16)
 					goto out;
 				cp += augsz;
 				struct cfi_state s = { 7, 8 };
 				const uint8_t *fp = body + 16;
-				if (rd_uleb(&fp, end, &fsz) != 0 || fsz > (uint64_t)(end - fp))
+				if (lc_rd_uleb(&fp, end, &fsz) != 0 || fsz > (uint64_t)(end - fp))
 					goto out;
 				fp += fsz;
 				if (cfi_run(cp, ce, begin, pc, &s) != 0 || cfi_run(fp, end, begin, pc, &s) != 0)

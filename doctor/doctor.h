@@ -645,4 +645,8 @@ int lc_parse_pid(const char *s, pid_t *pid);
 int lc_pids_all(pid_t **out, size_t *n);
 uint64_t lc_now_us(void);
 
+/* cfi_unwind.c: LEB128 readers of CFI and LSDA bytes */
+int lc_rd_uleb(const uint8_t **p, const uint8_t *e, uint64_t *v);
+int lc_rd_sleb(const uint8_t **p, const uint8_t *e, int64_t *v);
+
 #endif

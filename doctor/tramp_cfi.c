@@ -79,38 +79,6 @@ static uint64_t pb_addr(const struct pbuf *pb, const uint8_t *p)
 	return pb->at + (uint64_t)(p - pb->b);
 }
 
-static int rd_uleb(const uint8_t **p, const uint8_t *e, uint64_t *v)
-{
-	unsigned shift = 0;
-	*v = 0;
-	while (*p < e && shift < 64) {
-		uint8_t b = *(*p)++;
-		*v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-		if (!(b & 0x80))
-			return 0;
-	}
-	return -1;
-}
-
-static int rd_sleb(const uint8_t **p, const uint8_t *e, int64_t *v)
-{
-	unsigned shift = 0;
-	uint8_t b = 0x80;
-	uint64_t u = 0;
-	while (*p < e && (b & 0x80) && shift < 64) {
-		b = *(*p)++;
-		u |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	}
-	if (b & 0x80)
-		return -1;
-	if (shift < 64 && (b & 0x40))
-		u |= ~(uint64_t)0 << shift;
-	*v = (int64_t)u;
-	return 0;
-}
-
 static size_t enc_size(uint8_t enc)
 {
 	switch (enc & 0x0f) {
@@ -132,11 +100,11 @@ static int enc_read(struct lc_proc *pr, const struct pbuf *pb, const uint8_t **p
 		return -1;
 	switch (enc & 0x0f) {
 	case 0x01:
-		if (rd_uleb(p, e, &u) != 0)
+		if (lc_rd_uleb(p, e, &u) != 0)
 			return -1;
 		break;
 	case 0x09:
-		if (rd_sleb(p, e, &s) != 0)
+		if (lc_rd_sleb(p, e, &s) != 0)
 			return -1;
 		u = (uint64_t)s;
 		break;
@@ -221,20 +189,20 @@ static int fde_parse(struct lc_proc *pr, uint64_t fde, uint64_t pc, struct fde_i
 	if (alen == (size_t)(e - p) || (version != 1 && version != 3))
 		goto out;
 	p += alen + 1;
-	if (rd_uleb(&p, e, &f->caf) != 0 || rd_sleb(&p, e, &f->daf) != 0)
+	if (lc_rd_uleb(&p, e, &f->caf) != 0 || lc_rd_sleb(&p, e, &f->daf) != 0)
 		goto out;
 	if (version == 1) {
 		if (p >= e)
 			goto out;
 		f->ra = *p++;
-	} else if (rd_uleb(&p, e, &f->ra) != 0) {
+	} else if (lc_rd_uleb(&p, e, &f->ra) != 0) {
 		goto out;
 	}
 	f->fde_enc = 0;                 /* absptr unless 'R' says otherwise */
 	f->lsda_enc = DW_EH_PE_omit;
 	if (aug[0] == 'z') {
 		uint64_t asz;
-		if (rd_uleb(&p, e, &asz) != 0 || asz > (uint64_t)(e - p))
+		if (lc_rd_uleb(&p, e, &asz) != 0 || asz > (uint64_t)(e - p))
 			goto out;
 		const uint8_t *ae = p + asz;
 		for (size_t i = 1; i < alen; i++) {
@@ -273,7 +241,7 @@ static int fde_parse(struct lc_proc *pr, uint64_t fde, uint64_t pc, struct fde_i
 	}
 	if (aug[0] == 'z') {
 		uint64_t asz;
-		if (rd_uleb(&p, e, &asz) != 0 || asz > (uint64_t)(e - p))
+		if (lc_rd_uleb(&p, e, &asz) != 0 || asz > (uint64_t)(e - p))
 			goto out;
 		const uint8_t *ae = p + asz;
 		if (f->lsda_enc != DW_EH_PE_omit &&
@@ -422,7 +390,7 @@ static int cfa_scan(const uint8_t *b, size_t n, uint64_t caf, int64_t daf, uint6
 			continue;
 		}
 		if ((op & 0xc0) == 0x80) {      /* offset */
-			if (rd_uleb(&p, e, &a) != 0)
+			if (lc_rd_uleb(&p, e, &a) != 0)
 				return -1;
 			continue;
 		}
@@ -432,12 +400,12 @@ static int cfa_scan(const uint8_t *b, size_t n, uint64_t caf, int64_t daf, uint6
 		case 0x00: case 0x2d:           /* nop, GNU_window_save */
 			break;
 		case 0x05: case 0x09:           /* offset_extended, register */
-			if (rd_uleb(&p, e, &a) != 0 || rd_uleb(&p, e, &c) != 0)
+			if (lc_rd_uleb(&p, e, &a) != 0 || lc_rd_uleb(&p, e, &c) != 0)
 				return -1;
 			break;
 		case 0x06: case 0x07: case 0x08: case 0x2e:
 			/* restore_extended, undefined, same_value, GNU_args_size */
-			if (rd_uleb(&p, e, &a) != 0)
+			if (lc_rd_uleb(&p, e, &a) != 0)
 				return -1;
 			break;
 		case 0x0a:
@@ -451,47 +419,47 @@ static int cfa_scan(const uint8_t *b, size_t n, uint64_t caf, int64_t daf, uint6
 			*r = stack[--*depth];
 			break;
 		case 0x0c:
-			if (rd_uleb(&p, e, &r->reg) != 0 || rd_uleb(&p, e, &a) != 0)
+			if (lc_rd_uleb(&p, e, &r->reg) != 0 || lc_rd_uleb(&p, e, &a) != 0)
 				return -1;
 			r->off = (int64_t)a;
 			r->expr = 0;
 			break;
 		case 0x0d:
-			if (rd_uleb(&p, e, &r->reg) != 0)
+			if (lc_rd_uleb(&p, e, &r->reg) != 0)
 				return -1;
 			r->expr = 0;
 			break;
 		case 0x0e:
-			if (rd_uleb(&p, e, &a) != 0)
+			if (lc_rd_uleb(&p, e, &a) != 0)
 				return -1;
 			r->off = (int64_t)a;
 			break;
 		case 0x0f:                      /* def_cfa_expression */
-			if (rd_uleb(&p, e, &a) != 0 || a > (uint64_t)(e - p))
+			if (lc_rd_uleb(&p, e, &a) != 0 || a > (uint64_t)(e - p))
 				return -1;
 			p += a;
 			r->expr = 1;
 			break;
 		case 0x10: case 0x16:           /* expression, val_expression */
-			if (rd_uleb(&p, e, &a) != 0 || rd_uleb(&p, e, &c) != 0 ||
+			if (lc_rd_uleb(&p, e, &a) != 0 || lc_rd_uleb(&p, e, &c) != 0 ||
 			    c > (uint64_t)(e - p))
 				return -1;
 			p += c;
 			break;
 		case 0x11: case 0x14: case 0x15: case 0x2f:
 			/* offset_extended_sf, val_offset(_sf), GNU_negative_offset_extended */
-			if (rd_uleb(&p, e, &a) != 0 ||
-			    (op == 0x14 || op == 0x2f ? rd_uleb(&p, e, &c) : rd_sleb(&p, e, &s)) != 0)
+			if (lc_rd_uleb(&p, e, &a) != 0 ||
+			    (op == 0x14 || op == 0x2f ? lc_rd_uleb(&p, e, &c) : lc_rd_sleb(&p, e, &s)) != 0)
 				return -1;
 			break;
 		case 0x12:                      /* def_cfa_sf */
-			if (rd_uleb(&p, e, &r->reg) != 0 || rd_sleb(&p, e, &s) != 0)
+			if (lc_rd_uleb(&p, e, &r->reg) != 0 || lc_rd_sleb(&p, e, &s) != 0)
 				return -1;
 			r->off = s * daf;
 			r->expr = 0;
 			break;
 		case 0x13:                      /* def_cfa_offset_sf */
-			if (rd_sleb(&p, e, &s) != 0)
+			if (lc_rd_sleb(&p, e, &s) != 0)
 				return -1;
 			r->off = s * daf;
 			break;
@@ -620,14 +588,14 @@ static long lsda_copy(struct lc_proc *pr, uint64_t lsda, uint64_t F, uint64_t ip
 		goto out;
 	uint8_t tt_enc = *p++;
 	if (tt_enc != DW_EH_PE_omit) {
-		if (rd_uleb(&p, e, &v) != 0)
+		if (lc_rd_uleb(&p, e, &v) != 0)
 			goto out;
 		ttype = pb_addr(&b, p) + v;
 	}
 	if (p >= e)
 		goto out;
 	uint8_t cs_enc = *p++;
-	if ((cs_enc & 0x70) || rd_uleb(&p, e, &cs_len) != 0 || cs_len > (uint64_t)(e - p))
+	if ((cs_enc & 0x70) || lc_rd_uleb(&p, e, &cs_len) != 0 || cs_len > (uint64_t)(e - p))
 		goto out;
 	const uint8_t *cs = p, *actions = p + cs_len;
 	/* The first entry covering ip_off, as the personality routines look. */
@@ -637,7 +605,7 @@ static long lsda_copy(struct lc_proc *pr, uint64_t lsda, uint64_t F, uint64_t ip
 		uint64_t s, l, lp, act;
 		if (enc_read(pr, &b, &p, actions, cs_enc, 0, &s) != 0 ||
 		    enc_read(pr, &b, &p, actions, cs_enc, 0, &l) != 0 ||
-		    enc_read(pr, &b, &p, actions, cs_enc, 0, &lp) != 0 || rd_uleb(&p, actions, &act) != 0)
+		    enc_read(pr, &b, &p, actions, cs_enc, 0, &lp) != 0 || lc_rd_uleb(&p, actions, &act) != 0)
 			goto out;
 		if (ip_off < s)
 			break;
@@ -655,10 +623,10 @@ static long lsda_copy(struct lc_proc *pr, uint64_t lsda, uint64_t F, uint64_t ip
 		const uint8_t *a = actions + c_action - 1;
 		for (;;) {
 			int64_t filter, disp;
-			if (nf == 64 || a < actions || a >= e || rd_sleb(&a, e, &filter) != 0)
+			if (nf == 64 || a < actions || a >= e || lc_rd_sleb(&a, e, &filter) != 0)
 				goto out;
 			const uint8_t *dp = a;
-			if (rd_sleb(&a, e, &disp) != 0)
+			if (lc_rd_sleb(&a, e, &disp) != 0)
 				goto out;
 			filters[nf++] = filter;
 			if (!disp)
@@ -690,7 +658,7 @@ static long lsda_copy(struct lc_proc *pr, uint64_t lsda, uint64_t F, uint64_t ip
 			const uint8_t *q = b.b + (at - b.at);
 			for (;;) {
 				uint64_t k;
-				if (rd_uleb(&q, e, &k) != 0 || ni == 16)
+				if (lc_rd_uleb(&q, e, &k) != 0 || ni == 16)
 					goto out;
 				if (!k)
 					break;
