@@ -61,6 +61,10 @@ struct lc_proc {
 
 /* Opens the process: maps and ELF objects.  Errors name the PID. */
 int lc_proc_open(struct lc_proc *pr, pid_t pid);
+/* As lc_proc_open for -p all: 1, with no message, for a process with no
+ * ELF object mapped (nothing of it to patch: one in the middle of an exec
+ * has only its new stack for a moment). */
+int lc_proc_open_any(struct lc_proc *pr, pid_t pid);
 void lc_proc_close(struct lc_proc *pr);
 /* Where /proc shows process `pid`: pid itself, or the first live thread if
  * the main thread has exited (pthread_exit: a zombie leader has no maps). */
@@ -150,6 +154,16 @@ int lc_thread_stop(struct lc_threads *ts, struct lc_thread *th);
 int lc_thread_resume(struct lc_threads *ts, struct lc_thread *th);
 /* Waits for the next stop of a thread; -1 if it exited (marked gone). */
 int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status);
+/* runnable.c: how long a stop is waited for (the doctor's own waiting): a
+ * thread not there after LC_STOP_WAIT_S fails the operation, unless it is
+ * runnable (on its way to the stop, waiting for a CPU: up to
+ * LC_STOP_WAIT_RUNNABLE_S).  lc_thread_state: the state letter of
+ * /proc/PID/task/TID/stat, 0 if unknown; lc_stop_wait_more: 1 while a
+ * thread in that state is still waited for. */
+#define LC_STOP_WAIT_S 3
+#define LC_STOP_WAIT_RUNNABLE_S 60
+char lc_thread_state(pid_t pid, pid_t tid);
+int lc_stop_wait_more(uint64_t waited_us, char state);
 /* Stops every thread (seizing threads born meanwhile). */
 int lc_threads_stop_all(struct lc_threads *ts);
 void lc_threads_resume_all(struct lc_threads *ts);

@@ -264,7 +264,10 @@ static int patch_prepare(struct patch_run *r)
 	if (!r->patch)
 		return -1;
 	const struct lc_patch_header *h = lc_patch_header(r->patch);
-	if (lc_proc_open(&r->pr, r->pid) != 0)
+	int opened = r->many ? lc_proc_open_any(&r->pr, r->pid) : lc_proc_open(&r->pr, r->pid);
+	if (opened > 0)
+		return PATCH_SKIPPED;   /* -p all: no ELF object (an exec under way) */
+	if (opened != 0)
 		return -1;
 	r->obj = lc_proc_object_by_buildid(&r->pr, h->build_id, h->build_id_len);
 	if (!r->obj && r->many)
@@ -713,9 +716,10 @@ static int patch_dir(pid_t pid, const char *dir, int quiet, int timeout_ms)
 	struct lc_stderr_held held;
 	if (quiet)
 		lc_stderr_hold(&held);
-	int opened = lc_proc_open(&pr, pid) == 0;
+	int open_rc = quiet ? lc_proc_open_any(&pr, pid) : lc_proc_open(&pr, pid);
+	int opened = open_rc == 0;
 	if (quiet)
-		lc_stderr_release(&held, !opened && lc_pid_alive(pid));
+		lc_stderr_release(&held, open_rc < 0 && lc_pid_alive(pid));
 	if (!opened) {
 		lc_proc_close(&pr);
 		return quiet ? 0 : -1;

@@ -86,7 +86,8 @@ static void maps_free(struct lc_proc *pr)
 	pr->nmaps = 0;
 }
 
-int lc_proc_reload_maps(struct lc_proc *pr)
+/* /proc/PID/maps into pr->maps (maybe none): 0, or -1 (logged). */
+static int maps_read(struct lc_proc *pr)
 {
 	char path[64], line[4096];
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)lc_proc_task(pr->pid));
@@ -123,6 +124,13 @@ int lc_proc_reload_maps(struct lc_proc *pr)
 		pr->maps[pr->nmaps++] = m;
 	}
 	fclose(f);
+	return 0;
+}
+
+int lc_proc_reload_maps(struct lc_proc *pr)
+{
+	if (maps_read(pr) != 0)
+		return -1;
 	if (pr->nmaps == 0)
 		return lc_error("process %d has no mappings (a zombie or a kernel thread?)", (int)pr->pid);
 	return 0;
@@ -240,7 +248,8 @@ static void object_mark_interp(struct lc_proc *pr)
 	close(fd);
 }
 
-int lc_proc_open(struct lc_proc *pr, pid_t pid)
+/* `any`: a process with nothing mapped from an ELF file is 1, quietly. */
+static int proc_open(struct lc_proc *pr, pid_t pid, int any)
 {
 	char exe[4096], link[64];
 	memset(pr, 0, sizeof(*pr));
@@ -252,8 +261,10 @@ int lc_proc_open(struct lc_proc *pr, pid_t pid)
 	if (vp)
 		return lc_error("process %d shares the memory of process %d (a vfork child): not "
 				"touching it (process %d is patched with it)", (int)pid, (int)vp, (int)vp);
-	if (lc_proc_reload_maps(pr) != 0)
+	if (maps_read(pr) != 0)
 		return -1;
+	if (pr->nmaps == 0 && !any)
+		return lc_error("process %d has no mappings (a zombie or a kernel thread?)", (int)pid);
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)lc_proc_task(pid));
 	ssize_t n = readlink(link, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
@@ -281,8 +292,18 @@ int lc_proc_open(struct lc_proc *pr, pid_t pid)
 	object_mark_interp(pr);
 	qsort(pr->objs, pr->nobjs, sizeof(*pr->objs), object_order);
 	if (pr->nobjs == 0)
-		return lc_error("process %d has no ELF object mapped", (int)pid);
+		return any ? 1 : lc_error("process %d has no ELF object mapped", (int)pid);
 	return 0;
+}
+
+int lc_proc_open(struct lc_proc *pr, pid_t pid)
+{
+	return proc_open(pr, pid, 0);
+}
+
+int lc_proc_open_any(struct lc_proc *pr, pid_t pid)
+{
+	return proc_open(pr, pid, 1);
 }
 
 void lc_proc_close(struct lc_proc *pr)

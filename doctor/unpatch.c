@@ -154,7 +154,10 @@ static int unpatch_run(pid_t pid, const struct unpatch_opts *o, int many)
 	uint64_t insn;
 	int rc = -1, locked = 0;
 
-	if (lc_proc_open(&pr, pid) != 0)
+	int opened = many ? lc_proc_open_any(&pr, pid) : lc_proc_open(&pr, pid);
+	if (opened > 0)
+		rc = 1;         /* -p all: no ELF object (an exec under way), no patch */
+	if (opened != 0)
 		goto out;
 again:
 	if (lc_regions_scan(&pr, &all, &nall) != 0)
