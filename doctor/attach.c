@@ -25,7 +25,9 @@
  * While threads are seized the doctor does not let SIGINT, SIGTERM, SIGHUP
  * or SIGQUIT kill it halfway through a change, and no wait for a thread
  * blocks forever: a thread that does not stop within WAIT_TIMEOUT_S (stuck
- * in uninterruptible sleep, say) fails the operation, which is undone.
+ * in uninterruptible sleep, say) fails the operation, which is undone,
+ * unless it or another thread of the process is runnable then (waiting
+ * for a CPU on a loaded machine): that is waited for longer (runnable.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -52,7 +54,7 @@ uint64_t lc_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-#define WAIT_TIMEOUT_S 3
+#define WAIT_TIMEOUT_S LC_STOP_WAIT_S
 
 /*
  * The doctor's own waiting is measured in slices: each slice counts for
@@ -501,10 +503,14 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 	for (;;) {
 		pid_t r = waitpid(th->tid, &st, __WALL | WNOHANG);
 		if (r == 0) {
-			if (waited >= (uint64_t)WAIT_TIMEOUT_S * 1000000u) {
+			/* Past WAIT_TIMEOUT_S only while the process can make
+			 * progress (runnable.c). */
+			if (waited >= (uint64_t)WAIT_TIMEOUT_S * 1000000u &&
+			    !lc_stop_wait_more(waited, lc_thread_progress(ts->pid, th->tid))) {
 				th->timed_out = 1;
 				return lc_error("process %d: thread %d did not stop within %d s",
-						(int)ts->pid, (int)th->tid, WAIT_TIMEOUT_S);
+						(int)ts->pid, (int)th->tid,
+						(int)((waited + 500000u) / 1000000u));
 			}
 			/* A stop comes within microseconds: asked for first without
 			 * sleeping (the doctor stays on its CPU, so the windows in

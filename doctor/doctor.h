@@ -155,15 +155,17 @@ int lc_thread_resume(struct lc_threads *ts, struct lc_thread *th);
 /* Waits for the next stop of a thread; -1 if it exited (marked gone). */
 int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status);
 /* runnable.c: how long a stop is waited for (the doctor's own waiting): a
- * thread not there after LC_STOP_WAIT_S fails the operation, unless it is
- * runnable (on its way to the stop, waiting for a CPU: up to
- * LC_STOP_WAIT_RUNNABLE_S).  lc_thread_state: the state letter of
- * /proc/PID/task/TID/stat, 0 if unknown; lc_stop_wait_more: 1 while a
- * thread in that state is still waited for. */
+ * thread not there after LC_STOP_WAIT_S fails the operation, unless it or
+ * another thread of its process is runnable (it is on its way, or what it
+ * waits for may be: up to LC_STOP_WAIT_RUNNABLE_S).  lc_thread_state: the
+ * state letter of /proc/PID/task/TID/stat, 0 if unknown;
+ * lc_thread_progress: 1 if tid or another thread of pid is in state R;
+ * lc_stop_wait_more: 1 while the thread is still waited for. */
 #define LC_STOP_WAIT_S 3
 #define LC_STOP_WAIT_RUNNABLE_S 60
 char lc_thread_state(pid_t pid, pid_t tid);
-int lc_stop_wait_more(uint64_t waited_us, char state);
+int lc_thread_progress(pid_t pid, pid_t tid);
+int lc_stop_wait_more(uint64_t waited_us, int progress);
 /* Stops every thread (seizing threads born meanwhile). */
 int lc_threads_stop_all(struct lc_threads *ts);
 void lc_threads_resume_all(struct lc_threads *ts);
