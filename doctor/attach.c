@@ -732,24 +732,76 @@ void lc_threads_resume_all(struct lc_threads *ts)
 	threads_window_end(ts);
 }
 
+/* A stopped thread let go, with the signals it is to get. */
+static void thread_detach(struct lc_threads *ts, struct lc_thread *th)
+{
+	int sig = thread_signals_out(ts, th);
+	if (ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)sig) != 0 && errno != ESRCH)
+		lc_warn("process %d: cannot detach from thread %d: %s", (int)ts->pid,
+			(int)th->tid, strerror(errno));
+	th->stopped = 0;
+	th->sig = 0;
+}
+
+/* Is a stop or an exit of tid there to be waited for (not taken)? */
+static int thread_reported(pid_t tid)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)tid, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT | __WALL) != 0)
+		return 1;       /* no such child any more: lc_thread_wait says gone */
+	return si.si_pid != 0;
+}
+
 void lc_threads_detach(struct lc_threads *ts)
 {
 	if (!ts->seized)
 		return;
+	/* Only a stopped thread can be detached.  Every running one is asked
+	 * to stop at once and let go as soon as it has (in the order they
+	 * come): no thread waits for another's stop, and the doctor waits for
+	 * the scheduler once, not once per thread, on a loaded machine. */
+	size_t left = 0;
 	for (size_t i = 0; i < ts->n; i++) {
 		struct lc_thread *th = &ts->t[i];
+		th->detach_asked = 0;
 		if (th->gone || th->timed_out)
 			continue;        /* a stuck thread is detached when we exit */
-		if (!th->stopped)
-			lc_thread_stop(ts, th);
-		if (th->gone || !th->stopped)
-			continue;
-		int sig = thread_signals_out(ts, th);
-		if (ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)sig) != 0 && errno != ESRCH)
-			lc_warn("process %d: cannot detach from thread %d: %s", (int)ts->pid,
-				(int)th->tid, strerror(errno));
-		th->stopped = 0;
-		th->sig = 0;
+		if (th->stopped) {
+			thread_detach(ts, th);
+		} else if (ptrace(PTRACE_INTERRUPT, th->tid, NULL, NULL) == 0 || errno == ESRCH) {
+			th->detach_asked = 1;
+			left++;
+		}
+	}
+	uint64_t waited = 0;
+	for (int spins = 0; left;) {
+		pid_t last = 0;
+		for (size_t i = 0; i < ts->n; i++) {
+			struct lc_thread *th = &ts->t[i];
+			int st;
+			if (!th->detach_asked)
+				continue;
+			last = th->tid;
+			if (!thread_reported(th->tid))
+				continue;
+			th->detach_asked = 0;
+			left--;
+			if (lc_thread_wait(ts, th, &st) == 0 && thread_settle(ts, th, &st) == 0 &&
+			    th->stopped && !th->gone)
+				thread_detach(ts, th);
+		}
+		if (!left)
+			break;
+		if (waited >= (uint64_t)WAIT_TIMEOUT_S * 1000000u &&
+		    !lc_stop_wait_more(waited, lc_thread_progress(ts->pid, last))) {
+			lc_warn("process %d: %zu thread(s) did not stop to be detached within %d s: "
+				"detached when the doctor exits", (int)ts->pid, left,
+				(int)((waited + 500000u) / 1000000u));
+			break;
+		}
+		if (++spins >= 20)
+			waited += lc_slice_wait(waited < 10000 ? 200 : 10000);
 	}
 	threads_window_end(ts);
 	sigprocmask(SIG_SETMASK, &ts->saved_mask, NULL);

@@ -101,6 +101,7 @@ struct lc_thread {
 	int gone;                /* exited meanwhile */
 	int sig;                 /* signal to deliver when it resumes */
 	int timed_out;           /* did not stop when asked */
+	int detach_asked;        /* interrupted to be detached (lc_threads_detach) */
 	int group_stop;          /* the process is stopped (SIGSTOP...): the
 	                          * thread is not resumed before the detach */
 	int st;                  /* the waitpid status of the stop it is in */
