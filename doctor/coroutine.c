@@ -234,7 +234,7 @@ int lc_coroutines_possible(const struct lc_proc *pr)
 	if (force && strcmp(force, "never") == 0)
 		return 0;
 	for (size_t i = 0; i < pr->nobjs; i++)
-		if (object_switches_stacks(&pr->objs[i])) {
+		if (lc_object_fact(&pr->objs[i], LC_FACT_SWITCHES_STACKS, object_switches_stacks)) {
 			lc_debug("process %d: %s imports a stack switcher: suspended "
 				 "coroutines are looked for", (int)pr->pid, pr->objs[i].path);
 			return 1;

@@ -25,6 +25,7 @@ struct lc_map {
 	uint64_t start, end, offset;
 	char perms[5];
 	char *path;              /* NULL: anonymous; "[vdso]", "/usr/lib/..." */
+	uint64_t dev, inode;     /* as maps shows them (dev: major << 32 | minor) */
 };
 
 struct lc_dynsym;
@@ -38,6 +39,7 @@ struct lc_object {
 	uint64_t first_map;      /* start of its lowest mapping: load order */
 	int is_exec;             /* the main program */
 	int is_interp;           /* its dynamic linker (PT_INTERP) */
+	uint64_t dev, ino;       /* the file's identity (stat of `file`) */
 	uint8_t build_id[LC_BUILD_ID_MAX];
 	int build_id_len;
 	char build_id_hex[2 * LC_BUILD_ID_MAX + 1];
@@ -46,6 +48,8 @@ struct lc_object {
 	struct lc_dynrel *rels;  /* its GOT slots: IRELATIVE, JUMP_SLOT, GLOB_DAT */
 	size_t nrels;
 	int syms_loaded;
+	int syms_shared;         /* syms and rels are symbols.c's cache's */
+	const void *file_key;    /* proc.c's cache entry of its file, or NULL */
 	int has_tls;             /* PT_TLS (symbols.c): size, alignment, first byte */
 	uint64_t tls_memsz, tls_align, tls_firstbyte;
 };
@@ -66,11 +70,27 @@ int lc_proc_open(struct lc_proc *pr, pid_t pid);
  * has only its new stack for a moment). */
 int lc_proc_open_any(struct lc_proc *pr, pid_t pid);
 void lc_proc_close(struct lc_proc *pr);
+/* A copy of an open process's maps and objects (symbols not loaded). */
+void lc_proc_copy(struct lc_proc *to, const struct lc_proc *from);
 /* Where /proc shows process `pid`: pid itself, or the first live thread if
  * the main thread has exited (pthread_exit: a zombie leader has no maps). */
 pid_t lc_proc_task(pid_t pid);
 /* A thread of the process is neither a zombie nor exiting. */
 int lc_proc_alive(pid_t pid);
+/* While on, what each object's file says is read once per file (by its
+ * identity) and kept: patch -p all.  Off forgets it all. */
+void lc_proc_cache(int on);
+/* A yes/no fact of an object's file, computed by compute(o) once per file
+ * while the cache is on (every time while it is off). */
+enum { LC_FACT_SWITCHES_STACKS, LC_FACTS };
+int lc_object_fact(const struct lc_object *o, int fact, int (*compute)(const struct lc_object *));
+/* -p all's first look at a process (lc_proc_cache on): fn(BuildID hex,
+ * ctx) for each ELF object /proc/PID/maps shows, known from the cache by
+ * the device and inode maps gives, without opening anything else.  1 if
+ * every object was known and fn returned 0 for each; 0 if the process
+ * needs a proper look (an unknown file, no object, maps unreadable, fn
+ * returned non-zero). */
+int lc_proc_peek(pid_t pid, int (*fn)(const char *hex, void *ctx), void *ctx);
 /* Rereads /proc/PID/maps (the objects stay). */
 int lc_proc_reload_maps(struct lc_proc *pr);
 struct lc_object *lc_proc_object_by_buildid(struct lc_proc *pr, const uint8_t *id, size_t len);
@@ -82,6 +102,9 @@ int lc_proc_syscall_insn(struct lc_proc *pr, uint64_t *addr);
 int lc_symbols_lookup(struct lc_proc *pr, const char *name, const char *version,
 		      struct lc_import *out);
 void lc_symbols_free(struct lc_object *obj);
+/* While lc_proc_cache is on, an object file's symbols are read once (by its
+ * file_key); lc_proc_cache(0) calls this to forget them. */
+void lc_symbols_cache_clear(void);
 /* The TLS module of `target` (name NULL) or of the object defining the
  * thread-local `name`: 1 found, 0 not, -1 error (logged). */
 int lc_symbols_tls(struct lc_proc *pr, struct lc_object *target, const char *name,
@@ -588,6 +611,11 @@ const char *lc_keys_dir(void);
 struct lc_signer;
 /* Reads, verifies and loads a patch file (logged on failure). */
 struct lc_patch *lc_patch_read(const char *path, struct lc_signer *signer);
+/* While on, a file verified once is not read nor verified again while
+ * stat(2) shows the same file: patch -p all.  Off forgets it all. */
+void lc_verify_cache(int on);
+/* Done with a patch of lc_patch_read: freed, or given back to that cache. */
+void lc_patch_release(struct lc_patch *p);
 
 /* --- validate.c: the linked image against the target's ELF ---------------- */
 
@@ -596,6 +624,8 @@ struct lc_patch *lc_patch_read(const char *path, struct lc_signer *signer);
  * 0, or -1 (logged, naming `file`). */
 int lc_validate_image(const struct lc_object *obj, const struct lc_region_header *h,
 		      const char *file);
+/* Forgets the checks passed while proc.c's cache was on (lc_proc_cache(0)). */
+void lc_validate_cache_clear(void);
 
 /* --- select.c: whom -p all touches, and the --json report ----------------- */
 
@@ -613,6 +643,11 @@ int lc_parse_user(const char *s, uid_t *uid);
 int lc_select_load(void);
 /* -p all leaves this process alone (recorded with the reason): 1, else 0. */
 int lc_select_skip(pid_t pid);
+/* The same question, nothing recorded: 1 left alone (the reason in why), 0
+ * not, -1 left alone silently (gone). */
+int lc_select_why(pid_t pid, char *why, size_t len);
+/* Records a process left alone (lc_select_skipped; -v says so). */
+void lc_select_record(pid_t pid, const char *why);
 const struct lc_skipped *lc_select_skipped(size_t *n);
 /* --json with -p all: stdout carries only the final document (the usual
  * lines go to stderr); each process's result is recorded with lc_report. */
@@ -650,7 +685,8 @@ int lc_pid_alive(pid_t pid);
 /* targets.c: with -p all, a process's messages are held until it is known
  * whether it exited meanwhile (then they are dropped: skipped, no error). */
 struct lc_stderr_held {
-	FILE *tmp;
+	FILE *tmp;               /* fallback if no memory file can be made */
+	int fd;                  /* the memory file stderr goes to, or -1 */
 	int saved;
 };
 void lc_stderr_hold(struct lc_stderr_held *h);
@@ -660,6 +696,23 @@ void lc_stderr_release(struct lc_stderr_held *h, int show);
 int lc_parse_pid(const char *s, pid_t *pid);
 /* Every process but the doctor and kernel threads, ascending. */
 int lc_pids_all(pid_t **out, size_t *n);
+/* lc_pids_all in two halves, for workers: every numeric entry of /proc but
+ * the doctor, ascending (the exclude file read); then for each, what
+ * lc_pids_all would decide: 0 keep, 1 left alone and recorded (reason in
+ * why), 2 left alone silently (a kernel thread, gone). */
+int lc_pids_listed(pid_t **out, size_t *n);
+int lc_pid_select(pid_t pid, char *why, size_t len);
+/* workers.c: fn(i) for every i < n (pids[i] is the process it is for) in
+ * up to `jobs` worker processes, each i in one of them; what fn prints is
+ * replayed, and done(i, fn's result, the note (LC_WORK_NOTE bytes) fn may
+ * have written) called, here in order of i.  A worker that dies fails its
+ * i (-1).  jobs 1: in this process. */
+#define LC_WORK_NOTE 200
+int lc_workers_run(const pid_t *pids, size_t n, int jobs,
+		   int (*fn)(size_t i, char *note, void *ctx),
+		   void (*done)(size_t i, int rc, const char *note, void *ctx), void *ctx);
+/* One worker per online CPU. */
+int lc_workers_default(void);
 uint64_t lc_now_us(void);
 
 /* cfi_unwind.c: LEB128 readers of CFI and LSDA bytes */

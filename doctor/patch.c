@@ -39,7 +39,8 @@
 static void patch_usage(FILE *f)
 {
 	fprintf(f, "usage: libcare-doctor patch -p PID|all FILE|DIR [--timeout S] [--keys DIR]\n"
-		"                            [--allow-unsigned] [--user NAME|UID] [--json] [-v]\n"
+		"                            [--allow-unsigned] [--user NAME|UID] [--json]\n"
+		"                            [--jobs N] [-v]\n"
 		"\n"
 		"Applies the patch FILE (<BuildID>.kpatch from libcare-mkpatch) to the object\n"
 		"with that BuildID in the running process PID.  With a directory, applies\n"
@@ -56,6 +57,8 @@ static void patch_usage(FILE *f)
 		"  -t, --timeout S  wait up to S seconds (default 2) for threads to leave\n"
 		"                 the functions to replace, then give up\n"
 		"  --user NAME|UID  with -p all: only that user's processes\n"
+		"  --jobs N       with -p all: N worker processes (default: one per online\n"
+		"                 CPU); output, report and exit status as with one\n"
 		"  --json         with -p all: a JSON document of every process patched,\n"
 		"                 skipped or failed, with the reason (other lines: stderr)\n"
 		"                 (-p all never touches PID 1 nor what /etc/libcare/exclude\n"
@@ -94,6 +97,7 @@ struct patch_run {
 	 * switched in the same stop (their regions not mapped yet) */
 	struct patch_run *const *before;
 	size_t nbefore;
+	const struct lc_proc *from;     /* patch DIR: the process as just opened */
 	/* what the switch overwrote: the group's undo puts it back */
 	uint64_t *sw_addr;
 	uint32_t *sw_len;
@@ -255,20 +259,42 @@ static int patch_check_overlap(struct patch_run *r)
 	return 0;
 }
 
+/* -p all FILE: the file's BuildID (checked once before any process), so a
+ * process without the object is skipped before the file is loaded for it. */
+static struct {
+	uint8_t id[LC_BUILD_ID_MAX];
+	size_t len;
+} all_file;
+
 /* Everything that needs no attach: file, process, object, region, link. */
 static int patch_prepare(struct patch_run *r)
 {
 	char hex[2 * LC_BUILD_ID_MAX + 1];
+	int opened = 0;
 
+	if (r->many && all_file.len) {
+		int rc = lc_proc_open_any(&r->pr, r->pid);
+		if (rc > 0)
+			return PATCH_SKIPPED;   /* no ELF object (an exec under way) */
+		if (rc != 0)
+			return -1;
+		opened = 1;
+		if (!lc_proc_object_by_buildid(&r->pr, all_file.id, all_file.len))
+			return PATCH_SKIPPED;
+	}
 	r->patch = lc_patch_read(r->file, NULL);
 	if (!r->patch)
 		return -1;
 	const struct lc_patch_header *h = lc_patch_header(r->patch);
-	int opened = r->many ? lc_proc_open_any(&r->pr, r->pid) : lc_proc_open(&r->pr, r->pid);
-	if (opened > 0)
-		return PATCH_SKIPPED;   /* -p all: no ELF object (an exec under way) */
-	if (opened != 0)
-		return -1;
+	if (!opened && r->from) {
+		lc_proc_copy(&r->pr, r->from);
+	} else if (!opened) {
+		int rc = r->many ? lc_proc_open_any(&r->pr, r->pid) : lc_proc_open(&r->pr, r->pid);
+		if (rc > 0)
+			return PATCH_SKIPPED;   /* -p all: no ELF object (an exec under way) */
+		if (rc != 0)
+			return -1;
+	}
 	r->obj = lc_proc_object_by_buildid(&r->pr, h->build_id, h->build_id_len);
 	if (!r->obj && r->many)
 		return PATCH_SKIPPED;
@@ -664,7 +690,7 @@ static void patch_run_init(struct patch_run *r, pid_t pid, const char *file, int
 /* Everything but the lock (one for the process, however many runs). */
 static void patch_run_free(struct patch_run *r)
 {
-	lc_patch_free(r->patch);
+	lc_patch_release(r->patch);
 	lc_regions_free(r->applied, r->napplied);
 	lc_proc_close(&r->pr);
 	free(r->image);
@@ -693,6 +719,31 @@ int lc_patch_file(pid_t pid, const char *file, int timeout_ms, int check_only)
 	return rc == 0 ? 0 : rc == PATCH_ALREADY ? LC_EXIT_ALREADY : LC_EXIT_FAILED;
 }
 
+/* Is DIR/<hex>.kpatch (`path`) there to read?  With -p all (`memo`) asked
+ * once per BuildID: the same objects are in process after process. */
+static int dir_has(const char *path, const char *hex, int memo)
+{
+	static struct { char hex[2 * LC_BUILD_ID_MAX + 1]; int ok; } *seen;
+	static size_t nseen;
+	if (!memo)
+		return access(path, R_OK) == 0;
+	for (size_t i = 0; i < nseen; i++)
+		if (strcmp(seen[i].hex, hex) == 0)
+			return seen[i].ok;
+	seen = lc_xrealloc(seen, (nseen + 1) * sizeof(*seen));
+	snprintf(seen[nseen].hex, sizeof(seen[nseen].hex), "%s", hex);
+	seen[nseen].ok = access(path, R_OK) == 0;
+	return seen[nseen++].ok;
+}
+
+/* lc_proc_peek's question: is there a patch for this BuildID in the DIR? */
+static int peek_has_patch(const char *hex, void *ctx)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s.kpatch", (const char *)ctx, hex);
+	return dir_has(path, hex, 1);
+}
+
 /* DIR/<BuildID>.kpatch for each object of the process that has one, all
  * in one transition: every object is prepared first, then switched in the
  * same stop, so the patient never runs with one object's fix and not
@@ -706,6 +757,10 @@ static int patch_dir(pid_t pid, const char *dir, int quiet, int timeout_ms)
 	struct patch_run **runs = NULL;
 	size_t nruns = 0;
 
+	/* -p all: a process whose objects are all known from earlier processes
+	 * by what its maps show, none with a patch in DIR, is skipped at once */
+	if (quiet && lc_proc_peek(pid, peek_has_patch, (void *)dir) == 1)
+		return 0;
 	if (quiet) {
 		/* -p all: a process that vanished or has no objects is no error */
 		char maps[64];
@@ -732,12 +787,13 @@ static int patch_dir(pid_t pid, const char *dir, int quiet, int timeout_ms)
 			continue;
 		lc_buf_reset(&path);
 		lc_buf_addf(&path, "%s/%s.kpatch", dir, pr.objs[i].build_id_hex);
-		if (access(path.data, R_OK) != 0)
+		if (!dir_has(path.data, pr.objs[i].build_id_hex, quiet))
 			continue;
 		struct patch_run *r = lc_xcalloc(1, sizeof(*r));
 		patch_run_init(r, pid, lc_xstrdup(path.data), 1, timeout_ms, 0);
 		r->before = runs;
 		r->nbefore = nruns;
+		r->from = &pr;
 		int rc = patch_prepare(r);
 		locked |= r->locked;
 		if (rc == 0) {
@@ -787,57 +843,88 @@ static int patch_dir(pid_t pid, const char *dir, int quiet, int timeout_ms)
 }
 
 /* -p all or a directory: every (process, patch) pair that fits. */
-static int patch_many(pid_t pid, const char *what, int is_dir, int timeout_ms)
+struct many {
+	const pid_t *pids;
+	const char *what;
+	int is_dir, all, timeout_ms;
+	int applied, failed;
+};
+
+#define MANY_GONE (-2)                  /* -p all FILE: gone before a look, not reported */
+#define MANY_LEFT (-3)                  /* -p all leaves it alone (select.c), the reason in note */
+
+/* One process of the list: patches applied (> 0), 0 skipped, -1 failed. */
+static int many_one(size_t i, char *note, void *ctx)
+{
+	const struct many *m = ctx;
+	pid_t pid = m->pids[i];
+	if (m->all) {                   /* what lc_pids_all decides, here in parallel */
+		int sel = lc_pid_select(pid, note, LC_WORK_NOTE);
+		if (sel)
+			return sel == 1 ? MANY_LEFT : MANY_GONE;
+	}
+	if (m->is_dir)
+		return patch_dir(pid, m->what, m->all, m->timeout_ms);
+	char maps[64];
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+	if (access(maps, R_OK) != 0)
+		return MANY_GONE;
+	struct lc_stderr_held held;
+	if (m->all)
+		lc_stderr_hold(&held);
+	int rc = patch_one(pid, m->what, 1, m->timeout_ms, 0);
+	rc = rc == 0 ? 1 : rc == PATCH_SKIPPED ? 0 : -1;
+	int vanished = rc < 0 && m->all && !lc_pid_alive(pid);
+	if (m->all)
+		lc_stderr_release(&held, !vanished);
+	if (vanished) {
+		lc_info("process %d exited meanwhile: skipped", (int)pid);
+		rc = 0;
+	}
+	return rc;
+}
+
+/* Its result, in list order. */
+static void many_done(size_t i, int rc, const char *note, void *ctx)
+{
+	struct many *m = ctx;
+	pid_t pid = m->pids[i];
+	if (rc == MANY_LEFT)
+		lc_select_record(pid, note);
+	if (rc == MANY_GONE || rc == MANY_LEFT)
+		return;
+	if (rc < 0)
+		m->failed++;
+	else
+		m->applied += rc;
+	if (rc < 0)
+		lc_report(pid, "failed", "refused or failed (the error is on stderr)");
+	else if (rc > 0)
+		lc_report(pid, "patched", "%d patch(es) applied", rc);
+	else
+		lc_report(pid, "skipped", "no object a patch is for, or already applied");
+}
+
+static int patch_many(pid_t pid, const char *what, int is_dir, int timeout_ms, int jobs)
 {
 	pid_t *pids = NULL, one = pid;
 	size_t n = 1;
-	int applied = 0, failed = 0;
+	struct many m = { NULL, what, is_dir, pid == LC_PID_ALL, timeout_ms, 0, 0 };
 
-	if (pid == LC_PID_ALL) {
-		if (lc_pids_all(&pids, &n) != 0)
+	if (m.all) {
+		if (lc_pids_listed(&pids, &n) != 0)
 			return -1;
+		lc_test_pause("queued");
 	} else {
 		pids = &one;
 	}
-	for (size_t i = 0; i < n; i++) {
-		int rc;
-		if (is_dir) {
-			rc = patch_dir(pids[i], what, pid == LC_PID_ALL, timeout_ms);
-		} else {
-			char maps[64];
-			snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pids[i]);
-			if (access(maps, R_OK) != 0)
-				continue;
-			struct lc_stderr_held held;
-			int all = pid == LC_PID_ALL;
-			if (all)
-				lc_stderr_hold(&held);
-			rc = patch_one(pids[i], what, 1, timeout_ms, 0);
-			rc = rc == 0 ? 1 : rc == PATCH_SKIPPED ? 0 : -1;
-			int vanished = rc < 0 && all && !lc_pid_alive(pids[i]);
-			if (all)
-				lc_stderr_release(&held, !vanished);
-			if (vanished) {
-				lc_info("process %d exited meanwhile: skipped", (int)pids[i]);
-				rc = 0;
-			}
-		}
-		if (rc < 0)
-			failed++;
-		else
-			applied += rc;
-		if (rc < 0)
-			lc_report(pids[i], "failed", "refused or failed (the error is on stderr)");
-		else if (rc > 0)
-			lc_report(pids[i], "patched", "%d patch(es) applied", rc);
-		else
-			lc_report(pids[i], "skipped", "no object a patch is for, or already applied");
-	}
+	m.pids = pids;
+	lc_workers_run(pids, n, m.all ? jobs : 1, many_one, many_done, &m);
 	if (pids != &one)
 		free(pids);
-	if (failed)
+	if (m.failed)
 		return -1;
-	if (applied == 0) {
+	if (m.applied == 0) {
 		if (pid == LC_PID_ALL)
 			printf("no process needed a patch from %s\n", what);
 		else
@@ -850,8 +937,15 @@ static int patch_many(pid_t pid, const char *what, int is_dir, int timeout_ms)
 static int patch_file_check(const char *file)
 {
 	struct lc_patch *p = lc_patch_read(file, NULL);
-	lc_patch_free(p);
-	return p ? 0 : -1;
+	if (!p)
+		return -1;
+	const struct lc_patch_header *h = lc_patch_header(p);
+	if (h->build_id_len <= sizeof(all_file.id)) {
+		memcpy(all_file.id, h->build_id, h->build_id_len);
+		all_file.len = h->build_id_len;
+	}
+	lc_patch_release(p);
+	return 0;
 }
 
 int lc_cmd_patch(int argc, char **argv)
@@ -865,11 +959,13 @@ int lc_cmd_patch(int argc, char **argv)
 		{ "allow-unsigned", no_argument, NULL, 'U' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "jobs", required_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pid_t pid = 0;
 	const char *file = NULL;
 	int c, verbose = lc_log_level(), have_pid = 0, timeout_ms = LC_SAFE_TIMEOUT_MS, json = 0;
+	int jobs = lc_workers_default(), jobs_set = 0;
 
 	optind = 1;
 	opterr = 0;
@@ -894,6 +990,17 @@ int lc_cmd_patch(int argc, char **argv)
 			lc_select_opts.have_user = 1;
 			break;
 		case 'j': json = 1; break;
+		case 'J': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || v < 1 || v > 64) {
+				lc_error("patch: --jobs '%s' is not a number from 1 to 64", optarg);
+				return 1;
+			}
+			jobs = (int)v;
+			jobs_set = 1;
+			break;
+		}
 		case ':':
 			lc_error("patch: option '%s' needs a value (see libcare-doctor patch --help)",
 				 argv[optind - 1]);
@@ -912,8 +1019,8 @@ int lc_cmd_patch(int argc, char **argv)
 								: "too many arguments");
 		return 1;
 	}
-	if ((lc_select_opts.have_user || json) && pid != LC_PID_ALL) {
-		lc_error("patch: --user and --json go with -p all");
+	if ((lc_select_opts.have_user || json || jobs_set) && pid != LC_PID_ALL) {
+		lc_error("patch: --user, --json and --jobs go with -p all");
 		return 1;
 	}
 	lc_log_set_level(verbose);
@@ -921,10 +1028,17 @@ int lc_cmd_patch(int argc, char **argv)
 	int is_dir = stat(file, &st) == 0 && S_ISDIR(st.st_mode);
 	if (!is_dir && pid != LC_PID_ALL)
 		return lc_patch_file(pid, file, timeout_ms, 0);
-	if (!is_dir && patch_file_check(file) != 0)
-		return 1;
-	lc_report_begin(json && pid == LC_PID_ALL);
-	int rc = patch_many(pid, file, is_dir, timeout_ms) == 0 ? 0 : 1;
-	lc_report_end();
+	if (pid == LC_PID_ALL) {        /* the same files in process after process: read once */
+		lc_proc_cache(1);
+		lc_verify_cache(1);
+	}
+	int rc = 1;
+	if (is_dir || patch_file_check(file) == 0) {
+		lc_report_begin(json && pid == LC_PID_ALL);
+		rc = patch_many(pid, file, is_dir, timeout_ms, jobs) == 0 ? 0 : 1;
+		lc_report_end();
+	}
+	lc_proc_cache(0);
+	lc_verify_cache(0);
 	return rc;
 }

@@ -86,85 +86,295 @@ static void maps_free(struct lc_proc *pr)
 	pr->nmaps = 0;
 }
 
-/* /proc/PID/maps into pr->maps (maybe none): 0, or -1 (logged). */
-static int maps_read(struct lc_proc *pr)
+/* One line of /proc/PID/maps: "START-END PERMS OFFSET DEV INODE   PATH".
+ * 0, or -1 if it is not such a line. */
+static int maps_line(char *line, struct lc_map *m)
 {
-	char path[64], line[4096];
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)lc_proc_task(pr->pid));
-	FILE *f = fopen(path, "re");
-	if (!f) {
+	char *p = line, *e;
+	m->start = strtoull(p, &e, 16);
+	if (e == p || *e != '-')
+		return -1;
+	p = e + 1;
+	m->end = strtoull(p, &e, 16);
+	if (e == p || *e != ' ')
+		return -1;
+	p = e + 1;
+	size_t n = strcspn(p, " ");
+	if (n == 0 || n > 4 || p[n] != ' ')
+		return -1;
+	memcpy(m->perms, p, n);
+	m->perms[n] = '\0';
+	p += n + 1;
+	m->offset = strtoull(p, &e, 16);
+	if (e == p || *e != ' ')
+		return -1;
+	p = e + 1;
+	uint64_t major = strtoull(p, &e, 16);
+	if (e == p || *e != ':')
+		return -1;
+	p = e + 1;
+	uint64_t minor = strtoull(p, &e, 16);
+	if (e == p || *e != ' ')
+		return -1;
+	m->dev = major << 32 | minor;
+	p = e + 1;
+	m->inode = strtoull(p, &e, 10);
+	if (e == p || (*e != ' ' && *e != '\0'))
+		return -1;
+	p = e;
+	p += strspn(p, " ");
+	if (*p) {
+		size_t len = strlen(p);
+		static const char deleted[] = " (deleted)";
+		if (len > sizeof(deleted) - 1 && strcmp(p + len - (sizeof(deleted) - 1), deleted) == 0)
+			p[len - (sizeof(deleted) - 1)] = '\0';
+		m->path = lc_xstrdup(p);
+	}
+	return 0;
+}
+
+/* /proc/PID/maps of task into pr->maps (maybe none): 0, or -1 (logged
+ * unless quiet). */
+static int maps_read(struct lc_proc *pr, pid_t task, int quiet)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)task);
+	/* read whole with read(2) (a few calls; stdio's 4 KiB buffer takes
+	 * one per page), parsed by hand: -p all does this for every process */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && quiet)
+		return -1;
+	if (fd < 0) {
 		if (errno == ENOENT)
 			return lc_error("no process with PID %d (no such process)", (int)pr->pid);
 		return lc_error("cannot read %s: %s", path, strerror(errno));
 	}
+	static struct lc_buf b = LC_BUF_INIT;   /* kept for the next process */
+	b.len = 0;
+	for (;;) {
+		lc_buf_grow(&b, 65536);
+		ssize_t n = read(fd, b.data + b.len, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+			close(fd);
+			return quiet ? -1 : lc_error("cannot read %s: %s", path, strerror(err));
+		}
+		if (n == 0)
+			break;
+		b.len += (size_t)n;
+	}
+	close(fd);
+	b.data[b.len] = '\0';
 	maps_free(pr);
 	size_t cap = 0;
-	while (fgets(line, sizeof(line), f)) {
+	for (char *line = b.data, *next; *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
 		struct lc_map m = { 0 };
-		unsigned long long start, end, off;
-		int n = 0;
-		if (sscanf(line, "%llx-%llx %4s %llx %*s %*s %n", &start, &end, m.perms, &off, &n) < 4)
+		if (maps_line(line, &m) != 0)
 			continue;
-		m.start = start;
-		m.end = end;
-		m.offset = off;
-		char *p = line + n;
-		p[strcspn(p, "\n")] = '\0';
-		if (*p) {
-			size_t len = strlen(p);
-			static const char deleted[] = " (deleted)";
-			if (len > sizeof(deleted) - 1 && strcmp(p + len - (sizeof(deleted) - 1), deleted) == 0)
-				p[len - (sizeof(deleted) - 1)] = '\0';
-			m.path = lc_xstrdup(p);
-		}
 		if (pr->nmaps == cap) {
 			cap = cap ? 2 * cap : 64;
 			pr->maps = lc_xrealloc(pr->maps, cap * sizeof(*pr->maps));
 		}
 		pr->maps[pr->nmaps++] = m;
 	}
-	fclose(f);
 	return 0;
 }
 
 int lc_proc_reload_maps(struct lc_proc *pr)
 {
-	if (maps_read(pr) != 0)
+	if (maps_read(pr, lc_proc_task(pr->pid), 0) != 0)
 		return -1;
 	if (pr->nmaps == 0)
 		return lc_error("process %d has no mappings (a zombie or a kernel thread?)", (int)pr->pid);
 	return 0;
 }
 
-/* Bias, extent, BuildID of the object whose offset-0 mapping is m. */
-static int object_read(struct lc_proc *pr, struct lc_object *o, const struct lc_map *m)
+/*
+ * What an object's file says (type, PT_LOAD extent, BuildID, PT_INTERP),
+ * read once per file and kept for the rest of the run: -p all finds the
+ * same few files in process after process.  A file is known by its
+ * identity (device, inode, size, modification and change times); a file
+ * that is no ELF object is remembered as such.  Only regular files, and
+ * only while lc_proc_cache is on (patch -p all).
+ */
+struct obj_info {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	int elf;                 /* an ET_EXEC or ET_DYN object with PT_LOADs */
+	int type;
+	uint64_t first, lo, hi;  /* first PT_LOAD's page, extent */
+	uint8_t build_id[LC_BUILD_ID_MAX];
+	int build_id_len;
+	char *interp;            /* PT_INTERP, or NULL */
+	signed char facts[LC_FACTS];    /* lc_object_fact: -1 not known yet */
+};
+
+static struct obj_info **info_tab;  /* open addressing, size a power of 2 */
+static size_t info_cap, info_n;
+static int info_on;
+
+/* The same entries by the device and inode /proc/PID/maps shows (a mapped
+ * file's inode cannot be another file's while it is mapped): lc_proc_peek. */
+struct maps_key {
+	uint64_t dev, inode;
+	const struct obj_info *in;
+};
+static struct maps_key *mk_tab;     /* open addressing, size a power of 2 */
+static size_t mk_cap, mk_n;
+
+static size_t mk_hash(uint64_t dev, uint64_t inode)
 {
-	char file[128];
-	snprintf(file, sizeof(file), "/proc/%d/map_files/%llx-%llx", (int)lc_proc_task(pr->pid),
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		struct lc_buf b = LC_BUF_INIT;
-		lc_buf_addf(&b, "/proc/%d/root%s", (int)lc_proc_task(pr->pid), m->path);
-		fd = open(b.data, O_RDONLY | O_CLOEXEC);
-		snprintf(file, sizeof(file), "%s", b.data);
-		if (strlen(b.data) >= sizeof(file))
-			fd = fd >= 0 ? (close(fd), -1) : -1;
-		lc_buf_free(&b);
+	uint64_t h = (inode * 0x9e3779b97f4a7c15ull) ^ dev;
+	return (size_t)(h ^ (h >> 31));
+}
+
+static const struct obj_info *mk_find(uint64_t dev, uint64_t inode)
+{
+	if (!mk_cap)
+		return NULL;
+	for (size_t i = mk_hash(dev, inode) & (mk_cap - 1);; i = (i + 1) & (mk_cap - 1)) {
+		if (!mk_tab[i].in)
+			return NULL;
+		if (mk_tab[i].dev == dev && mk_tab[i].inode == inode)
+			return mk_tab[i].in;
 	}
-	if (fd < 0)
-		return -1;
+}
+
+static void mk_put(struct maps_key *tab, size_t cap, struct maps_key k)
+{
+	size_t i = mk_hash(k.dev, k.inode) & (cap - 1);
+	while (tab[i].in)
+		i = (i + 1) & (cap - 1);
+	tab[i] = k;
+}
+
+static void mk_add(uint64_t dev, uint64_t inode, const struct obj_info *in)
+{
+	if (!inode || mk_find(dev, inode))
+		return;
+	if (2 * (mk_n + 1) > mk_cap) {
+		size_t cap = mk_cap ? 2 * mk_cap : 64;
+		struct maps_key *tab = lc_xcalloc(cap, sizeof(*tab));
+		for (size_t k = 0; k < mk_cap; k++)
+			if (mk_tab[k].in)
+				mk_put(tab, cap, mk_tab[k]);
+		free(mk_tab);
+		mk_tab = tab;
+		mk_cap = cap;
+	}
+	mk_put(mk_tab, mk_cap, (struct maps_key){ dev, inode, in });
+	mk_n++;
+}
+
+void lc_proc_cache(int on)
+{
+	info_on = on;
+	if (on)
+		return;
+	lc_symbols_cache_clear();
+	lc_validate_cache_clear();
+	for (size_t i = 0; i < info_cap; i++)
+		if (info_tab[i]) {
+			free(info_tab[i]->interp);
+			free(info_tab[i]);
+		}
+	free(info_tab);
+	info_tab = NULL;
+	info_cap = info_n = 0;
+	free(mk_tab);
+	mk_tab = NULL;
+	mk_cap = mk_n = 0;
+}
+
+static int same_file(const struct obj_info *i, const struct stat *st)
+{
+	return i->dev == st->st_dev && i->ino == st->st_ino && i->size == st->st_size &&
+	       i->mtime.tv_sec == st->st_mtim.tv_sec && i->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       i->ctime.tv_sec == st->st_ctim.tv_sec && i->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static size_t info_hash(const struct stat *st)
+{
+	uint64_t h = ((uint64_t)st->st_ino * 0x9e3779b97f4a7c15ull) ^ (uint64_t)st->st_dev;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static struct obj_info *info_find(const struct stat *st)
+{
+	if (!info_cap)
+		return NULL;
+	for (size_t i = info_hash(st) & (info_cap - 1);; i = (i + 1) & (info_cap - 1)) {
+		if (!info_tab[i])
+			return NULL;
+		if (same_file(info_tab[i], st))
+			return info_tab[i];
+	}
+}
+
+static void info_add(struct obj_info *in)
+{
+	if (2 * (info_n + 1) > info_cap) {
+		size_t cap = info_cap ? 2 * info_cap : 64;
+		struct obj_info **tab = lc_xcalloc(cap, sizeof(*tab));
+		for (size_t k = 0; k < info_cap; k++) {
+			struct obj_info *o = info_tab[k];
+			if (!o)
+				continue;
+			struct stat st = { .st_dev = o->dev, .st_ino = o->ino };
+			size_t i = info_hash(&st) & (cap - 1);
+			while (tab[i])
+				i = (i + 1) & (cap - 1);
+			tab[i] = o;
+		}
+		free(info_tab);
+		info_tab = tab;
+		info_cap = cap;
+	}
+	struct stat st = { .st_dev = in->dev, .st_ino = in->ino };
+	size_t i = info_hash(&st) & (info_cap - 1);
+	while (info_tab[i])
+		i = (i + 1) & (info_cap - 1);
+	info_tab[i] = in;
+	info_n++;
+}
+
+/* Reads what obj_info holds from the open file fd (identity st). */
+static struct obj_info *info_read(int fd, const struct stat *st)
+{
+	struct obj_info *in = lc_xcalloc(1, sizeof(*in));
+	in->dev = st->st_dev;
+	in->ino = st->st_ino;
+	in->size = st->st_size;
+	in->mtime = st->st_mtim;
+	in->ctime = st->st_ctim;
+	memset(in->facts, -1, sizeof(in->facts));
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	GElf_Ehdr eh;
 	size_t nph;
-	int rc = -1;
 	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
 	    (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) || elf_getphdrnum(elf, &nph) != 0)
 		goto out;
 	uint64_t first = UINT64_MAX, lo = UINT64_MAX, hi = 0;
 	for (size_t i = 0; i < nph; i++) {
 		GElf_Phdr ph;
-		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+		if (!gelf_getphdr(elf, (int)i, &ph))
+			continue;
+		if (ph.p_type == PT_INTERP && !in->interp) {
+			Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
+							   ELF_T_BYTE);
+			if (d && d->d_size && memchr(d->d_buf, 0, d->d_size))
+				in->interp = lc_xstrdup(d->d_buf);
+		}
+		if (ph.p_type != PT_LOAD)
 			continue;
 		if (first == UINT64_MAX)
 			first = ph.p_vaddr & ~(uint64_t)(LC_PAGE_SIZE - 1);
@@ -175,22 +385,98 @@ static int object_read(struct lc_proc *pr, struct lc_object *o, const struct lc_
 	}
 	if (first == UINT64_MAX)
 		goto out;
-	o->bias = eh.e_type == ET_EXEC ? 0 : m->start - first;
-	o->lo = o->bias + (lo & ~(uint64_t)(LC_PAGE_SIZE - 1));
-	o->hi = o->bias + ((hi + LC_PAGE_SIZE - 1) & ~(uint64_t)(LC_PAGE_SIZE - 1));
-	o->build_id_len = lc_buildid_from_elf(elf, o->build_id);
-	if (o->build_id_len < 0)
-		o->build_id_len = 0;
-	lc_buildid_hex(o->build_id, (size_t)o->build_id_len, o->build_id_hex);
-	o->file = lc_xstrdup(file);
-	o->path = lc_xstrdup(m->path);
-	o->first_map = m->start;
-	rc = 0;
+	in->elf = 1;
+	in->type = eh.e_type;
+	in->first = first;
+	in->lo = lo;
+	in->hi = hi;
+	in->build_id_len = lc_buildid_from_elf(elf, in->build_id);
+	if (in->build_id_len < 0)
+		in->build_id_len = 0;
 out:
 	if (elf)
 		elf_end(elf);
+	return in;
+}
+
+/* The facts of the file at `file` (stat st): from the cache, else read
+ * (and kept if it is a regular file).  NULL if it cannot be opened. */
+static struct obj_info *info_get(const char *file, const struct stat *st, int *owned)
+{
+	*owned = 0;
+	struct obj_info *in = info_on && S_ISREG(st->st_mode) ? info_find(st) : NULL;
+	if (in)
+		return in;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	struct stat fst;
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &fst) != 0)
+		fst = *st;
+	in = info_read(fd, &fst);
 	close(fd);
-	return rc;
+	if (info_on && S_ISREG(fst.st_mode) && !info_find(&fst))
+		info_add(in);
+	else
+		*owned = 1;
+	return in;
+}
+
+static void info_drop(struct obj_info *in, int owned)
+{
+	if (!owned)
+		return;
+	free(in->interp);
+	free(in);
+}
+
+/* Bias, extent, BuildID of the object whose offset-0 mapping is m (of
+ * process task), and its PT_INTERP in *interp (NULL if none). */
+static int object_read(pid_t task, struct lc_object *o, const struct lc_map *m, char **interp)
+{
+	char file[128];
+	struct stat st;
+	struct obj_info *in = NULL;
+	int owned = 0;
+	*interp = NULL;
+	snprintf(file, sizeof(file), "/proc/%d/map_files/%llx-%llx", (int)task,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	if (stat(file, &st) == 0)
+		in = info_get(file, &st, &owned);
+	if (!in) {
+		struct lc_buf b = LC_BUF_INIT;
+		lc_buf_addf(&b, "/proc/%d/root%s", (int)task, m->path);
+		int ok = b.len < sizeof(file) && stat(b.data, &st) == 0;
+		if (ok)
+			memcpy(file, b.data, b.len + 1);
+		lc_buf_free(&b);
+		if (ok)
+			in = info_get(file, &st, &owned);
+		if (!in)
+			return -1;
+	}
+	if (!owned)
+		mk_add(m->dev, m->inode, in);
+	if (!in->elf) {
+		info_drop(in, owned);
+		return -1;
+	}
+	o->bias = in->type == ET_EXEC ? 0 : m->start - in->first;
+	o->lo = o->bias + (in->lo & ~(uint64_t)(LC_PAGE_SIZE - 1));
+	o->hi = o->bias + ((in->hi + LC_PAGE_SIZE - 1) & ~(uint64_t)(LC_PAGE_SIZE - 1));
+	o->build_id_len = in->build_id_len;
+	memcpy(o->build_id, in->build_id, sizeof(o->build_id));
+	lc_buildid_hex(o->build_id, (size_t)o->build_id_len, o->build_id_hex);
+	o->dev = (uint64_t)in->dev;
+	o->ino = (uint64_t)in->ino;
+	o->file_key = owned ? NULL : in;       /* kept in the cache: symbols.c's key too */
+	o->file = lc_xstrdup(file);
+	o->path = lc_xstrdup(m->path);
+	o->first_map = m->start;
+	if (in->interp)
+		*interp = lc_xstrdup(in->interp);
+	info_drop(in, owned);
+	return 0;
 }
 
 /* Load order as the dynamic linker has it, approximately: the program,
@@ -210,42 +496,57 @@ static int object_order(const void *a, const void *b)
 	return x->first_map < y->first_map ? 1 : x->first_map > y->first_map ? -1 : 0;
 }
 
-/* Marks the object that is the program's PT_INTERP (same inode). */
-static void object_mark_interp(struct lc_proc *pr)
+/* Marks the object that is the program's PT_INTERP `interp` (same inode). */
+static void object_mark_interp(struct lc_proc *pr, pid_t task, const char *interp)
 {
-	struct lc_object *exe = NULL;
-	for (size_t i = 0; i < pr->nobjs; i++)
-		if (pr->objs[i].is_exec)
-			exe = &pr->objs[i];
-	if (!exe)
-		return;
-	int fd = open(exe->file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	size_t nph;
-	struct lc_buf interp = LC_BUF_INIT;
-	if (elf && elf_getphdrnum(elf, &nph) == 0) {
-		for (size_t i = 0; i < nph; i++) {
-			GElf_Phdr ph;
-			if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_INTERP)
-				continue;
-			Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_BYTE);
-			if (d && d->d_size && memchr(d->d_buf, 0, d->d_size))
-				lc_buf_addf(&interp, "/proc/%d/root%s", (int)lc_proc_task(pr->pid),
-					    (const char *)d->d_buf);
+	struct lc_buf path = LC_BUF_INIT;
+	struct stat want;
+	lc_buf_addf(&path, "/proc/%d/root%s", (int)task, interp);
+	if (stat(path.data, &want) == 0)
+		for (size_t i = 0; i < pr->nobjs; i++)
+			if (pr->objs[i].dev == (uint64_t)want.st_dev &&
+			    pr->objs[i].ino == (uint64_t)want.st_ino)
+				pr->objs[i].is_interp = 1;
+	lc_buf_free(&path);
+}
+
+int lc_object_fact(const struct lc_object *o, int fact, int (*compute)(const struct lc_object *))
+{
+	struct obj_info *in = (struct obj_info *)o->file_key;
+	if (!in || !info_on)
+		return compute(o);
+	if (in->facts[fact] < 0)
+		in->facts[fact] = compute(o) != 0;
+	return in->facts[fact];
+}
+
+int lc_proc_peek(pid_t pid, int (*fn)(const char *hex, void *ctx), void *ctx)
+{
+	struct lc_proc pr;
+	memset(&pr, 0, sizeof(pr));
+	pr.pid = pid;
+	pr.memfd = -1;
+	if (!info_on || maps_read(&pr, pid, 1) != 0)
+		return 0;
+	int known = 1, objects = 0;
+	for (size_t i = 0; i < pr.nmaps && known; i++) {
+		const struct lc_map *m = &pr.maps[i];
+		if (!m->path || m->path[0] != '/' || m->offset != 0)
+			continue;
+		const struct obj_info *in = mk_find(m->dev, m->inode);
+		if (!in) {
+			known = 0;
+		} else if (in->elf) {
+			char hex[2 * LC_BUILD_ID_MAX + 1];
+			objects++;
+			if (in->build_id_len) {
+				lc_buildid_hex(in->build_id, (size_t)in->build_id_len, hex);
+				known = fn(hex, ctx) == 0;
+			}
 		}
 	}
-	struct stat want, st;
-	if (interp.len && stat(interp.data, &want) == 0)
-		for (size_t i = 0; i < pr->nobjs; i++)
-			if (stat(pr->objs[i].file, &st) == 0 && st.st_dev == want.st_dev &&
-			    st.st_ino == want.st_ino)
-				pr->objs[i].is_interp = 1;
-	lc_buf_free(&interp);
-	if (elf)
-		elf_end(elf);
-	close(fd);
+	maps_free(&pr);
+	return known && objects > 0;
 }
 
 /* `any`: a process with nothing mapped from an ELF file is 1, quietly. */
@@ -261,17 +562,19 @@ static int proc_open(struct lc_proc *pr, pid_t pid, int any)
 	if (vp)
 		return lc_error("process %d shares the memory of process %d (a vfork child): not "
 				"touching it (process %d is patched with it)", (int)pid, (int)vp, (int)vp);
-	if (maps_read(pr) != 0)
+	pid_t task = lc_proc_task(pid);
+	if (maps_read(pr, task, 0) != 0)
 		return -1;
 	if (pr->nmaps == 0 && !any)
 		return lc_error("process %d has no mappings (a zombie or a kernel thread?)", (int)pid);
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)lc_proc_task(pid));
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)task);
 	ssize_t n = readlink(link, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
 	if (n > 10 && strcmp(exe + n - 10, " (deleted)") == 0)
 		exe[n - 10] = '\0';
 
 	elf_version(EV_CURRENT);
+	char *interp = NULL;
 	for (size_t i = 0; i < pr->nmaps; i++) {
 		const struct lc_map *m = &pr->maps[i];
 		if (!m->path || m->path[0] != '/' || m->offset != 0)
@@ -283,13 +586,20 @@ static int proc_open(struct lc_proc *pr, pid_t pid, int any)
 		if (seen)
 			continue;
 		struct lc_object o = { 0 };
-		if (object_read(pr, &o, m) != 0)
+		char *oi;
+		if (object_read(task, &o, m, &oi) != 0)
 			continue;        /* not an ELF object: a data file mapping */
 		o.is_exec = strcmp(o.path, exe) == 0;
+		if (o.is_exec && oi && !interp)
+			interp = oi;
+		else
+			free(oi);
 		pr->objs = lc_xrealloc(pr->objs, (pr->nobjs + 1) * sizeof(*pr->objs));
 		pr->objs[pr->nobjs++] = o;
 	}
-	object_mark_interp(pr);
+	if (interp)
+		object_mark_interp(pr, task, interp);
+	free(interp);
 	qsort(pr->objs, pr->nobjs, sizeof(*pr->objs), object_order);
 	if (pr->nobjs == 0)
 		return any ? 1 : lc_error("process %d has no ELF object mapped", (int)pid);
@@ -304,6 +614,31 @@ int lc_proc_open(struct lc_proc *pr, pid_t pid)
 int lc_proc_open_any(struct lc_proc *pr, pid_t pid)
 {
 	return proc_open(pr, pid, 1);
+}
+
+void lc_proc_copy(struct lc_proc *to, const struct lc_proc *from)
+{
+	*to = *from;
+	to->memfd = -1;
+	to->maps = lc_xcalloc(from->nmaps ? from->nmaps : 1, sizeof(*to->maps));
+	for (size_t i = 0; i < from->nmaps; i++) {
+		to->maps[i] = from->maps[i];
+		if (from->maps[i].path)
+			to->maps[i].path = lc_xstrdup(from->maps[i].path);
+	}
+	to->objs = lc_xcalloc(from->nobjs ? from->nobjs : 1, sizeof(*to->objs));
+	for (size_t i = 0; i < from->nobjs; i++) {
+		struct lc_object *o = &to->objs[i];
+		*o = from->objs[i];
+		o->path = lc_xstrdup(o->path);
+		o->file = lc_xstrdup(o->file);
+		o->syms = NULL;         /* loaded again, from symbols.c's cache if on */
+		o->nsyms = 0;
+		o->rels = NULL;
+		o->nrels = 0;
+		o->syms_loaded = 0;
+		o->syms_shared = 0;
+	}
 }
 
 void lc_proc_close(struct lc_proc *pr)

@@ -211,45 +211,53 @@ static const struct rule *excluded(pid_t pid)
 	return NULL;
 }
 
-static void skip(pid_t pid, const char *fmt, ...) LC_PRINTF(2, 3);
-static void skip(pid_t pid, const char *fmt, ...)
+void lc_select_record(pid_t pid, const char *why)
 {
-	va_list ap;
 	skipped = lc_xrealloc(skipped, (nskipped + 1) * sizeof(*skipped));
 	struct lc_skipped *s = &skipped[nskipped++];
 	s->pid = pid;
-	va_start(ap, fmt);
-	vsnprintf(s->reason, sizeof(s->reason), fmt, ap);
-	va_end(ap);
+	snprintf(s->reason, sizeof(s->reason), "%s", why);
 	lc_info("process %d: skipped: %s", (int)pid, s->reason);
 }
 
-int lc_select_skip(pid_t pid)
+int lc_select_why(pid_t pid, char *why, size_t len)
 {
 	if (pid == 1) {
-		skip(pid, "PID 1 is touched only when named with -p 1");
+		snprintf(why, len, "PID 1 is touched only when named with -p 1");
 		return 1;
 	}
 	if (lc_select_opts.have_user) {
 		int own = owned_by(pid, lc_select_opts.user);
-		if (own <= 0) {
-			if (own == 0)
-				skip(pid, "not a process of uid %u (--user)", (unsigned)lc_select_opts.user);
+		if (own < 0)
+			return -1;
+		if (own == 0) {
+			snprintf(why, len, "not a process of uid %u (--user)",
+				 (unsigned)lc_select_opts.user);
 			return 1;
 		}
 	}
 	pid_t vp = lc_vfork_parent(pid);
 	if (vp) {
-		skip(pid, "a vfork child of process %d (it shares its memory)", (int)vp);
+		snprintf(why, len, "a vfork child of process %d (it shares its memory)", (int)vp);
 		return 1;
 	}
 	const struct rule *r = excluded(pid);
 	if (r) {
-		skip(pid, "excluded by %s:%u (%s %s)", exclude_file(), r->line,
-		     r->kind == RULE_EXE ? "exe" : r->kind == RULE_COMM ? "comm" : "cgroup", r->pattern);
+		snprintf(why, len, "excluded by %s:%u (%s %s)", exclude_file(), r->line,
+			 r->kind == RULE_EXE ? "exe" : r->kind == RULE_COMM ? "comm" : "cgroup",
+			 r->pattern);
 		return 1;
 	}
 	return 0;
+}
+
+int lc_select_skip(pid_t pid)
+{
+	char why[sizeof(((struct lc_skipped *)0)->reason)];
+	int rc = lc_select_why(pid, why, sizeof(why));
+	if (rc > 0)
+		lc_select_record(pid, why);
+	return rc != 0;
 }
 
 const struct lc_skipped *lc_select_skipped(size_t *n)

@@ -118,14 +118,14 @@ static void verdefs_read(Elf *elf, Elf_Scn *scn, char **names, size_t max)
 	}
 }
 
-static void symbols_load(struct lc_object *o)
+/* 0, or -1 (warned) if the file cannot be opened. */
+static int symbols_read(struct lc_object *o)
 {
 	enum { VERMAX = 0x8000 };
-	o->syms_loaded = 1;
 	int fd = open(o->file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		lc_warn("cannot open %s to read its symbols", o->path);
-		return;
+		return -1;
 	}
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	Elf_Scn *scn = NULL, *dynsym = NULL, *versym = NULL, *verdef = NULL, *relas[8];
@@ -195,10 +195,91 @@ out:
 	if (elf)
 		elf_end(elf);
 	close(fd);
+	return 0;
+}
+
+/*
+ * -p all looks up the same imports in the same files (libc's 3000 symbols)
+ * for process after process: while proc.c's cache is on, each file's
+ * symbols and GOT relocations (file values, the bias is added at lookup)
+ * are read once and shared by the objects of that file (file_key).
+ */
+struct symcache {
+	const void *key;
+	struct lc_dynsym *syms;
+	size_t nsyms;
+	struct lc_dynrel *rels;
+	size_t nrels;
+	int has_tls;
+	uint64_t tls_memsz, tls_align, tls_firstbyte;
+};
+static struct symcache *symcache;
+static size_t nsymcache;
+
+static void symcache_to(const struct symcache *c, struct lc_object *o)
+{
+	o->syms = c->syms;
+	o->nsyms = c->nsyms;
+	o->rels = c->rels;
+	o->nrels = c->nrels;
+	o->has_tls = c->has_tls;
+	o->tls_memsz = c->tls_memsz;
+	o->tls_align = c->tls_align;
+	o->tls_firstbyte = c->tls_firstbyte;
+	o->syms_shared = 1;
+}
+
+static void symbols_load(struct lc_object *o)
+{
+	o->syms_loaded = 1;
+	for (size_t i = 0; o->file_key && i < nsymcache; i++)
+		if (symcache[i].key == o->file_key) {
+			symcache_to(&symcache[i], o);
+			return;
+		}
+	if (symbols_read(o) != 0 || !o->file_key)
+		return;
+	symcache = lc_xrealloc(symcache, (nsymcache + 1) * sizeof(*symcache));
+	symcache[nsymcache++] = (struct symcache){ o->file_key, o->syms, o->nsyms, o->rels,
+						   o->nrels, o->has_tls, o->tls_memsz,
+						   o->tls_align, o->tls_firstbyte };
+	o->syms_shared = 1;
+}
+
+static void syms_release(struct lc_dynsym *syms, size_t nsyms, struct lc_dynrel *rels,
+			 size_t nrels)
+{
+	for (size_t i = 0; i < nsyms; i++) {
+		free(syms[i].name);
+		free(syms[i].version);
+	}
+	free(syms);
+	for (size_t i = 0; i < nrels; i++)
+		free(rels[i].name);
+	free(rels);
+}
+
+void lc_symbols_cache_clear(void)
+{
+	for (size_t i = 0; i < nsymcache; i++)
+		syms_release(symcache[i].syms, symcache[i].nsyms, symcache[i].rels,
+			     symcache[i].nrels);
+	free(symcache);
+	symcache = NULL;
+	nsymcache = 0;
 }
 
 void lc_symbols_free(struct lc_object *o)
 {
+	if (o->syms_shared) {
+		o->syms = NULL;
+		o->nsyms = 0;
+		o->rels = NULL;
+		o->nrels = 0;
+		o->syms_loaded = 0;
+		o->syms_shared = 0;
+		return;
+	}
 	for (size_t i = 0; i < o->nsyms; i++) {
 		free(o->syms[i].name);
 		free(o->syms[i].version);

@@ -28,6 +28,9 @@
 #include "libcare/trust.h"
 #include "doctor.h"
 
+static int validate_file(const struct lc_object *obj, const struct lc_region_header *h,
+			 const char *file);
+
 struct fn_extent {
 	int found;              /* 1 symbol, 2 FDE */
 	uint64_t size;          /* 0: unknown (a 0-size symbol) */
@@ -167,8 +170,79 @@ static int validate_hunk(Elf *elf, const struct lc_object *obj, const struct lc_
 	return 0;
 }
 
+/*
+ * -p all checks the same jump sites of the same file in process after
+ * process: while proc.c's cache is on (the object has a file_key), the
+ * sites that passed are remembered relative to the load bias, with
+ * everything of them the checks look at.
+ */
+struct site {
+	uint64_t vaddr;
+	uint32_t len, old_size;
+	uint8_t tail[2];        /* the last bytes of the hunk (a short function's jmp rel8) */
+};
+struct passed {
+	const void *key;
+	uint32_t n;
+	struct site *sites;
+};
+static struct passed *passed;
+static size_t npassed;
+
+static struct site *sites_of(const struct lc_object *obj, const struct lc_region_header *h)
+{
+	struct site *s = lc_xcalloc(h->nhunks ? h->nhunks : 1, sizeof(*s));
+	for (uint32_t i = 0; i < h->nhunks; i++) {
+		const struct lc_region_hunk *hk = lc_region_hunk(h, i);
+		s[i].vaddr = hk->addr - obj->bias;
+		s[i].len = hk->len;
+		s[i].old_size = hk->old_size;
+		if (hk->len >= 2 && hk->len <= LC_HUNK_MAX_BYTES)
+			memcpy(s[i].tail, hk->new_bytes + hk->len - 2, 2);
+	}
+	return s;
+}
+
+static int passed_before(const struct lc_object *obj, const struct lc_region_header *h,
+			 const struct site *s)
+{
+	for (size_t i = 0; obj->file_key && i < npassed; i++)
+		if (passed[i].key == obj->file_key && passed[i].n == h->nhunks &&
+		    memcmp(passed[i].sites, s, h->nhunks * sizeof(*s)) == 0)
+			return 1;
+	return 0;
+}
+
+void lc_validate_cache_clear(void)
+{
+	for (size_t i = 0; i < npassed; i++)
+		free(passed[i].sites);
+	free(passed);
+	passed = NULL;
+	npassed = 0;
+}
+
 int lc_validate_image(const struct lc_object *obj, const struct lc_region_header *h,
 		      const char *file)
+{
+	struct site *sites = sites_of(obj, h);
+	if (passed_before(obj, h, sites)) {
+		free(sites);
+		lc_debug("%s: %u jump site(s) are function starts of %s", file, h->nhunks, obj->path);
+		return 0;
+	}
+	int rc = validate_file(obj, h, file);
+	if (rc == 0 && obj->file_key) {
+		passed = lc_xrealloc(passed, (npassed + 1) * sizeof(*passed));
+		passed[npassed++] = (struct passed){ obj->file_key, h->nhunks, sites };
+	} else {
+		free(sites);
+	}
+	return rc;
+}
+
+static int validate_file(const struct lc_object *obj, const struct lc_region_header *h,
+			 const char *file)
 {
 	int fd = open(obj->file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
