@@ -130,12 +130,21 @@ int lc_pid_alive(pid_t pid)
 #define HOLD_DEPTH 8
 static int hold_fds[HOLD_DEPTH];        /* fd + 1; 0: not made yet, -1: cannot */
 static int hold_depth;
+static pid_t hold_owner;                /* who made them: a forked worker makes its own */
 
 void lc_stderr_hold(struct lc_stderr_held *h)
 {
 	fflush(stderr);
 	h->tmp = NULL;
 	h->fd = -1;
+	if (hold_owner != getpid()) {
+		for (int i = 0; i < HOLD_DEPTH; i++) {
+			if (hold_fds[i] > 0)
+				close(hold_fds[i] - 1);
+			hold_fds[i] = 0;
+		}
+		hold_owner = getpid();
+	}
 	if (hold_depth < HOLD_DEPTH) {
 		int *slot = &hold_fds[hold_depth];
 		if (*slot == 0) {
