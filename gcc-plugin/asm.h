@@ -55,6 +55,19 @@ static inline int lc_line_is(const struct lc_line_info *li, const char *word)
 	size_t n = __builtin_strlen(word);
 	return li->word_len == n && __builtin_memcmp(li->word, word, n) == 0;
 }
+/* ASCII letters and digits (1) and '_', '.', '$' (2), whatever the
+ * locale (cc1 runs in the user's): what the symbols of GCC's output are
+ * made of, told without a libc call (asm_line.c). */
+extern const unsigned char lc_ident_table[256];
+static inline int lc_is_alnum(char c)
+{
+	return lc_ident_table[(unsigned char)c] == 1;
+}
+/* A character of a symbol name: [A-Za-z0-9_.$]. */
+static inline int lc_is_ident_char(char c)
+{
+	return lc_ident_table[(unsigned char)c] != 0;
+}
 /* A directive that only lays down data (.long, .string, .zero ...). */
 int lc_line_is_data(const struct lc_line_info *li);
 /* A label that only exists for debug info and unwinding (.LVL3, .LFB0 ...). */
@@ -81,6 +94,9 @@ struct lc_sym_ref {
  */
 typedef int (*lc_sym_fn)(void *ctx, const struct lc_sym_ref *ref, struct lc_buf *out);
 void lc_line_rewrite(const char *s, size_t len, lc_sym_fn fn, void *ctx, struct lc_buf *out);
+/* The same for a line already classified (li from lc_line_classify of it). */
+void lc_line_rewrite_li(const char *s, size_t len, const struct lc_line_info *li, lc_sym_fn fn,
+			void *ctx, struct lc_buf *out);
 
 /* ---- asm_unit.c: a parsed unit ------------------------------------------ */
 enum lc_sec_kind { LC_SEC_TEXT, LC_SEC_DATA, LC_SEC_OTHER };
@@ -334,6 +350,15 @@ int lc_gensrc(const char *orig, size_t orig_len, const char *patched, size_t pat
  * follows it (a newline if it lacks a final one, then the sections). */
 int lc_gensrc_kpatch(const char *orig, size_t orig_len, const char *patched, size_t patched_len,
 		     struct lc_buf *out, struct lc_buf *report, struct lc_buf *err);
+/*
+ * The patched stage's way: the original text read from fd (the store) in
+ * pieces, each written to `out` as it comes and only its non-DWARF lines
+ * kept (lc_nodebug), then the .kpatch sections written after it.  The
+ * patched text may have its DWARF lines or not.  -1 with err (the original
+ * text may then be in out already).
+ */
+int lc_gensrc_fd(int fd, const char *patched, size_t patched_len, FILE *out,
+		 struct lc_buf *report, struct lc_buf *err);
 
 /* ---- producer.c: the DWARF producer string ------------------------------ */
 /* Removes -fplugin=<plugin> and -fplugin-arg-libcare-* from the producer
@@ -354,13 +379,33 @@ FILE *lc_store_open(const char *path, struct lc_buf *tmp, struct lc_buf *err);
 int lc_store_commit(FILE *f, const char *tmp, const char *path, int werr, struct lc_buf *err);
 void lc_store_abort(FILE *f, const char *tmp);
 
+/* ---- capture.c: a unit's text without its DWARF lines ------------------- */
+/*
+ * Fed the text in pieces of any size, keeps every line but those that
+ * lc_unit_parse drops as DWARF (.debug_* sections: with -g most of the
+ * text), so that a unit parsed from the kept text has the same lines as
+ * one parsed from the whole.  The text is kept in one mapping that grows
+ * without copying.
+ */
+struct lc_nodebug {
+	char *text;             /* the kept lines, NUL-terminated */
+	size_t len, reserved;
+	struct lc_buf pending;  /* a line not finished yet */
+	int in_app, no_filter, debug, prev_debug, depth;
+	int stack[16];
+};
+int lc_nodebug_init(struct lc_nodebug *t);      /* -1: no memory */
+int lc_nodebug_feed(struct lc_nodebug *t, const char *buf, size_t n);
+/* The last line, if it lacks a newline.  -1: no memory (feed as well). */
+int lc_nodebug_end(struct lc_nodebug *t);
+void lc_nodebug_free(struct lc_nodebug *t);
+
 /* ---- capture.c: the stream GCC writes the unit's assembly to ------------ */
 /*
  * tee (stage original): every line goes on to GCC's file and to the
  * store as it comes, nothing kept but the line being written (our options
  * out of a producer string, as lc_producer_clean).  mem (stage patched):
- * the text is kept, but for its .debug_* sections (lc_unit_parse drops
- * those lines), in one mapping that grows without copying.
+ * the text is kept without its DWARF lines (kept, lc_nodebug).
  */
 struct lc_capture {
 	FILE *f;                /* what GCC writes to (asm_out_file) */
@@ -368,10 +413,7 @@ struct lc_capture {
 	const char *plugin_path;
 	int real_err, store_err;        /* errno of a failed write, 0 */
 	struct lc_buf pending;  /* tee: the unfinished last line */
-	char *text;             /* mem: the text without its DWARF sections */
-	size_t len, reserved;
-	int in_app, no_filter, debug, prev_debug, depth;   /* mem: sections */
-	int stack[16];
+	struct lc_nodebug kept; /* mem: the text without its DWARF lines */
 	char last;              /* the last byte written, '\n' at first */
 };
 int lc_capture_tee(struct lc_capture *c, FILE *real, FILE *store, const char *plugin_path);

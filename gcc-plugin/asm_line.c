@@ -7,14 +7,19 @@
 #include <string.h>
 #include "asm.h"
 
+const unsigned char lc_ident_table[256] = {
+	['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+	['_'] = 2, ['.'] = 2, ['$'] = 2,
+};
+
 static int is_ident_start(char c)
 {
-	return isalpha((unsigned char)c) || c == '_' || c == '.';
+	return (lc_is_alnum(c) && (unsigned char)(c - '0') >= 10) || c == '_' || c == '.';
 }
 
 static int is_ident_char(char c)
 {
-	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '$';
+	return lc_is_ident_char(c);
 }
 
 static int is_space(char c)
@@ -205,7 +210,7 @@ static void operands_rewrite(const char *p, const char *end, lc_sym_fn fn, void 
 			lc_buf_add(out, start, (size_t)(p - start));
 		} else if (c == '%' || c == '@') {
 			p++;
-			while (p < end && (isalnum((unsigned char)*p) || *p == '_'))
+			while (p < end && (lc_is_alnum(*p) || *p == '_'))
 				p++;
 			lc_buf_add(out, start, (size_t)(p - start));
 		} else if (isdigit((unsigned char)c)) {
@@ -222,7 +227,7 @@ static void operands_rewrite(const char *p, const char *end, lc_sym_fn fn, void 
 			const char *r = p;
 			if (r < end && *r == '@') {
 				r++;
-				while (r < end && (isalnum((unsigned char)*r) || *r == '_'))
+				while (r < end && (lc_is_alnum(*r) || *r == '_'))
 					r++;
 				ref.reloc = p + 1;
 				ref.reloc_len = (size_t)(r - p - 1);
@@ -239,8 +244,15 @@ static void operands_rewrite(const char *p, const char *end, lc_sym_fn fn, void 
 void lc_line_rewrite(const char *s, size_t len, lc_sym_fn fn, void *ctx, struct lc_buf *out)
 {
 	struct lc_line_info li;
-	const char *end = s + len;
 	lc_line_classify(s, len, &li);
+	lc_line_rewrite_li(s, len, &li, fn, ctx, out);
+}
+
+void lc_line_rewrite_li(const char *s, size_t len, const struct lc_line_info *lip, lc_sym_fn fn,
+			void *ctx, struct lc_buf *out)
+{
+	const struct lc_line_info li = *lip;
+	const char *end = s + len;
 	switch (li.kind) {
 	case LC_LINE_BLANK:
 	case LC_LINE_COMMENT:

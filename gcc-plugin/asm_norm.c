@@ -40,9 +40,38 @@ struct norm_ctx {
 	struct lc_strmap seen;  /* local data expanded so far -> its number */
 	int nseen;
 	struct lc_norm_refs *refs;
+	struct lc_buf **scratch;        /* per depth: a line being rewritten */
+	int nscratch;
 };
 
-static void norm_line(struct norm_ctx *c, const struct lc_asm_line *l, struct lc_buf *out);
+/* The rewrite buffer of the current depth (norm_line nests through data
+ * references), kept across lines: no allocation per line. */
+static struct lc_buf *norm_scratch(struct norm_ctx *c)
+{
+	if (c->depth >= c->nscratch) {
+		c->scratch = lc_xrealloc(c->scratch, (size_t)(c->depth + 1) * sizeof(*c->scratch));
+		for (int i = c->nscratch; i <= c->depth; i++)
+			c->scratch[i] = lc_xcalloc(1, sizeof(struct lc_buf));
+		c->nscratch = c->depth + 1;
+	}
+	struct lc_buf *b = c->scratch[c->depth];
+	lc_buf_reset(b);
+	return b;
+}
+
+static void norm_ctx_free(struct norm_ctx *c)
+{
+	for (int i = 0; i < c->nscratch; i++) {
+		lc_buf_free(c->scratch[i]);
+		free(c->scratch[i]);
+	}
+	free(c->scratch);
+	lc_strmap_free(&c->labels);
+	lc_strmap_free(&c->seen);
+}
+
+static void norm_line(struct norm_ctx *c, const struct lc_asm_line *l,
+		      const struct lc_line_info *li, struct lc_buf *out);
 
 static void refs_add(struct lc_norm_refs *r, const char *s, size_t len)
 {
@@ -119,7 +148,7 @@ static int norm_data_ref(struct norm_ctx *c, const struct lc_sym_ref *r, struct 
 	c->depth++;
 	lc_buf_adds(out, "{");
 	for (size_t i = first; i < end; i++)
-		norm_line(c, &c->u->lines[i], out);
+		norm_line(c, &c->u->lines[i], NULL, out);
 	lc_buf_adds(out, "}");
 	if (off)
 		lc_buf_addf(out, "%+ld", off);   /* an address inside it */
@@ -138,7 +167,13 @@ static int norm_sym(void *vctx, const struct lc_sym_ref *r, struct lc_buf *out)
 			n = c->nlabels++;
 			lc_strmap_put(&c->labels, r->s, r->len, n);
 		}
-		lc_buf_addf(out, ".L~%d", n);
+		char num[16], *e = num + sizeof(num), *d = e;
+		unsigned v = (unsigned)n;
+		do
+			*--d = (char)('0' + v % 10);
+		while (v /= 10);
+		lc_buf_add(out, ".L~", 3);
+		lc_buf_add(out, d, (size_t)(e - d));
 		return 0;
 	}
 	size_t len = r->len;
@@ -162,15 +197,23 @@ static int directive_is_noise(const struct lc_line_info *li)
 }
 
 /* One line, rewritten, blanks collapsed, newline-terminated (or ';'
- * inside a literal). */
-static void norm_line(struct norm_ctx *c, const struct lc_asm_line *l, struct lc_buf *out)
+ * inside a literal).  li: the line classified, or NULL. */
+static void norm_line(struct norm_ctx *c, const struct lc_asm_line *l,
+		      const struct lc_line_info *li, struct lc_buf *out)
 {
-	struct lc_buf tmp = LC_BUF_INIT;
-	lc_line_rewrite(l->s, l->len, norm_sym, c, &tmp);
+	struct lc_buf *tmp = norm_scratch(c);
+	if (li)
+		lc_line_rewrite_li(l->s, l->len, li, norm_sym, c, tmp);
+	else
+		lc_line_rewrite(l->s, l->len, norm_sym, c, tmp);
 	int blank = 1, quoted = 0;
-	for (size_t i = 0; i < tmp.len; i++) {
-		char ch = tmp.data[i];
-		if (ch == '"' && (i == 0 || tmp.data[i - 1] != '\\'))
+	/* at most one space is added per character kept after blanks */
+	lc_buf_grow(out, tmp->len + 2);
+	char *d = out->data, *w = d + out->len;
+	const char *t = tmp->data;
+	for (size_t i = 0; i < tmp->len; i++) {
+		char ch = t[i];
+		if (ch == '"' && (i == 0 || t[i - 1] != '\\'))
 			quoted = !quoted;
 		if (ch == '#' && !quoted)
 			break;   /* a trailing comment (-fverbose-asm) */
@@ -178,20 +221,19 @@ static void norm_line(struct norm_ctx *c, const struct lc_asm_line *l, struct lc
 			blank = 1;
 			continue;
 		}
-		if (blank && out->len && out->data[out->len - 1] != '\n' &&
-		    out->data[out->len - 1] != '{' && out->data[out->len - 1] != ';')
-			lc_buf_adds(out, " ");
+		if (blank && w > d && w[-1] != '\n' && w[-1] != '{' && w[-1] != ';')
+			*w++ = ' ';
 		blank = 0;
-		lc_buf_add(out, &ch, 1);
+		*w++ = ch;
 	}
-	lc_buf_adds(out, c->depth ? ";" : "\n");
-	lc_buf_free(&tmp);
+	out->len = (size_t)(w - d);
+	lc_buf_add(out, c->depth ? ";" : "\n", 1);
 }
 
 void lc_norm_func_ex(const struct lc_asm_unit *u, size_t fi, const struct lc_symmap *map,
 		     int shallow, struct lc_norm_refs *refs, struct lc_buf *out)
 {
-	struct norm_ctx c = { u, map, { 0 }, 0, (long)fi, 0, shallow, { 0 }, 0, refs };
+	struct norm_ctx c = { u, map, { 0 }, 0, (long)fi, 0, shallow, { 0 }, 0, refs, NULL, 0 };
 	const struct lc_asm_func *f = &u->funcs[fi];
 	const char *section = NULL;
 	for (size_t i = f->first; i < f->end; i++) {
@@ -210,10 +252,9 @@ void lc_norm_func_ex(const struct lc_asm_unit *u, size_t fi, const struct lc_sym
 			lc_buf_addf(out, "[%s]\n", l->section);
 			section = l->section;
 		}
-		norm_line(&c, l, out);
+		norm_line(&c, l, &li, out);
 	}
-	lc_strmap_free(&c.labels);
-	lc_strmap_free(&c.seen);
+	norm_ctx_free(&c);
 }
 
 void lc_norm_func(const struct lc_asm_unit *u, size_t fi, const struct lc_symmap *map,
@@ -225,31 +266,29 @@ void lc_norm_func(const struct lc_asm_unit *u, size_t fi, const struct lc_symmap
 void lc_norm_object(const struct lc_asm_unit *u, const struct lc_asm_object *o,
 		    const struct lc_symmap *map, struct lc_buf *out)
 {
-	struct norm_ctx c = { u, map, { 0 }, 0, -1, 0, 0, { 0 }, 0, NULL };
+	struct norm_ctx c = { u, map, { 0 }, 0, -1, 0, 0, { 0 }, 0, NULL, NULL, 0 };
 	lc_buf_addf(out, "[%s] size %ld common %ld\n", o->label < 0 ? "common" : o->section,
 		    o->size, o->comm_align);
 	lc_strmap_put(&c.seen, o->name, strlen(o->name), c.nseen++);   /* itself: {^0} */
 	if (o->align_line >= 0)
-		norm_line(&c, &u->lines[o->align_line], out);
+		norm_line(&c, &u->lines[o->align_line], NULL, out);
 	for (size_t i = o->first; i < o->end; i++)
-		norm_line(&c, &u->lines[i], out);
-	lc_strmap_free(&c.labels);
-	lc_strmap_free(&c.seen);
+		norm_line(&c, &u->lines[i], NULL, out);
+	norm_ctx_free(&c);
 }
 
 void lc_norm_data(const struct lc_asm_unit *u, const char *name, size_t len,
 		  const struct lc_symmap *map, struct lc_buf *out)
 {
-	struct norm_ctx c = { u, map, { 0 }, 0, -1, 0, 0, { 0 }, 0, NULL };
+	struct norm_ctx c = { u, map, { 0 }, 0, -1, 0, 0, { 0 }, 0, NULL, NULL, 0 };
 	size_t first, end;
 	long off;
 	if (!local_data(u, &name, &len, &first, &end, &off))
 		return;
 	lc_strmap_put(&c.seen, name, len, c.nseen++);
 	for (size_t i = first; i < end; i++)
-		norm_line(&c, &u->lines[i], out);
+		norm_line(&c, &u->lines[i], NULL, out);
 	if (off)
 		lc_buf_addf(out, "%+ld", off);
-	lc_strmap_free(&c.labels);
-	lc_strmap_free(&c.seen);
+	norm_ctx_free(&c);
 }

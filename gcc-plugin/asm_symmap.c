@@ -25,6 +25,7 @@ struct suffixed {
 	long n;
 	char *users;        /* sorted names of the functions using it, "f,g," */
 	int matched;
+	int need_users;     /* its base has several entries on a side */
 };
 
 /* "count.12" -> base_len 5, n 12; 0 if the name has no numeric suffix. */
@@ -101,15 +102,35 @@ static char *users_sorted(struct lc_buf *b)
 	return out.data ? out.data : lc_xstrdup("");
 }
 
-/* Which functions use each suffixed symbol (function names without their
- * own counter, so clones compare across builds). */
+/* Whether ".<digit>" is in s: in every line that names a base.N. */
+static int has_dot_digit(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++)
+		if (s[i] == '.' && (unsigned char)(s[i + 1] - '0') < 10)
+			return 1;
+	return 0;
+}
+
+/* Which functions use each suffixed symbol that needs it (function names
+ * without their own counter, so clones compare across builds).  Finding
+ * them walks every line of every function: only done if some base has
+ * several entries, the only case where users pair names up. */
 static void users_collect(const struct lc_asm_unit *u, struct suffixed *v, size_t n)
 {
+	size_t need = 0;
+	for (size_t i = 0; i < n; i++)
+		need += v[i].need_users != 0;
+	if (!need) {
+		for (size_t i = 0; i < n; i++)
+			v[i].users = lc_xstrdup("");
+		return;
+	}
 	struct users_ctx c = { { 0 }, lc_xcalloc(n, sizeof(struct lc_buf)),
 			       lc_xcalloc(n, sizeof(long)), 0, NULL, 0 };
 	struct lc_buf scratch = LC_BUF_INIT;
 	for (size_t i = 0; i < n; i++) {
-		lc_strmap_put(&c.idx, v[i].s, v[i].len, (int)i);
+		if (v[i].need_users)
+			lc_strmap_put(&c.idx, v[i].s, v[i].len, (int)i);
 		c.last[i] = -1;
 	}
 	for (size_t fi = 0; fi < u->nfuncs; fi++) {
@@ -121,6 +142,8 @@ static void users_collect(const struct lc_asm_unit *u, struct suffixed *v, size_
 		if (suffix_split(c.fname, c.fname_len, &bl, &num))
 			c.fname_len = bl;
 		for (size_t k = u->funcs[fi].first; k < u->funcs[fi].end; k++) {
+			if (!has_dot_digit(u->lines[k].s, u->lines[k].len))
+				continue;   /* names no base.N */
 			lc_buf_reset(&scratch);
 			lc_line_rewrite(u->lines[k].s, u->lines[k].len, users_sym, &c, &scratch);
 		}
@@ -147,11 +170,10 @@ static struct suffixed *suffixed_collect(const struct lc_asm_unit *u, size_t *co
 		if (!s || lc_name_is_literal(s, len) || !suffix_split(s, len, &bl, &num))
 			continue;
 		v = lc_xrealloc(v, (n + 1) * sizeof(*v));
-		v[n++] = (struct suffixed){ s, len, bl, num, NULL, 0 };
+		v[n++] = (struct suffixed){ s, len, bl, num, NULL, 0, 0 };
 	}
 	if (n)
 		qsort(v, n, sizeof(*v), suffixed_cmp);
-	users_collect(u, v, n);
 	*count = n;
 	return v;
 }
@@ -244,6 +266,23 @@ void lc_symmap_build(struct lc_symmap *m, const struct lc_asm_unit *orig,
 	struct suffixed *vp = suffixed_collect(patched, &np);
 	memset(m, 0, sizeof(*m));
 	size_t i = 0, j = 0;
+	/* which entries symmap_run pairs by their users */
+	while (i < np) {
+		size_t rp = run_len(vp, np, i);
+		while (j < no && base_cmp(&vo[j], &vp[i]) < 0)
+			j += run_len(vo, no, j);
+		if (j < no && base_cmp(&vo[j], &vp[i]) == 0) {
+			size_t ro = run_len(vo, no, j);
+			for (size_t k = 0; (rp > 1 || ro > 1) && k < rp; k++)
+				vp[i + k].need_users = 1;
+			for (size_t k = 0; (rp > 1 || ro > 1) && k < ro; k++)
+				vo[j + k].need_users = 1;
+		}
+		i += rp;
+	}
+	users_collect(orig, vo, no);
+	users_collect(patched, vp, np);
+	i = 0, j = 0;
 	while (i < np) {
 		size_t rp = run_len(vp, np, i);
 		while (j < no && base_cmp(&vo[j], &vp[i]) < 0)

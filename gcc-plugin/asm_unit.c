@@ -328,7 +328,9 @@ static void unit_scan_symbols(struct lc_asm_unit *u)
 		const char *name, *rest;
 		size_t len;
 		lc_line_classify(u->lines[i].s, u->lines[i].len, &li);
-		if (li.kind != LC_LINE_DIRECTIVE)
+		if (li.kind != LC_LINE_DIRECTIVE || !(lc_line_is(&li, ".type") ||
+		    lc_line_is(&li, ".size") || lc_line_is(&li, ".globl") ||
+		    lc_line_is(&li, ".global") || lc_line_is(&li, ".weak")))
 			continue;
 		len = arg_name(&li, &name);
 		rest = arg_after_comma(&li, 1);

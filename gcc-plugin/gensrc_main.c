@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include "asm.h"
 
@@ -57,18 +60,36 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	lc_log_set_level(verbose);
-	struct lc_buf orig = LC_BUF_INIT, patched = LC_BUF_INIT, out = LC_BUF_INIT;
+	struct lc_buf patched = LC_BUF_INIT, tmp = LC_BUF_INIT;
 	struct lc_buf report = LC_BUF_INIT, err = LC_BUF_INIT;
-	int ret = 1;
-	if (lc_buf_read_file(&orig, argv[optind]) < 0) {
+	struct lc_nodebug kept = { 0 };
+	FILE *out = NULL;
+	char *memtext = NULL;
+	size_t memlen = 0;
+	int ret = 1, fd = -1, regular = 0;
+	struct stat sb;
+	if ((fd = open(argv[optind], O_RDONLY | O_CLOEXEC)) < 0) {
 		lc_error("cannot read %s: %s", argv[optind], strerror(errno));
 		goto out;
 	}
+	/* the patched text as the plugin holds it: without its DWARF lines */
 	if (lc_buf_read_file(&patched, argv[optind + 1]) < 0) {
 		lc_error("cannot read %s: %s", argv[optind + 1], strerror(errno));
 		goto out;
 	}
-	int r = lc_gensrc(orig.data, orig.len, patched.data, patched.len, &out, &report, &err);
+	if (lc_nodebug_init(&kept) < 0 || lc_nodebug_feed(&kept, patched.data, patched.len) < 0 ||
+	    lc_nodebug_end(&kept) < 0)
+		lc_die("no memory for %s", argv[optind + 1]);
+	lc_buf_free(&patched);
+	/* a regular file is written to a temporary renamed over it; anything
+	 * else (stdout, /dev/null, a pipe) gets the text only once it is whole */
+	regular = strcmp(outpath, "-") != 0 && !(stat(outpath, &sb) == 0 && !S_ISREG(sb.st_mode));
+	out = regular ? lc_store_open(outpath, &tmp, &err) : open_memstream(&memtext, &memlen);
+	if (!out) {
+		lc_error("%s", regular ? err.data : "no memory for the output");
+		goto out;
+	}
+	int r = lc_gensrc_fd(fd, kept.text, kept.len, out, &report, &err);
 	for (char *line = report.data, *nl; line && *line; line = nl + 1) {
 		nl = strchr(line, '\n');
 		if (!nl)
@@ -81,29 +102,40 @@ int main(int argc, char **argv)
 		lc_error("%s: %s", argv[optind + 1], err.data);
 		goto out;
 	}
-	struct stat sb;
-	if (strcmp(outpath, "-") == 0) {
-		if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
-			lc_error("cannot write to stdout");
+	if (regular) {
+		FILE *f = out;
+		out = NULL;
+		errno = 0;
+		if (lc_store_commit(f, tmp.data, outpath, 0, &err) < 0) {
+			lc_error("%s", err.data);
 			goto out;
 		}
-	} else if (stat(outpath, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-		/* /dev/null, a pipe: write in place, never rename over it */
-		FILE *f = fopen(outpath, "w");
-		int bad = !f || fwrite(out.data, 1, out.len, f) != out.len;
-		if ((f && fclose(f) != 0) || bad) {
-			lc_error("cannot write %s: %s", outpath, strerror(errno));
+	} else {
+		if (fclose(out) != 0)
+			lc_die("no memory for the output");
+		out = NULL;
+		FILE *f = strcmp(outpath, "-") == 0 ? stdout : fopen(outpath, "w");
+		int bad = !f || fwrite(memtext, 1, memlen, f) != memlen;
+		if (f && (f == stdout ? fflush(f) : fclose(f)) != 0)
+			bad = 1;
+		if (bad) {
+			lc_error("cannot write %s: %s", f == stdout ? "to stdout" : outpath,
+				 strerror(errno));
 			goto out;
 		}
-	} else if (lc_store_write(outpath, out.data, out.len, &err) < 0) {
-		lc_error("%s", err.data);
-		goto out;
 	}
 	ret = 0;
 out:
-	lc_buf_free(&orig);
+	if (out && regular)
+		lc_store_abort(out, tmp.data);
+	else if (out)
+		fclose(out);
+	if (fd >= 0)
+		close(fd);
+	free(memtext);
+	lc_nodebug_free(&kept);
 	lc_buf_free(&patched);
-	lc_buf_free(&out);
+	lc_buf_free(&tmp);
 	lc_buf_free(&report);
 	lc_buf_free(&err);
 	return ret;

@@ -8,9 +8,10 @@
  *                     (its literals and jump tables included);
  *   FINISH_UNIT       stage=original: the text went on to the real file and
  *                     the store as it came (capture.c, tee); stage=patched:
- *                     the text kept in memory, producer string cleaned, goes
- *                     through lc_gensrc against the stored original, and the
- *                     original text and the .kpatch sections go to the real file;
+ *                     the text kept in memory without its DWARF lines,
+ *                     producer string cleaned, goes through lc_gensrc_fd
+ *                     against the stored original, which goes to the real
+ *                     file as it is read, followed by the .kpatch sections;
  *   FINISH            a capture still open (compile errors) is closed.
  * See docs/plugin.md and /work/shared/GCC-PLUGIN-NOTES.md for the traps.
  */
@@ -30,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <utime.h>
 
 #include "asm.h"
@@ -198,14 +201,14 @@ static int store_is_stale(const char *store)
 	return stale;
 }
 
-/* stage=patched: the original text plus the .kpatch sections go to the
- * real file (the patched text itself when the unit cannot be patched:
- * the compile fails then). */
+/* stage=patched: the original text, read from the store as it goes out
+ * to the real file, plus the .kpatch sections (when the unit cannot be
+ * patched the compile fails, whatever the file holds). */
 static void finish_patched(const char *text, size_t len, const char *store)
 {
-	struct lc_buf orig = LC_BUF_INIT, out = LC_BUF_INIT, report = LC_BUF_INIT;
-	struct lc_buf err = LC_BUF_INIT;
-	if (lc_buf_read_file(&orig, store) < 0) {
+	struct lc_buf report = LC_BUF_INIT, err = LC_BUF_INIT;
+	int fd = open(store, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		error_at(UNKNOWN_LOCATION, "libcare: no original assembly recorded for %s in %s: build the "
 			 "original with stage=original first; if it was, its compile did not run "
 			 "this plugin - a compiler cache hit (ccache: set %<CCACHE_DISABLE=1%>), another "
@@ -213,7 +216,7 @@ static void finish_patched(const char *text, size_t len, const char *store)
 			 aux_base_name, store);
 	} else if (store_is_stale(store)) {
 		/* error given */
-	} else if (lc_gensrc_kpatch(orig.data, orig.len, text, len, &out, &report, &err) < 0) {
+	} else if (lc_gensrc_fd(fd, text, len, asm_out_file, &report, &err) < 0) {
 		report_lines(&report);
 		error_at(UNKNOWN_LOCATION, "libcare: %s: %s", main_input_filename, err.data);
 	} else {
@@ -222,14 +225,9 @@ static void finish_patched(const char *text, size_t len, const char *store)
 		 * rebuild of the patched stage must not take it for a cached
 		 * original (store_is_stale). */
 		utime(store, NULL);
-		fwrite(orig.data, 1, orig.len, asm_out_file);
-		fwrite(out.data, 1, out.len, asm_out_file);
-		text = NULL;
 	}
-	if (text)
-		fwrite(text, 1, len, asm_out_file);
-	lc_buf_free(&orig);
-	lc_buf_free(&out);
+	if (fd >= 0)
+		close(fd);
 	lc_buf_free(&report);
 	lc_buf_free(&err);
 }
@@ -355,8 +353,9 @@ static void on_finish_unit(void *gcc_data, void *user_data)
 	if (cap.stage == STAGE_ORIGINAL) {
 		finish_original();
 	} else {
-		size_t len = lc_producer_clean_text(cap.c.text, cap.c.len, cap.plugin_path, NULL);
-		finish_patched(cap.c.text, len, cap.store_path.data);
+		size_t len = lc_producer_clean_text(cap.c.kept.text, cap.c.kept.len, cap.plugin_path,
+						    NULL);
+		finish_patched(cap.c.kept.text, len, cap.store_path.data);
 	}
 	lc_capture_free(&cap.c);
 }
