@@ -225,6 +225,10 @@ static int transition_steps(struct lc_transition *t)
 		return -1;
 	t->step = LC_STEP_STOPPED;
 	int rc = transition_wait_safe(t);
+	/* Returns since the counters were last read (a last round that ended
+	 * on a look, not on a counter) count too. */
+	if (t->tramps)
+		lc_tramps_taken(t->tramps);
 	t->tramps_used = lc_tramps_count(t->tramps, &t->planted, &t->taken);
 	if (rc > 0)
 		return lc_error("process %d: %s%s; gave up after %d ms", (int)t->pid, t->why,
