@@ -1,32 +1,43 @@
-/* A thread is inside f() for the first STAY ms (argv[1]); the main thread
- * prints what f() says every 50 ms. */
+/* A thread is inside f() until SIGUSR1 releases it; the main thread prints
+ * what f() says every 50 ms. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <unistd.h>
 
-__attribute__((noipa)) const char *f(int stay_ms)
+static volatile sig_atomic_t release;
+
+static void on_usr1(int sig)
 {
-	if (stay_ms) {
+	(void)sig;
+	release = 1;
+}
+
+__attribute__((noipa)) const char *f(int stay)
+{
+	if (stay) {
 		printf("entered f\n");
 		fflush(stdout);
-		usleep(stay_ms * 1000);
+		while (!release)
+			usleep(10000);
 	}
 	return "old";
 }
 
 static void *slow(void *arg)
 {
-	f((int)(long)arg);
+	(void)arg;
+	f(1);
 	for (;;)
 		pause();
 	return NULL;
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
 	pthread_t t;
-	pthread_create(&t, NULL, slow, (void *)(long)(argc > 1 ? atoi(argv[1]) : 1000));
+	signal(SIGUSR1, on_usr1);
+	pthread_create(&t, NULL, slow, NULL);
 	printf("token %s\n", LC_TOKEN);
 	fflush(stdout);
 	for (;;) {
