@@ -432,6 +432,7 @@ void lc_threads_reap(struct lc_threads *ts)
 			continue;
 		}
 		th->stopped = 1;
+		th->regs_ok = 0;
 		th->st = st;
 		vfork_note(ts, th, st);
 		if (th->vfork_child)
@@ -548,6 +549,7 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 			break;
 	}
 	th->stopped = 1;
+	th->regs_ok = 0;
 	th->st = st;
 	vfork_note(ts, th, st);
 	int sig = WSTOPSIG(st);
@@ -679,6 +681,7 @@ int lc_thread_resume(struct lc_threads *ts, struct lc_thread *th)
 	}
 	th->sig = 0;
 	th->stopped = 0;
+	th->regs_ok = 0;
 	return 0;
 }
 

@@ -138,6 +138,10 @@ struct lc_thread {
 	pid_t vfork_child;       /* held at its PTRACE_EVENT_VFORK stop while
 	                          * this child shares the memory (it would wait
 	                          * in vfork(), where no ptrace request stops it) */
+	int regs_ok;             /* regs are its registers in the stop it is in
+	                          * (read by the stack check; cleared when it
+	                          * leaves the stop or the doctor sets them) */
+	struct user_regs_struct regs;
 };
 
 struct lc_threads {
@@ -390,6 +394,12 @@ int lc_unwind_stack_regs(struct lc_unwind *u, pid_t tid, const struct user_regs_
 struct lc_tramps;
 /* Words read while unwinding are translated by lc_tramps_translate. */
 void lc_unwind_tramps(struct lc_unwind *u, const struct lc_tramps *t);
+/* Before the world stops: room to read the top of n threads' stacks at
+ * once.  World stopped: that read, for every stopped thread whose
+ * registers the stack check has (th->regs_ok); lc_unwind_stack_regs of
+ * those threads starts from it. */
+void lc_unwind_reserve(struct lc_unwind *u, size_t n);
+void lc_unwind_snap_all(struct lc_unwind *u, const struct lc_threads *ts);
 /* rsp and rbp in frame i (0 innermost) of the previous lc_unwind_stack(_sp),
  * for frames of patch code, which libdwfl has no CFI for; 0 or -1. */
 #define LC_UNWIND_REGS_MAX 256

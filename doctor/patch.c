@@ -366,6 +366,27 @@ static int patch_map_region(struct lc_transition *t, struct lc_thread *th, struc
 	return 0;
 }
 
+/* The first write to a page of the program's text (a private file
+ * mapping) makes the kernel copy the page: done here, with the world
+ * running, by writing back the bytes each site holds (the same bytes:
+ * harmless), so that the switch's writes in the stop find the page copied
+ * already.  A site that holds anything else is left alone (the switch
+ * refuses it). */
+static int patch_site_ok(struct patch_run *r, uint64_t addr, const uint8_t *orig,
+			 uint32_t len);
+
+static void patch_touch_sites(struct patch_run *r)
+{
+	uint32_t n = ((const struct lc_region_header *)r->image)->nhunks;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct lc_region_hunk *hk = patch_hunk(r, i);
+		uint8_t now[LC_HUNK_MAX_BYTES];
+		if (patch_site_ok(r, hk->addr, hk->old_bytes, hk->len) &&
+		    lc_mem_read(&r->pr, hk->addr, now, hk->len) == 0)
+			lc_mem_write(&r->pr, hk->addr, now, hk->len);
+	}
+}
+
 /* The transition's prepare, from one stopped thread: every object's region
  * mapped and filled, then their unwind information registered. */
 static int patch_prepare_regions(struct lc_transition *t, struct lc_thread *th)
@@ -374,6 +395,8 @@ static int patch_prepare_regions(struct lc_transition *t, struct lc_thread *th)
 	for (size_t i = 0; i < g->n; i++)
 		if (patch_map_region(t, th, g->runs[i]) != 0)
 			return -1;
+	for (size_t i = 0; i < g->n; i++)
+		patch_touch_sites(g->runs[i]);
 	/* the unwinder first: cfi.c checks the thread is not inside libgcc */
 	t->unwind = lc_unwind_begin(t->pid);
 	for (size_t i = 0; i < g->n; i++) {

@@ -21,12 +21,20 @@
  * region: no register of any thread, and no word of the memory a pointer
  * can live in points into it.  That memory is every readable mapping that
  * is writable or anonymous (heap, stacks, .data/.bss, anonymous mmaps,
- * other regions) but the regions being let go; on a live thread's stack
- * only rsp - 128 (the red zone) up.  Pages never touched (pagemap: neither
- * present nor swapped) hold zeroes and are not read.  Past
- * LC_RETIRE_SCAN_MAX bytes to read (counted from pagemap first) the proof
- * is not attempted (it would lengthen the stop, about 1 ms per MiB):
- * the region is retired.  Then, with the world running again,
+ * other regions) but the regions being let go; in a mapping that holds
+ * live threads' stack pointers, from the red zone (rsp - 128) of the
+ * lowest one up.  Pages never touched (pagemap: neither present nor
+ * swapped) hold zeroes or the file's bytes and are not read, but a shared
+ * mapping is read whole (another process may have written it, and its
+ * pages leave the page tables without going to swap).  Memory that cannot
+ * be read (device memory) and a thread waiting in vfork() (registers not
+ * readable) leave it not proven.  Past LC_RETIRE_SCAN_MAX bytes to read
+ * (counted first) the proof is not attempted (it would lengthen the stop,
+ * about 1 ms per MiB): the region is retired.  It is made cheap inside
+ * the stop: the registers are those the stack check read in this stop,
+ * maps is read in one go and every range found with one pagemap read per
+ * mapping, and the ranges are read with as few process_vm_readv calls as
+ * they fit (1024 ranges, 1 MiB a call).  Then, with the world running again,
  * the kernel's own pointers are asked for: the handler of every caught
  * signal (rt_sigaction run in one stopped thread, the answer written just
  * below its red zone).  Stale words (a freed heap block, a dead part of a
@@ -52,163 +60,308 @@
 #define PAGE 4096u
 #define RUN_MAX (1u << 20)              /* bytes read at once */
 #define RED_ZONE 128
+#define PAGEMAP_BATCH 512               /* pagemap entries read at once */
+#define IOV_BATCH 1024                  /* ranges read by one process_vm_readv (IOV_MAX) */
+
+struct refrange {
+	uint64_t lo, hi;
+};
 
 struct refscan {
 	const struct lc_applied *a;
 	size_t n;
 	pid_t pid;
+	uint64_t min, max;              /* of every region: most words are outside */
 	size_t scanned;
 	char why[160];
+	struct refrange *r;             /* what is to be read, in address order */
+	size_t nr, cap;
 };
 
 static int in_regions(const struct refscan *s, uint64_t v)
 {
+	if (v < s->min || v >= s->max)
+		return 0;
 	for (size_t k = 0; k < s->n; k++)
 		if (v >= s->a[k].addr && v < s->a[k].addr + s->a[k].hdr->size)
 			return 1;
 	return 0;
 }
 
-/* Words of [lo, hi) of the patient pointing into a region: 1 (why set),
- * 0 none, -1 over the cap.  Only pages present or swapped are read. */
-static int scan_range(struct refscan *s, int pagemap, pid_t tid, uint64_t lo, uint64_t hi,
-		      uint64_t *buf, int count_only)
+/* [lo, hi) is to be read (joined to the range before it when they touch):
+ * 0, or -1 past the cap. */
+static int want_range(struct refscan *s, uint64_t lo, uint64_t hi)
 {
-	uint64_t ent[256];
+	if (hi <= lo)
+		return 0;
+	if (s->scanned + (hi - lo) > LC_RETIRE_SCAN_MAX)
+		return -1;
+	s->scanned += (size_t)(hi - lo);
+	if (s->nr && s->r[s->nr - 1].hi == lo && hi - s->r[s->nr - 1].lo <= RUN_MAX) {
+		s->r[s->nr - 1].hi = hi;
+		return 0;
+	}
+	if (s->nr == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 256;
+		s->r = lc_xrealloc(s->r, s->cap * sizeof(*s->r));
+	}
+	s->r[s->nr++] = (struct refrange){ lo, hi };
+	return 0;
+}
+
+/* The pages of [lo, hi) that hold something (pagemap: present or swapped;
+ * a page never touched holds zeroes or the file's bytes) are to be read;
+ * every page if `all` or without pagemap.  0, or -1 past the cap. */
+static int want_pages(struct refscan *s, int pagemap, uint64_t lo, uint64_t hi, int all)
+{
+	uint64_t ent[PAGEMAP_BATCH];
 	for (uint64_t p = lo & ~(uint64_t)(PAGE - 1); p < hi;) {
 		size_t want = (size_t)((hi - p + PAGE - 1) / PAGE);
-		if (want > 256)
-			want = 256;
-		ssize_t got = pread(pagemap, ent, want * 8, (off_t)(p / PAGE * 8));
+		if (want > PAGEMAP_BATCH)
+			want = PAGEMAP_BATCH;
+		ssize_t got = all || pagemap < 0 ? 0 : pread(pagemap, ent, want * 8, (off_t)(p / PAGE * 8));
 		size_t npages = got > 0 ? (size_t)got / 8 : 0;
 		if (npages == 0) {
-			/* no pagemap: read everything */
 			npages = want;
 			for (size_t i = 0; i < npages; i++)
 				ent[i] = 1ull << 63;
 		}
-		for (size_t i = 0; i < npages;) {
-			if (!(ent[i] >> 62)) {          /* neither present nor swapped */
-				i++;
+		for (size_t i = 0; i < npages; i++) {
+			if (!(ent[i] >> 62))            /* neither present nor swapped */
 				continue;
-			}
-			size_t j = i;
-			while (j < npages && (ent[j] >> 62) && (j - i) * PAGE < RUN_MAX)
-				j++;
-			uint64_t from = p + i * PAGE, to = p + j * PAGE;
-			if (from < lo)
-				from = lo;
-			if (to > hi)
-				to = hi;
-			size_t len = (size_t)(to - from);
-			if (s->scanned + len > LC_RETIRE_SCAN_MAX)
+			uint64_t from = p + i * PAGE, to = from + PAGE;
+			if (want_range(s, from < lo ? lo : from, to > hi ? hi : to) != 0)
 				return -1;
-			s->scanned += len;
-			if (count_only) {
-				i = j;
-				continue;
-			}
-			struct iovec l = { buf, len }, r = { (void *)(uintptr_t)from, len };
-			if (process_vm_readv(tid, &l, 1, &r, 1, 0) == (ssize_t)len) {
-				for (size_t w = 0; w < len / 8; w++)
-					if (in_regions(s, buf[w])) {
-						snprintf(s->why, sizeof(s->why), "0x%llx at 0x%llx points "
-							 "into it", (unsigned long long)buf[w],
-							 (unsigned long long)(from + 8 * w));
-						return 1;
-					}
-			}
-			i = j;
 		}
 		p += npages * PAGE;
 	}
 	return 0;
 }
 
-static int regs_refer(struct refscan *s, pid_t tid)
+/* The words of s->r[first, first + k), read into buf (len bytes): 1 (why
+ * set) if one points into a region. */
+static int words_refer(struct refscan *s, const uint64_t *buf, size_t first, size_t k)
 {
-	struct user_regs_struct r;
-	if (ptrace(PTRACE_GETREGS, tid, NULL, &r) != 0)
-		return 0;
-	const unsigned long long v[] = {
-		r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10,
-		r.r11, r.r12, r.r13, r.r14, r.r15, r.rip, r.fs_base, r.gs_base,
-	};
-	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		if (in_regions(s, v[i])) {
-			snprintf(s->why, sizeof(s->why), "a register of thread %d (0x%llx) points into it",
-				 (int)tid, v[i]);
-			return 1;
-		}
+	size_t off = 0;
+	for (size_t i = first; i < first + k; i++) {
+		size_t words = (size_t)(s->r[i].hi - s->r[i].lo) / 8;
+		for (size_t w = 0; w < words; w++)
+			if (in_regions(s, buf[off + w])) {
+				snprintf(s->why, sizeof(s->why), "0x%llx at 0x%llx points into it",
+					 (unsigned long long)buf[off + w],
+					 (unsigned long long)(s->r[i].lo + 8 * w));
+				return 1;
+			}
+		off += words;
+	}
 	return 0;
+}
+
+/* Every range of s->r read (as many at once as one process_vm_readv
+ * takes) and looked at: 1 a word points into a region, or a range could
+ * not be read (why set), else 0. */
+static int ranges_refer(struct refscan *s, pid_t tid)
+{
+	static struct iovec rem[IOV_BATCH];
+	static uint64_t buf[RUN_MAX / 8];      /* not allocated in the stop */
+	int rc = 0;
+	for (size_t i = 0; i < s->nr && rc == 0;) {
+		size_t k = 0, len = 0;
+		while (i + k < s->nr && k < IOV_BATCH &&
+		       len + (s->r[i + k].hi - s->r[i + k].lo) <= RUN_MAX) {
+			rem[k].iov_base = (void *)(uintptr_t)s->r[i + k].lo;
+			rem[k].iov_len = (size_t)(s->r[i + k].hi - s->r[i + k].lo);
+			len += rem[k++].iov_len;
+		}
+		struct iovec l = { buf, len };
+		ssize_t got = process_vm_readv(tid, &l, 1, rem, (unsigned long)k, 0);
+		if (got != (ssize_t)len) {
+			/* Memory that cannot be read (device memory, a shared file
+			 * cut short) is memory that was not looked at. */
+			size_t done = got > 0 ? (size_t)got : 0, j = 0;
+			while (j < k && done >= rem[j].iov_len)
+				done -= rem[j++].iov_len;
+			snprintf(s->why, sizeof(s->why), "not proven: 0x%llx cannot be read",
+				 (unsigned long long)((uintptr_t)rem[j < k ? j : k - 1].iov_base + done));
+			rc = 1;
+			break;
+		}
+		rc = words_refer(s, buf, i, k);
+		i += k;
+	}
+	return rc;
+}
+
+/* /proc/TID/maps of the patient (any of its threads), whole,
+ * NUL-terminated. */
+static char *maps_read(pid_t tid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 64 << 10, len = 0;
+	char *buf = lc_xmalloc(cap);
+	for (;;) {
+		if (cap - len < 8192)
+			buf = lc_xrealloc(buf, cap *= 2);
+		ssize_t got = read(fd, buf + len, cap - len - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+	}
+	close(fd);
+	if (buf)
+		buf[len] = '\0';
+	return buf;
+}
+
+/* One line of maps: "lo-hi perms offset dev inode   name".  The name is
+ * the rest of the line (empty for an anonymous mapping).  0, or -1. */
+static int maps_line(char *line, uint64_t *lo, uint64_t *hi, const char **perms, const char **name)
+{
+	char *p = line, *end;
+	*lo = strtoull(p, &end, 16);
+	if (end == p || *end != '-')
+		return -1;
+	p = end + 1;
+	*hi = strtoull(p, &end, 16);
+	if (end == p || *end != ' ' || strlen(end + 1) < 4)
+		return -1;
+	*perms = end + 1;
+	p = end + 5;
+	for (int field = 0; field < 3; field++) {       /* offset, dev, inode */
+		while (*p == ' ')
+			p++;
+		while (*p && *p != ' ')
+			p++;
+	}
+	while (*p == ' ')
+		p++;
+	*name = p;
+	return 0;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
 }
 
 int lc_regions_referenced(struct lc_threads *ts, const struct lc_applied *a, size_t n)
 {
-	struct refscan s = { a, n, ts->pid, 0, "" };
-	char path[64], line[512];
-	uint64_t rsp[256];
+	struct refscan s = { .a = a, .n = n, .pid = ts->pid, .min = UINT64_MAX };
+	uint64_t *rsp = lc_xcalloc(ts->n ? ts->n : 1, sizeof(*rsp));
 	size_t nrsp = 0;
 	pid_t reader = 0;
 	int rc = 0;
 	uint64_t t0 = lc_now_us();
+	char *maps = NULL;
+	int pagemap = -1;
 
+	for (size_t k = 0; k < n; k++) {
+		if (a[k].addr < s.min)
+			s.min = a[k].addr;
+		if (a[k].addr + a[k].hdr->size > s.max)
+			s.max = a[k].addr + a[k].hdr->size;
+	}
+	/* The registers: as the stack check read them in this stop (nothing
+	 * changed them since), else read now. */
 	for (size_t i = 0; i < ts->n && rc == 0; i++) {
 		struct lc_thread *th = &ts->t[i];
 		struct user_regs_struct r;
-		if (th->gone || !th->stopped || ptrace(PTRACE_GETREGS, th->tid, NULL, &r) != 0)
+		if (th->gone || !th->stopped)
+			continue;
+		if (th->regs_ok)
+			r = th->regs;
+		else if (ptrace(PTRACE_GETREGS, th->tid, NULL, &r) != 0)
 			continue;
 		reader = th->tid;
-		if (nrsp < 256)
-			rsp[nrsp++] = r.rsp;
-		rc = regs_refer(&s, th->tid);
+		rsp[nrsp++] = r.rsp;
+		const unsigned long long v[] = {
+			r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10,
+			r.r11, r.r12, r.r13, r.r14, r.r15, r.rip, r.fs_base, r.gs_base,
+		};
+		for (size_t j = 0; j < sizeof(v) / sizeof(v[0]) && rc == 0; j++)
+			if (in_regions(&s, v[j])) {
+				snprintf(s.why, sizeof(s.why), "a register of thread %d (0x%llx) points "
+					 "into it", (int)th->tid, v[j]);
+				rc = 1;
+			}
 	}
+	/* A thread waiting in vfork() (attach.c) is not stopped: its
+	 * registers cannot be read. */
+	for (size_t i = 0; i < ts->nvb && rc == 0; i++)
+		if (ts->vb[i].tid) {
+			snprintf(s.why, sizeof(s.why), "not proven: thread %d waits in vfork() (its "
+				 "registers cannot be read)", (int)ts->vb[i].tid);
+			rc = 1;
+		}
 	if (rc || !reader) {
 		if (!reader)
 			snprintf(s.why, sizeof(s.why), "no thread to read its memory");
+		rc = 1;
 		goto out;
 	}
-	pid_t task = lc_proc_task(ts->pid);
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)task);
-	FILE *f = fopen(path, "re");
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)task);
-	int pagemap = open(path, O_RDONLY | O_CLOEXEC);
-	uint64_t *buf = lc_xmalloc(RUN_MAX);
-	if (!f) {
+	qsort(rsp, nrsp, sizeof(*rsp), cmp_u64);
+	/* Through a stopped thread of it (the main one may have exited). */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)reader);
+	pagemap = open(path, O_RDONLY | O_CLOEXEC);
+	maps = maps_read(reader);
+	if (!maps) {
 		rc = 1;
 		snprintf(s.why, sizeof(s.why), "its maps cannot be read");
+		goto out;
 	}
-	/* First what there is to read (pagemap only): over the cap, nothing is
-	 * read at all; then the reading. */
-	for (int count_only = 1; rc == 0 && f && count_only >= 0; count_only--) {
-		s.scanned = 0;
-		rewind(f);
-		while (rc == 0 && fgets(line, sizeof(line), f)) {
-			unsigned long long lo, hi;
-			char perms[8], name[256] = "";
-			if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &lo, &hi, perms, name) < 3 ||
-			    perms[0] != 'r' || (perms[1] != 'w' && name[0]) ||
-			    strcmp(name, "[vvar]") == 0 || strcmp(name, "[vsyscall]") == 0 ||
-			    strcmp(name, "[vdso]") == 0 || in_regions(&s, lo))
-				continue;
-			uint64_t from = lo;
-			for (size_t k = 0; k < nrsp; k++)       /* a live stack: its live part */
-				if (rsp[k] >= lo && rsp[k] < hi)
-					from = rsp[k] - RED_ZONE > lo ? rsp[k] - RED_ZONE : lo;
-			rc = scan_range(&s, pagemap, reader, from, hi, buf, count_only);
-			if (rc < 0)
-				snprintf(s.why, sizeof(s.why), "not proven: more than %u MiB to read",
-					 LC_RETIRE_SCAN_MAX >> 20);
+	/* What there is to read, every mapping a pointer can live in: first
+	 * listed (pagemap only: over the cap, nothing is read at all), then
+	 * read, as few system calls as can be. */
+	for (char *line = maps, *next; rc == 0 && *line; line = next) {
+		next = strchr(line, '\n');
+		next = next ? (*next = '\0', next + 1) : line + strlen(line);
+		uint64_t lo, hi;
+		const char *perms, *name;
+		if (maps_line(line, &lo, &hi, &perms, &name) != 0 || perms[0] != 'r' ||
+		    (perms[1] != 'w' && name[0]) || strcmp(name, "[vvar]") == 0 ||
+		    strcmp(name, "[vvar_vclock]") == 0 || strcmp(name, "[vsyscall]") == 0 ||
+		    strcmp(name, "[vdso]") == 0 || in_regions(&s, lo))
+			continue;
+		/* A live stack: from the red zone of its lowest stack pointer up
+		 * (what lies lower is dead; several threads may have their
+		 * stacks in one mapping). */
+		uint64_t from = lo;
+		size_t k = 0;
+		while (k < nrsp && rsp[k] < lo)
+			k++;
+		if (k < nrsp && rsp[k] < hi)
+			from = (rsp[k] & ~(uint64_t)7) - RED_ZONE > lo ? (rsp[k] & ~(uint64_t)7) - RED_ZONE : lo;
+		/* A shared mapping may hold what another process wrote, and its
+		 * pages leave the page tables without going to swap: all of it. */
+		if (want_pages(&s, pagemap, from, hi, perms[3] == 's') != 0) {
+			snprintf(s.why, sizeof(s.why), "not proven: more than %u MiB to read",
+				 LC_RETIRE_SCAN_MAX >> 20);
+			rc = 1;
 		}
 	}
-	free(buf);
+	if (rc == 0)
+		rc = ranges_refer(&s, reader);
+out:
+	free(maps);
+	free(s.r);
+	free(rsp);
 	if (pagemap >= 0)
 		close(pagemap);
-	if (f)
-		fclose(f);
-out:
-	lc_debug("process %d: reference scan of %zu KiB in %llu us: %s", (int)ts->pid,
-		 s.scanned >> 10, (unsigned long long)(lc_now_us() - t0),
+	lc_debug("process %d: reference scan of %zu KiB (%zu ranges) in %llu us: %s", (int)ts->pid,
+		 s.scanned >> 10, s.nr, (unsigned long long)(lc_now_us() - t0),
 		 rc ? s.why : "nothing points into the region(s)");
 	if (rc)
 		lc_info("process %d: the region(s) stay, retired: %s", (int)ts->pid, s.why);
@@ -236,7 +389,7 @@ static uint64_t caught_signals(pid_t pid)
 static int handlers_refer(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
 			  struct lc_proc *pr, const struct lc_applied *a, size_t n)
 {
-	struct refscan s = { a, n, ts->pid, 0, "" };
+	struct refscan s = { .a = a, .n = n, .pid = ts->pid, .min = 0, .max = UINT64_MAX };
 	struct user_regs_struct r;
 	uint64_t set = caught_signals(ts->pid);
 	if (!set)

@@ -148,6 +148,14 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 	int busy = 0, memfd = -1;
 	if (ex)
 		memset(ex, 0, sizeof(*ex));
+	/* Every thread's registers first, then the top of every stack in one
+	 * read (unwind.c), then each thread is looked at. */
+	for (size_t i = 0; i < ts->n; i++) {
+		struct lc_thread *th = &ts->t[i];
+		if (!th->gone && th->stopped && !th->regs_ok)
+			th->regs_ok = ptrace(PTRACE_GETREGS, th->tid, NULL, &th->regs) == 0;
+	}
+	lc_unwind_snap_all(u, ts);
 	for (size_t i = 0; i < ts->n; i++) {
 		struct lc_thread *th = &ts->t[i];
 		struct user_regs_struct regs;
@@ -155,7 +163,8 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 		char msg[256];
 		if (th->gone || !th->stopped)
 			continue;
-		if (ptrace(PTRACE_GETREGS, th->tid, NULL, &regs) != 0) {
+		int grc = th->regs_ok ? (regs = th->regs, 0) : ptrace(PTRACE_GETREGS, th->tid, NULL, &regs);
+		if (grc != 0) {
 			if (errno == ESRCH && !thread_exists(th->vchild ? th->tid : ts->pid, th->tid))
 				continue;
 			if (errno != ESRCH) {
@@ -172,6 +181,8 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 				ex->unknown = 1;
 			continue;
 		}
+		th->regs = regs;        /* for the reference proof (retire.c) */
+		th->regs_ok = 1;
 		/* Only frames unwound from CFI count; if the stack was not
 		 * unwound to its start, the scan below has the last word. */
 		int reliable = 0, nf = u ? lc_unwind_stack_regs(u, th->tid, &regs, pcs, sps,

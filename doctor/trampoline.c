@@ -620,7 +620,9 @@ static int tramp_unwind_regs(struct lc_proc *pr, struct user_regs_struct *regs, 
 
 void lc_tramps_normalize(struct lc_tramps *t, struct lc_threads *ts, int rearm)
 {
-	for (size_t i = 0; t && i < ts->n; i++) {
+	if (!t || !t->nareas)
+		return;         /* no trampoline to stand in: nothing to read */
+	for (size_t i = 0; i < ts->n; i++) {
 		struct lc_thread *th = &ts->t[i];
 		struct user_regs_struct regs;
 		uint32_t k;
@@ -632,6 +634,7 @@ void lc_tramps_normalize(struct lc_tramps *t, struct lc_threads *ts, int rearm)
 		uint64_t start = a->start[k];
 		int again = rearm && a->own && !t->no_hold &&
 			    lc_now_us() - held_find(t, th->tid)->since < HOLD_MAX_US;
+		th->regs_ok = 0;
 		if (tramp_unwind_regs(t->pr, &regs, start, a->target[k], again) != 0 ||
 		    ptrace(PTRACE_SETREGS, th->tid, NULL, &regs) != 0)
 			continue;

@@ -6,12 +6,22 @@
  * /proc/PID/mem) instead of attaching itself.
  *
  * The world is stopped while this runs, for every thread, so its cost is
- * the patient's: each thread's registers are read once, and the top of its
- * stack with one process_vm_readv into a local snapshot that serves the
- * unwinder's word reads (a read of 4 KiB costs about what one pread of 8
- * bytes does); only words outside it are read one by one.  Whether a pc
- * has CFI is remembered for the run: the threads of a process mostly
- * stand on the same return addresses.
+ * the patient's: each thread's registers are read once, and the tops of
+ * all the threads' stacks (4 KiB each, inside the mapping the maps read
+ * before the stop put them in) with as few process_vm_readv as can be
+ * (lc_unwind_snap_all) into local snapshots that serve the unwinder's
+ * word reads; only words outside them are read one by one.  Every
+ * module's CFI is found before the stop (the vDSO's image is read from
+ * the patient then).  A frame whose CFI has the form compilers write for
+ * ordinary code (CFA = rsp or rbp + offset, the return address and rbp
+ * saved at CFA offsets) is unwound by unwind_fast with that rule, found
+ * once per pc for the run (the threads of a process mostly stand on the
+ * same return addresses): a lookup and a read or two a frame.  Any other
+ * frame (no module, no .eh_frame entry, a signal frame, a DWARF
+ * expression) makes libdwfl unwind the whole thread, as it does every
+ * thread when LIBCARE_UNWIND_VERIFY=1, which also checks that both give
+ * the same frames (a difference is an error, and that stack is scanned).
+ * Whether a pc has CFI is remembered for the run too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +32,7 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <unistd.h>
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include "libcare/buf.h"
@@ -31,6 +42,21 @@
 #define UNWIND_SNAP_FIRST 4096u      /* bytes of stack read at first */
 #define UNWIND_SNAP_MAX (64u << 10)    /* at most, then word by word */
 #define UNWIND_CFI_CACHE 256
+#define UNWIND_RULES 512
+
+/* How the frame at one pc is unwound, from its CFI, when that is the
+ * simple form every compiler writes for ordinary code: CFA = rsp or rbp +
+ * offset, the return address saved at CFA + offset (or undefined: the
+ * outermost frame), rbp the same or saved at CFA + offset, rsp = CFA. */
+struct unwind_rule {
+	uint64_t pc;                    /* looked up at; 0: empty */
+	uint8_t simple;                 /* 0: anything else (libdwfl unwinds) */
+	uint8_t cfa_reg;                /* 6 (rbp) or 7 (rsp) */
+	uint8_t ra_end;                 /* return address undefined: the outermost */
+	uint8_t bp_rule;                /* 0 same value, 1 saved at CFA + bp_off,
+	                                 * 2 undefined */
+	int64_t cfa_off, ra_off, bp_off;
+};
 
 struct lc_unwind {
 	Dwfl *dwfl;
@@ -51,6 +77,21 @@ struct lc_unwind {
 	/* pc -> has CFI (1) or not (0), for unwind_has_cfi; 0 pc: empty */
 	uint64_t cfi_pc[UNWIND_CFI_CACHE];
 	uint8_t cfi_has[UNWIND_CFI_CACHE];
+	struct unwind_rule rules[UNWIND_RULES];
+	int verify;                     /* LIBCARE_UNWIND_VERIFY: both ways, compared */
+	/* the mappings as before the stop, [lo, hi) sorted: where a stack
+	 * ends, so that one read of many threads' stacks stays inside each */
+	uint64_t (*maps)[2];
+	size_t nmaps;
+	/* the top of each thread's stack, read for all at once (lc_unwind_snap_all) */
+	struct unwind_top {
+		pid_t tid;
+		uint64_t lo;
+		uint32_t len;
+		uint8_t full;           /* nothing more to read past it */
+	} *tops;
+	uint8_t *topbuf;                /* UNWIND_SNAP_FIRST bytes per thread */
+	size_t ntops, captops, cursor;
 };
 
 void lc_unwind_tramps(struct lc_unwind *u, const struct lc_tramps *t)
@@ -145,12 +186,28 @@ static const Dwfl_Callbacks unwind_proc_callbacks = {
 	.debuginfo_path = &debuginfo_path,
 };
 
+static void unwind_maps_read(struct lc_unwind *u, pid_t task);
+
+static int unwind_warm_module(Dwfl_Module *m, void **userdata, const char *name,
+			      Dwarf_Addr start, void *arg)
+{
+	Dwarf_Addr bias;
+	(void)userdata;
+	(void)name;
+	(void)start;
+	(void)arg;
+	(void)dwfl_module_eh_cfi(m, &bias);
+	return DWARF_CB_OK;
+}
+
 struct lc_unwind *lc_unwind_begin(pid_t pid)
 {
 	char path[64];
 	struct lc_unwind *u = lc_xcalloc(1, sizeof(*u));
 	pid_t task = lc_proc_task(pid);        /* the main thread may have exited */
 	u->pid = pid;
+	const char *verify = getenv("LIBCARE_UNWIND_VERIFY");
+	u->verify = verify && *verify && strcmp(verify, "0") != 0;
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)task);
 	u->memfd = open(path, O_RDONLY | O_CLOEXEC);
 	u->dwfl = dwfl_begin(&unwind_proc_callbacks);
@@ -165,19 +222,114 @@ struct lc_unwind *lc_unwind_begin(pid_t pid)
 		lc_unwind_end(u);
 		return NULL;
 	}
+	/* Every module's CFI is found now, not while the world is stopped
+	 * (for the vDSO that means reading its image from the patient). */
+	dwfl_getmodules(u->dwfl, unwind_warm_module, NULL, 0);
+	unwind_maps_read(u, task);
 	return u;
+}
+
+/* The mappings' bounds, from /proc/PID/maps (before the stop). */
+static void unwind_maps_read(struct lc_unwind *u, pid_t task)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)task);
+	FILE *f = fopen(path, "re");
+	size_t cap = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi;
+		if (sscanf(line, "%llx-%llx", &lo, &hi) != 2)
+			continue;
+		if (u->nmaps == cap) {
+			cap = cap ? 2 * cap : 64;
+			u->maps = lc_xrealloc(u->maps, cap * sizeof(*u->maps));
+		}
+		u->maps[u->nmaps][0] = lo;
+		u->maps[u->nmaps++][1] = hi;
+	}
+	if (f)
+		fclose(f);
+}
+
+/* The end of the mapping holding addr (as before the stop), or the end
+ * of its page. */
+static uint64_t unwind_map_end(const struct lc_unwind *u, uint64_t addr)
+{
+	size_t lo = 0, hi = u->nmaps;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (addr < u->maps[mid][0])
+			hi = mid;
+		else if (addr >= u->maps[mid][1])
+			lo = mid + 1;
+		else
+			return u->maps[mid][1];
+	}
+	return (addr | 4095) + 1;
+}
+
+void lc_unwind_reserve(struct lc_unwind *u, size_t n)
+{
+	if (!u || n <= u->captops)
+		return;
+	u->tops = lc_xrealloc(u->tops, n * sizeof(*u->tops));
+	free(u->topbuf);
+	u->topbuf = lc_xmalloc(n * UNWIND_SNAP_FIRST);
+	memset(u->topbuf, 0, n * UNWIND_SNAP_FIRST);     /* its pages now, not in the stop */
+	u->captops = n;
+}
+
+void lc_unwind_snap_all(struct lc_unwind *u, const struct lc_threads *ts)
+{
+	static struct iovec loc[256], rem[256];
+	if (!u)
+		return;
+	u->ntops = u->cursor = 0;
+	for (size_t i = 0; i < ts->n && u->ntops < u->captops; i++) {
+		const struct lc_thread *th = &ts->t[i];
+		if (th->gone || !th->stopped || !th->regs_ok)
+			continue;
+		uint64_t lo = th->regs.rsp & ~(uint64_t)7, end = unwind_map_end(u, lo);
+		uint64_t len = end - lo < UNWIND_SNAP_FIRST ? end - lo : UNWIND_SNAP_FIRST;
+		u->tops[u->ntops++] = (struct unwind_top){ th->tid, lo, (uint32_t)len, len < UNWIND_SNAP_FIRST };
+	}
+	/* As many at once as fit; a read that stops short (a stack not where
+	 * the maps said) leaves that thread's top short and goes on after it. */
+	for (size_t i = 0; i < u->ntops;) {
+		size_t k = 0;
+		for (; k < 256 && i + k < u->ntops; k++) {
+			loc[k].iov_base = u->topbuf + (i + k) * UNWIND_SNAP_FIRST;
+			rem[k].iov_base = (void *)(uintptr_t)u->tops[i + k].lo;
+			loc[k].iov_len = rem[k].iov_len = u->tops[i + k].len;
+		}
+		ssize_t got = process_vm_readv(u->tops[i].tid, loc, k, rem, k, 0);
+		size_t left = got > 0 ? (size_t)got : 0, j = 0;
+		while (j < k && left >= rem[j].iov_len)
+			left -= rem[j++].iov_len;
+		if (j < k) {            /* j read in part: as far as it goes */
+			u->tops[i + j].len = (uint32_t)left;
+			u->tops[i + j].full = 1;
+			j++;
+		}
+		i += j;
+	}
 }
 
 void lc_unwind_end(struct lc_unwind *u)
 {
 	if (!u)
 		return;
+	free(u->maps);
+	free(u->tops);
+	free(u->topbuf);
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
 	if (u->memfd >= 0)
 		close(u->memfd);
 	free(u);
 }
+
+#define MAX_VERIFY 256
 
 struct unwind_frames {
 	Dwfl *dwfl;
@@ -246,6 +398,140 @@ static int unwind_frame(Dwfl_Frame *state, void *arg)
 	return f->n < f->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
 
+/* An offset rule of dwarf_frame_register: [call_frame_cfa] or
+ * [call_frame_cfa, plus_uconst N], and DW_OP_stack_value after it if
+ * `value`.  1 and the offset, or 0. */
+static int rule_cfa_offset(const Dwarf_Op *ops, size_t nops, int value, int64_t *off)
+{
+	if (value) {
+		if (nops == 0 || ops[nops - 1].atom != DW_OP_stack_value)
+			return 0;
+		nops--;
+	} else if (nops && ops[nops - 1].atom == DW_OP_stack_value) {
+		return 0;
+	}
+	if (nops < 1 || nops > 2 || ops[0].atom != DW_OP_call_frame_cfa)
+		return 0;
+	*off = 0;
+	if (nops == 2) {
+		if (ops[1].atom != DW_OP_plus_uconst)
+			return 0;
+		*off = (int64_t)ops[1].number;
+	}
+	return 1;
+}
+
+static void unwind_rule_make(struct lc_unwind *u, uint64_t pc, struct unwind_rule *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->pc = pc;
+	Dwfl_Module *m = dwfl_addrmodule(u->dwfl, pc);
+	Dwarf_Addr bias;
+	Dwarf_CFI *cfi = m ? dwfl_module_eh_cfi(m, &bias) : NULL;
+	Dwarf_Frame *fr;
+	if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &fr) != 0)
+		return;
+	bool sig = false;
+	Dwarf_Op mem[3], *ops;
+	size_t nops;
+	int64_t off;
+	int ra = dwarf_frame_info(fr, NULL, NULL, &sig);
+	if (ra != 16 || sig || dwarf_frame_cfa(fr, &ops, &nops) != 0 || nops != 1)
+		goto out;
+	if (ops[0].atom == DW_OP_bregx && (ops[0].number == 6 || ops[0].number == 7)) {
+		r->cfa_reg = (uint8_t)ops[0].number;
+		r->cfa_off = (int64_t)ops[0].number2;
+	} else if (ops[0].atom == DW_OP_breg6 || ops[0].atom == DW_OP_breg7) {
+		r->cfa_reg = ops[0].atom == DW_OP_breg6 ? 6 : 7;
+		r->cfa_off = (int64_t)ops[0].number;
+	} else {
+		goto out;
+	}
+	/* rsp in the caller: the CFA */
+	if (dwarf_frame_register(fr, 7, mem, &ops, &nops) != 0 ||
+	    !rule_cfa_offset(ops, nops, 1, &off) || off != 0)
+		goto out;
+	if (dwarf_frame_register(fr, 16, mem, &ops, &nops) != 0)
+		goto out;
+	if (nops == 0 && ops == mem)
+		r->ra_end = 1;
+	else if (!rule_cfa_offset(ops, nops, 0, &r->ra_off))
+		goto out;
+	if (dwarf_frame_register(fr, 6, mem, &ops, &nops) != 0)
+		goto out;
+	if (nops == 0)
+		r->bp_rule = ops == mem ? 2 : 0;
+	else if (rule_cfa_offset(ops, nops, 0, &r->bp_off))
+		r->bp_rule = 1;
+	else
+		goto out;
+	r->simple = 1;
+out:
+	free(fr);
+}
+
+static const struct unwind_rule *unwind_rule(struct lc_unwind *u, uint64_t pc)
+{
+	struct unwind_rule *r = &u->rules[(size_t)((pc * 0x9e3779b97f4a7c15ull) >> 55) % UNWIND_RULES];
+	if (!pc || r->pc != pc)
+		unwind_rule_make(u, pc, r);
+	return r;
+}
+
+/*
+ * The frames of the thread as libdwfl's unwinding finds them (the same
+ * DWARF rules, the same memory reads through the snapshot and the
+ * trampolines' translation, the same end: an undefined or zero return
+ * address), for stacks whose every frame has the simple rule above, each
+ * pc's rule found once per run: the threads of a process mostly stand on
+ * the same few return addresses, and this costs a lookup and a read or
+ * two a frame instead of libdwfl's CFI interpretation.  -2: some frame is
+ * not that simple (no module, no .eh_frame entry, a signal frame, an
+ * expression, a register other than rsp/rbp for the CFA, an unreadable
+ * word): libdwfl unwinds the thread instead.  Else what lc_unwind_stack_regs
+ * returns.
+ */
+static int unwind_fast(struct lc_unwind *u, uint64_t *pcs, uint64_t *sps, int max,
+		       int *reliable)
+{
+	uint64_t pc = lc_tramps_translate(u->tramps, u->regs.rip);
+	uint64_t sp = u->regs.rsp, bp = u->regs.rbp;
+	int bp_known = 1, n = 0;
+	u->nregs = 0;
+	for (int first = 1;; first = 0) {
+		uint64_t at = first ? pc : pc - 1;
+		const struct unwind_rule *r = unwind_rule(u, at);
+		if (!r->simple || (r->cfa_reg == 6 && !bp_known))
+			return -2;
+		if (u->nregs < LC_UNWIND_REGS_MAX) {
+			u->sp[u->nregs] = bp_known ? sp : 0;
+			u->bp[u->nregs++] = bp_known ? bp : 0;
+		}
+		if (sps)
+			sps[n] = sp;
+		pcs[n++] = at;
+		if (n >= max) {
+			*reliable = n;
+			return -1 - n;
+		}
+		if (r->ra_end)
+			break;
+		uint64_t cfa = (r->cfa_reg == 6 ? bp : sp) + (uint64_t)r->cfa_off, ra, nbp = bp;
+		if (!unwind_memory_read(NULL, cfa + (uint64_t)r->ra_off, &ra, u))
+			return -2;
+		if (r->bp_rule == 1 && !unwind_memory_read(NULL, cfa + (uint64_t)r->bp_off, &nbp, u))
+			return -2;
+		if (ra == 0)
+			break;                  /* libdwfl: the end of the stack */
+		bp_known = bp_known && r->bp_rule != 2;
+		bp = nbp;
+		sp = cfa;
+		pc = ra;
+	}
+	*reliable = n;
+	return n;
+}
+
 int lc_unwind_stack(struct lc_unwind *u, pid_t tid, uint64_t *pcs, int max, int *reliable)
 {
 	return lc_unwind_stack_sp(u, tid, pcs, NULL, max, reliable);
@@ -275,12 +561,48 @@ int lc_unwind_stack_regs(struct lc_unwind *u, pid_t tid, const struct user_regs_
 	u->snap_lo = regs->rsp & ~(uint64_t)7;
 	u->snap_len = 0;
 	u->snap_full = 0;
-	unwind_snap_grow(u, UNWIND_SNAP_FIRST);
+	/* read already with the other threads' (lc_unwind_snap_all)? */
+	const struct unwind_top *top = NULL;
+	for (size_t n = 0; n < u->ntops && !top; n++, u->cursor = (u->cursor + 1) % u->ntops)
+		if (u->tops[u->cursor].tid == tid && u->tops[u->cursor].lo == u->snap_lo)
+			top = &u->tops[u->cursor];
+	if (top) {
+		memcpy(u->snap, u->topbuf + (size_t)(top - u->tops) * UNWIND_SNAP_FIRST, top->len);
+		u->snap_len = top->len;
+		u->snap_full = top->full;
+	} else
+		unwind_snap_grow(u, UNWIND_SNAP_FIRST);
+	uint64_t vpcs[MAX_VERIFY], vsps[MAX_VERIFY], vsp[MAX_VERIFY], vbp[MAX_VERIFY];
+	int vrel = 0, vn = unwind_fast(u, u->verify ? vpcs : pcs, u->verify ? vsps : sps,
+				       u->verify ? (max < MAX_VERIFY ? max : MAX_VERIFY) : max, &vrel);
+	if (vn != -2 && !u->verify) {
+		*reliable = vrel;
+		return vn;
+	}
+	int vnregs = u->nregs;
+	if (vn != -2) {
+		memcpy(vsp, u->sp, sizeof(vsp[0]) * (size_t)vnregs);
+		memcpy(vbp, u->bp, sizeof(vbp[0]) * (size_t)vnregs);
+	}
+	u->nregs = 0;
 	/* 0: unwinding ended where the CFI says there is no caller (_start,
 	 * clone): the whole stack.  -1: an error (no CFI, no module, memory
 	 * unreadable), or our callback stopped it (too many frames). */
 	int rc = dwfl_getthread_frames(u->dwfl, tid, unwind_frame, &f);
 	*reliable = f.first_guess >= 0 ? f.first_guess + 1 : f.n;
+	int ret = rc != 0 || f.first_guess >= 0 ? -1 - f.n : f.n;
+	if (vn != -2 && max <= MAX_VERIFY &&
+	    (vn != ret || vrel != *reliable || vnregs != u->nregs ||
+	     memcmp(vpcs, pcs, sizeof(pcs[0]) * (size_t)(ret < 0 ? -1 - ret : ret)) != 0 ||
+	     (sps && memcmp(vsps, sps, sizeof(sps[0]) * (size_t)(ret < 0 ? -1 - ret : ret)) != 0) ||
+	     memcmp(vsp, u->sp, sizeof(vsp[0]) * (size_t)vnregs) != 0 ||
+	     memcmp(vbp, u->bp, sizeof(vbp[0]) * (size_t)vnregs) != 0)) {
+		lc_error("process %d: thread %d: the fast unwinding differs from libdwfl's "
+			 "(%d frames, %d reliable; libdwfl %d, %d; first pc 0x%llx)", (int)u->pid,
+			 (int)tid, vn, vrel, ret, *reliable, (unsigned long long)pcs[0]);
+		*reliable = 0;
+		return -1;      /* not trusted: the stack is scanned */
+	}
 	if (rc != 0 || f.first_guess >= 0) {
 		lc_debug("process %d: thread %d: %d frame(s), %d from CFI; not unwound to its "
 			 "start: %s", (int)u->pid, (int)tid, f.n, *reliable,
