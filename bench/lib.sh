@@ -83,16 +83,27 @@ bench_stats() {
 
 # bench_row SECTION LABEL MEDIAN MAX UNIT TARGET NOTE [FLOOR RATIO] - one row
 # of results.  MEDIAN "n/a" with NOTE as the reason for a row that could not
-# be measured.  TARGET is empty or "<= X" / ">= X" against the median; the
-# verdict is computed here.  FLOOR (same unit) and RATIO (doctor / floor, in
+# be measured.  TARGET is empty or "<= X" / ">= X" against the median, and
+# may add ", /floor <= R" (met only if RATIO is too); the verdict is
+# computed here.  FLOOR (same unit) and RATIO (doctor / floor, in
 # time) for the rows measured beside the floor (bench/floor.c), else empty.
 bench_row() {
 	local section=$1 label=$2 median=$3 max=$4 unit=$5 target=$6 note=$7 verdict=
 	local floor=${8:-} ratio=${9:-}
 	if [[ -n $target && $median != n/a ]]; then
-		verdict=$(awk -v m="$median" -v t="$target" 'BEGIN {
-			split(t, a, " ")
-			ok = a[1] == "<=" ? m <= a[2] + 0 : m >= a[2] + 0
+		verdict=$(awk -v m="$median" -v t="$target" -v r="$ratio" 'BEGIN {
+			n = split(t, c, ", ")
+			ok = 1
+			for (i = 1; i <= n; i++) {
+				split(c[i], a, " ")
+				v = m
+				if (a[1] == "/floor") {
+					if (r !~ /^[0-9.]+$/) { ok = 0; continue }
+					v = r
+					a[1] = a[2]; a[2] = a[3]
+				}
+				ok = ok && (a[1] == "<=" ? v <= a[2] + 0 : v >= a[2] + 0)
+			}
 			print ok ? "met" : "MISSED"
 		}')
 	fi

@@ -92,15 +92,33 @@ stop_threads() {
 	wait "$gap_pid" 2>/dev/null
 	stop_patient=
 
-	local target_stop=$([[ $n == 1 ]] && echo "<= 1000" || ([[ $n == 256 ]] && echo "<= 10000"))
+	# Issue 16's targets for the stop time (and its ratio to the floor);
+	# issue 8's for the patient's delay, and the delay above the idle
+	# window before the same patch (paired: the load of that moment cancels).
+	local target_stop target_delay target_above=
+	case $n in
+	1) target_stop="<= 100, /floor <= 2" target_delay="<= 1000" ;;
+	16) target_stop="<= 300" target_delay= ;;
+	256) target_stop="<= 3000, /floor <= 1.5" target_delay="<= 10000" target_above="<= 3000" ;;
+	*) target_stop= target_delay= ;;
+	esac
+	local -a apatch=() aunpatch=()
+	for ((i = 0; i < ${#base[@]}; i++)); do
+		apatch+=($((gpatch[i] - base[i])))
+		aunpatch+=($((gunpatch[i] - base[i])))
+	done
 	local th="$n thread$([[ $n == 1 ]] || echo s)"
 	# shellcheck disable=SC2046
 	bench_row 1 "$th: patch, doctor's stop time" $(bench_stats "${spatch[@]}") us "$target_stop" "" \
 		"$(bench_median "${fpatch[@]}")" "$(bench_median "${rpatch[@]}")"
-	bench_row 1 "$th: patch, patient's largest delay" $(bench_stats "${gpatch[@]}") us "$target_stop" ""
+	bench_row 1 "$th: patch, patient's largest delay" $(bench_stats "${gpatch[@]}") us "$target_delay" ""
+	bench_row 1 "$th: patch, largest delay above the idle window" $(bench_stats "${apatch[@]}") us \
+		"$target_above" "paired with the idle window before it"
 	bench_row 1 "$th: unpatch, doctor's stop time" $(bench_stats "${sunpatch[@]}") us "$target_stop" "" \
 		"$(bench_median "${funpatch[@]}")" "$(bench_median "${runpatch[@]}")"
-	bench_row 1 "$th: unpatch, patient's largest delay" $(bench_stats "${gunpatch[@]}") us "$target_stop" ""
+	bench_row 1 "$th: unpatch, patient's largest delay" $(bench_stats "${gunpatch[@]}") us "$target_delay" ""
+	bench_row 1 "$th: unpatch, largest delay above the idle window" $(bench_stats "${aunpatch[@]}") us \
+		"$target_above" "paired with the idle window before the patch"
 	bench_row 1 "$th: idle window, patient's largest delay" $(bench_stats "${base[@]}") us "" "baseline: no doctor"
 	stop_rss[$n]=$(bench_stats "${rss[@]}")
 }
