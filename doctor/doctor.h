@@ -358,7 +358,8 @@ void lc_regions_free(struct lc_applied *a, size_t n);
 /* World stopped, the regions' jumps gone: 1 if a register or a word of
  * the process's memory points into one of them (or it could not be told),
  * 0 if none does. */
-int lc_regions_referenced(struct lc_threads *ts, const struct lc_applied *a, size_t n);
+int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u,
+			  const struct lc_applied *a, size_t n);
 /* World running, `th` stopped: unmaps the regions if not `referenced` and
  * no signal handler is in one; else retires them all (the header says so;
  * everything stays mapped as it was).  0, or -1 (warned). */
@@ -395,11 +396,15 @@ struct lc_tramps;
 /* Words read while unwinding are translated by lc_tramps_translate. */
 void lc_unwind_tramps(struct lc_unwind *u, const struct lc_tramps *t);
 /* Before the world stops: room to read the top of n threads' stacks at
- * once.  World stopped: that read, for every stopped thread whose
- * registers the stack check has (th->regs_ok); lc_unwind_stack_regs of
- * those threads starts from it. */
-void lc_unwind_reserve(struct lc_unwind *u, size_t n);
+ * once, `bytes` each (from the red zone up).  World stopped: that read,
+ * for every stopped thread whose registers the stack check has
+ * (th->regs_ok); lc_unwind_stack_regs of those threads starts from it. */
+void lc_unwind_reserve(struct lc_unwind *u, size_t n, size_t bytes);
 void lc_unwind_snap_all(struct lc_unwind *u, const struct lc_threads *ts);
+/* What that read holds of thread tid's stack, if it reached the end of
+ * the stack's mapping: [*lo, *lo + *len) at *data; 0, or -1. */
+int lc_unwind_top(const struct lc_unwind *u, pid_t tid, uint64_t *lo, size_t *len,
+		  const uint8_t **data);
 /* rsp and rbp in frame i (0 innermost) of the previous lc_unwind_stack(_sp),
  * for frames of patch code, which libdwfl has no CFI for; 0 or -1. */
 #define LC_UNWIND_REGS_MAX 256
@@ -561,6 +566,7 @@ struct lc_transition {
 	uint64_t thread_stop_us;                 /* one thread stopped alone */
 	uint64_t check_us;                       /* the last check */
 	int stops, planted, taken;
+	int refs_scan;                           /* the switch runs lc_regions_referenced */
 };
 
 /* Runs the steps; on failure undoes those reached, in reverse order, and

@@ -550,7 +550,7 @@ static int patch_switch_run(struct lc_transition *t, struct patch_run *r)
 		struct lc_applied olds[16];
 		for (size_t k = 0; k < r->nolds; k++)
 			olds[k] = *r->olds[k];
-		r->old_referenced = lc_regions_referenced(&t->ts, olds, r->nolds);
+		r->old_referenced = lc_regions_referenced(&t->ts, t->unwind, olds, r->nolds);
 	}
 	r->sw_n = nsites;
 	return 0;
@@ -650,6 +650,8 @@ static int patch_group_run(struct patch_group *g, uint64_t prepare_us)
 	t.timeout_ms = r0->timeout_ms;
 	t.ops = &patch_ops;
 	t.ctx = g;
+	for (size_t i = 0; i < g->n; i++)
+		t.refs_scan |= g->runs[i]->nolds > 0;
 	int rc = lc_transition_run(&t);
 	free(busy);
 	if (rc != 0)

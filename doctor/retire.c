@@ -250,16 +250,44 @@ static int maps_line(char *line, uint64_t *lo, uint64_t *hi, const char **perms,
 	return 0;
 }
 
-static int cmp_u64(const void *x, const void *y)
+struct live_sp {
+	uint64_t sp;
+	pid_t tid;
+};
+
+static int cmp_sp(const void *x, const void *y)
 {
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	uint64_t a = ((const struct live_sp *)x)->sp, b = ((const struct live_sp *)y)->sp;
 	return a < b ? -1 : a > b;
 }
 
-int lc_regions_referenced(struct lc_threads *ts, const struct lc_applied *a, size_t n)
+/* Words of the stack snapshot [lo, lo + len) at data from `from` on,
+ * already read in this stop by the stack check (unwind.c): 1 (why set)
+ * if one points into a region, 0 none, -1 past the cap. */
+static int snapshot_refers(struct refscan *s, uint64_t lo, size_t len, const uint8_t *data,
+			   uint64_t from)
+{
+	size_t off = (size_t)(from - lo) & ~(size_t)7;
+	if (s->scanned + (len - off) > LC_RETIRE_SCAN_MAX)
+		return -1;
+	s->scanned += len - off;
+	for (; off + 8 <= len; off += 8) {
+		uint64_t v;
+		memcpy(&v, data + off, 8);
+		if (in_regions(s, v)) {
+			snprintf(s->why, sizeof(s->why), "0x%llx at 0x%llx points into it",
+				 (unsigned long long)v, (unsigned long long)(lo + off));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u,
+			  const struct lc_applied *a, size_t n)
 {
 	struct refscan s = { .a = a, .n = n, .pid = ts->pid, .min = UINT64_MAX };
-	uint64_t *rsp = lc_xcalloc(ts->n ? ts->n : 1, sizeof(*rsp));
+	struct live_sp *rsp = lc_xcalloc(ts->n ? ts->n : 1, sizeof(*rsp));
 	size_t nrsp = 0;
 	pid_t reader = 0;
 	int rc = 0;
@@ -285,7 +313,7 @@ int lc_regions_referenced(struct lc_threads *ts, const struct lc_applied *a, siz
 		else if (ptrace(PTRACE_GETREGS, th->tid, NULL, &r) != 0)
 			continue;
 		reader = th->tid;
-		rsp[nrsp++] = r.rsp;
+		rsp[nrsp++] = (struct live_sp){ r.rsp, th->tid };
 		const unsigned long long v[] = {
 			r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10,
 			r.r11, r.r12, r.r13, r.r14, r.r15, r.rip, r.fs_base, r.gs_base,
@@ -311,7 +339,7 @@ int lc_regions_referenced(struct lc_threads *ts, const struct lc_applied *a, siz
 		rc = 1;
 		goto out;
 	}
-	qsort(rsp, nrsp, sizeof(*rsp), cmp_u64);
+	qsort(rsp, nrsp, sizeof(*rsp), cmp_sp);
 	/* Through a stopped thread of it (the main one may have exited). */
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)reader);
@@ -339,18 +367,37 @@ int lc_regions_referenced(struct lc_threads *ts, const struct lc_applied *a, siz
 		 * (what lies lower is dead; several threads may have their
 		 * stacks in one mapping). */
 		uint64_t from = lo;
-		size_t k = 0;
-		while (k < nrsp && rsp[k] < lo)
+		size_t k = 0, k2;
+		while (k < nrsp && rsp[k].sp < lo)
 			k++;
-		if (k < nrsp && rsp[k] < hi)
-			from = (rsp[k] & ~(uint64_t)7) - RED_ZONE > lo ? (rsp[k] & ~(uint64_t)7) - RED_ZONE : lo;
-		/* A shared mapping may hold what another process wrote, and its
-		 * pages leave the page tables without going to swap: all of it. */
-		if (want_pages(&s, pagemap, from, hi, perms[3] == 's') != 0) {
+		for (k2 = k; k2 < nrsp && rsp[k2].sp < hi; k2++)
+			;
+		if (k < k2)
+			from = (rsp[k].sp & ~(uint64_t)7) - RED_ZONE > lo ?
+			       (rsp[k].sp & ~(uint64_t)7) - RED_ZONE : lo;
+		/* One thread's stack, which the stack check read in this stop
+		 * up to the end of this very mapping: its words are looked at
+		 * there (what lies below the snapshot, through pagemap). */
+		uint64_t tlo;
+		size_t tlen;
+		const uint8_t *data;
+		int w = 0;
+		if (k2 == k + 1 && perms[3] != 's' &&
+		    lc_unwind_top(u, rsp[k].tid, &tlo, &tlen, &data) == 0 && tlo + tlen == hi &&
+		    tlo >= from && tlo < hi) {
+			w = snapshot_refers(&s, tlo, tlen, data, tlo);
+			if (w == 0)
+				w = want_pages(&s, pagemap, from, tlo, 0);
+		} else {
+			/* A shared mapping may hold what another process wrote, and
+			 * its pages leave the page tables without going to swap: all
+			 * of it. */
+			w = want_pages(&s, pagemap, from, hi, perms[3] == 's');
+		}
+		if (w < 0)
 			snprintf(s.why, sizeof(s.why), "not proven: more than %u MiB to read",
 				 LC_RETIRE_SCAN_MAX >> 20);
-			rc = 1;
-		}
+		rc = w != 0;
 	}
 	if (rc == 0)
 		rc = ranges_refer(&s, reader);

@@ -219,7 +219,9 @@ static int transition_steps(struct lc_transition *t)
 	lc_test_pause("prepared");
 	t->tramps = lc_tramps_new(t->pr, t->unwind);
 	lc_unwind_tramps(t->unwind, t->tramps);
-	lc_unwind_reserve(t->unwind, t->ts.n + 16);     /* threads born meanwhile too */
+	/* threads born meanwhile too; the reference proof reads the stacks
+	 * up to their ends (a thread's TLS is at the top of its stack) */
+	lc_unwind_reserve(t->unwind, t->ts.n + 16, t->refs_scan ? 16384 : 4096);
 	uint64_t t2 = lc_now_us();
 	t->prepare_us = t2 - t1;
 	if (lc_threads_stop_all(&t->ts) != 0)

@@ -128,7 +128,7 @@ static int unpatch_switch(struct lc_transition *t)
 		}
 	}
 	/* Still stopped, no jump left: may anything point into the regions? */
-	c->referenced = lc_regions_referenced(&t->ts, c->a, c->n);
+	c->referenced = lc_regions_referenced(&t->ts, t->unwind, c->a, c->n);
 	return 0;
 }
 
@@ -220,6 +220,7 @@ again:
 	t.why_suffix = ", a replacement function";
 	t.ops = &unpatch_ops;
 	t.ctx = &ctx;
+	t.refs_scan = 1;
 	if (lc_transition_run(&t) != 0)
 		goto out;
 	lc_info("process %d: waiting for a safe point %llu us (%d stop(s), %d trampoline "

@@ -89,9 +89,10 @@ struct lc_unwind {
 		uint64_t lo;
 		uint32_t len;
 		uint8_t full;           /* nothing more to read past it */
+		uint8_t to_end;         /* read whole up to the end of its mapping */
 	} *tops;
-	uint8_t *topbuf;                /* UNWIND_SNAP_FIRST bytes per thread */
-	size_t ntops, captops, cursor;
+	uint8_t *topbuf;                /* topsize bytes per thread */
+	size_t ntops, captops, cursor, topsize;
 };
 
 void lc_unwind_tramps(struct lc_unwind *u, const struct lc_tramps *t)
@@ -268,15 +269,18 @@ static uint64_t unwind_map_end(const struct lc_unwind *u, uint64_t addr)
 	return (addr | 4095) + 1;
 }
 
-void lc_unwind_reserve(struct lc_unwind *u, size_t n)
+void lc_unwind_reserve(struct lc_unwind *u, size_t n, size_t bytes)
 {
-	if (!u || n <= u->captops)
+	bytes = bytes < UNWIND_SNAP_FIRST ? UNWIND_SNAP_FIRST :
+		bytes > UNWIND_SNAP_MAX ? UNWIND_SNAP_MAX : bytes;
+	if (!u || (n <= u->captops && bytes <= u->topsize))
 		return;
 	u->tops = lc_xrealloc(u->tops, n * sizeof(*u->tops));
 	free(u->topbuf);
-	u->topbuf = lc_xmalloc(n * UNWIND_SNAP_FIRST);
-	memset(u->topbuf, 0, n * UNWIND_SNAP_FIRST);     /* its pages now, not in the stop */
+	u->topbuf = lc_xmalloc(n * bytes);
+	memset(u->topbuf, 0, n * bytes);        /* its pages now, not in the stop */
 	u->captops = n;
+	u->topsize = bytes;
 }
 
 void lc_unwind_snap_all(struct lc_unwind *u, const struct lc_threads *ts)
@@ -289,16 +293,21 @@ void lc_unwind_snap_all(struct lc_unwind *u, const struct lc_threads *ts)
 		const struct lc_thread *th = &ts->t[i];
 		if (th->gone || !th->stopped || !th->regs_ok)
 			continue;
-		uint64_t lo = th->regs.rsp & ~(uint64_t)7, end = unwind_map_end(u, lo);
-		uint64_t len = end - lo < UNWIND_SNAP_FIRST ? end - lo : UNWIND_SNAP_FIRST;
-		u->tops[u->ntops++] = (struct unwind_top){ th->tid, lo, (uint32_t)len, len < UNWIND_SNAP_FIRST };
+		/* from the red zone (rsp - 128) down to the start of rsp's page,
+		 * for the reference proof (retire.c), which reads it too */
+		uint64_t sp = th->regs.rsp & ~(uint64_t)7, lo = sp - 128, end = unwind_map_end(u, sp);
+		if (lo > sp || (lo & ~(uint64_t)4095) != (sp & ~(uint64_t)4095))
+			lo = sp & ~(uint64_t)4095;
+		uint64_t len = end - lo < u->topsize ? end - lo : u->topsize;
+		u->tops[u->ntops++] = (struct unwind_top){ th->tid, lo, (uint32_t)len, len < u->topsize,
+							   len < u->topsize };
 	}
 	/* As many at once as fit; a read that stops short (a stack not where
 	 * the maps said) leaves that thread's top short and goes on after it. */
 	for (size_t i = 0; i < u->ntops;) {
 		size_t k = 0;
 		for (; k < 256 && i + k < u->ntops; k++) {
-			loc[k].iov_base = u->topbuf + (i + k) * UNWIND_SNAP_FIRST;
+			loc[k].iov_base = u->topbuf + (i + k) * u->topsize;
 			rem[k].iov_base = (void *)(uintptr_t)u->tops[i + k].lo;
 			loc[k].iov_len = rem[k].iov_len = u->tops[i + k].len;
 		}
@@ -309,10 +318,26 @@ void lc_unwind_snap_all(struct lc_unwind *u, const struct lc_threads *ts)
 		if (j < k) {            /* j read in part: as far as it goes */
 			u->tops[i + j].len = (uint32_t)left;
 			u->tops[i + j].full = 1;
+			u->tops[i + j].to_end = 0;
 			j++;
 		}
 		i += j;
 	}
+}
+
+int lc_unwind_top(const struct lc_unwind *u, pid_t tid, uint64_t *lo, size_t *len,
+		  const uint8_t **data)
+{
+	for (size_t i = 0; u && i < u->ntops; i++)
+		if (u->tops[i].tid == tid) {
+			if (!u->tops[i].to_end)
+				return -1;
+			*lo = u->tops[i].lo;
+			*len = u->tops[i].len;
+			*data = u->topbuf + i * u->topsize;
+			return 0;
+		}
+	return -1;
 }
 
 void lc_unwind_end(struct lc_unwind *u)
@@ -563,12 +588,15 @@ int lc_unwind_stack_regs(struct lc_unwind *u, pid_t tid, const struct user_regs_
 	u->snap_full = 0;
 	/* read already with the other threads' (lc_unwind_snap_all)? */
 	const struct unwind_top *top = NULL;
-	for (size_t n = 0; n < u->ntops && !top; n++, u->cursor = (u->cursor + 1) % u->ntops)
-		if (u->tops[u->cursor].tid == tid && u->tops[u->cursor].lo == u->snap_lo)
-			top = &u->tops[u->cursor];
+	for (size_t n = 0; n < u->ntops && !top; n++, u->cursor = (u->cursor + 1) % u->ntops) {
+		const struct unwind_top *c = &u->tops[u->cursor];
+		if (c->tid == tid && c->lo <= u->snap_lo && u->snap_lo <= c->lo + c->len)
+			top = c;
+	}
 	if (top) {
-		memcpy(u->snap, u->topbuf + (size_t)(top - u->tops) * UNWIND_SNAP_FIRST, top->len);
-		u->snap_len = top->len;
+		size_t skip = (size_t)(u->snap_lo - top->lo);
+		memcpy(u->snap, u->topbuf + (size_t)(top - u->tops) * u->topsize + skip, top->len - skip);
+		u->snap_len = top->len - skip;
 		u->snap_full = top->full;
 	} else
 		unwind_snap_grow(u, UNWIND_SNAP_FIRST);

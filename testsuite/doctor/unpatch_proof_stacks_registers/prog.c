@@ -1,4 +1,4 @@
-/* usage: prog none|stack|reg FLAG
+/* usage: prog none|stack|thread|reg FLAG
  * The main thread calls version() and prints "version V uses U" every
  * 50 ms.  Two more threads have their stacks in ONE mapping: the keeper
  * in its lower half, a sleeper (created after it) in its upper half.
@@ -7,6 +7,7 @@
  * patched - reading through it after every sleep (U counts the reads):
  *   stack: in a local variable of the frame it never leaves (on its
  *          stack, below the sleeper's stack pointer), nowhere else;
+ *   thread: the same, the keeper on a stack of its own (pthread's);
  *   reg:   in r12 only.
  *   none:  never (FLAG is never made): nothing points into the region. */
 #include <pthread.h>
@@ -56,7 +57,16 @@ static void *sleeper(void *arg)
 
 static void *stack_keeper(void *arg)
 {
-	(void)arg;
+	if (arg) {              /* thread: where its own stack is */
+		pthread_attr_t at;
+		void *base;
+		size_t size;
+		if (pthread_getattr_np(pthread_self(), &at) != 0 ||
+		    pthread_attr_getstack(&at, &base, &size) != 0)
+			abort();
+		printf("keeper stack %lx %lx\n", (unsigned long)base, (unsigned long)base + size);
+		fflush(stdout);
+	}
 	wait_flag();
 	const char *volatile kept = label();    /* its only copy: this slot */
 	for (;;) {
@@ -113,9 +123,16 @@ int main(int argc, char **argv)
 	if (stacks == MAP_FAILED)
 		return 3;
 	printf("token %s\n", LC_TOKEN);
-	printf("keeper stack %lx %lx\n", (unsigned long)stacks, (unsigned long)(stacks + STACK));
 	fflush(stdout);
-	spawn(strcmp(argv[1], "reg") == 0 ? reg_keeper : stack_keeper, stacks);
+	if (strcmp(argv[1], "thread") == 0) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, stack_keeper, stacks) != 0)
+			return 3;
+	} else {
+		printf("keeper stack %lx %lx\n", (unsigned long)stacks, (unsigned long)(stacks + STACK));
+		fflush(stdout);
+		spawn(strcmp(argv[1], "reg") == 0 ? reg_keeper : stack_keeper, stacks);
+	}
 	usleep(20000);          /* the sleeper: a higher thread id */
 	spawn(sleeper, stacks + STACK);
 	for (;;) {
