@@ -47,14 +47,14 @@
 /* How the frame at one pc is unwound, from its CFI, when that is the
  * simple form every compiler writes for ordinary code: CFA = rsp or rbp +
  * offset, the return address saved at CFA + offset (or undefined: the
- * outermost frame), rbp the same or saved at CFA + offset, rsp = CFA. */
+ * outermost frame), rbp the same or saved at CFA + offset (so rsp and rbp
+ * are known in every frame), rsp = CFA. */
 struct unwind_rule {
 	uint64_t pc;                    /* looked up at; 0: empty */
 	uint8_t simple;                 /* 0: anything else (libdwfl unwinds) */
 	uint8_t cfa_reg;                /* 6 (rbp) or 7 (rsp) */
 	uint8_t ra_end;                 /* return address undefined: the outermost */
-	uint8_t bp_rule;                /* 0 same value, 1 saved at CFA + bp_off,
-	                                 * 2 undefined */
+	uint8_t bp_rule;                /* 0 same value, 1 saved at CFA + bp_off */
 	int64_t cfa_off, ra_off, bp_off;
 };
 
@@ -484,9 +484,9 @@ static void unwind_rule_make(struct lc_unwind *u, uint64_t pc, struct unwind_rul
 		goto out;
 	if (dwarf_frame_register(fr, 6, mem, &ops, &nops) != 0)
 		goto out;
-	if (nops == 0)
-		r->bp_rule = ops == mem ? 2 : 0;
-	else if (rule_cfa_offset(ops, nops, 0, &r->bp_off))
+	if (nops == 0 && ops != mem)
+		r->bp_rule = 0;
+	else if (nops && rule_cfa_offset(ops, nops, 0, &r->bp_off))
 		r->bp_rule = 1;
 	else
 		goto out;
@@ -521,16 +521,16 @@ static int unwind_fast(struct lc_unwind *u, uint64_t *pcs, uint64_t *sps, int ma
 {
 	uint64_t pc = lc_tramps_translate(u->tramps, u->regs.rip);
 	uint64_t sp = u->regs.rsp, bp = u->regs.rbp;
-	int bp_known = 1, n = 0;
+	int n = 0;
 	u->nregs = 0;
 	for (int first = 1;; first = 0) {
 		uint64_t at = first ? pc : pc - 1;
 		const struct unwind_rule *r = unwind_rule(u, at);
-		if (!r->simple || (r->cfa_reg == 6 && !bp_known))
+		if (!r->simple)
 			return -2;
 		if (u->nregs < LC_UNWIND_REGS_MAX) {
-			u->sp[u->nregs] = bp_known ? sp : 0;
-			u->bp[u->nregs++] = bp_known ? bp : 0;
+			u->sp[u->nregs] = sp;
+			u->bp[u->nregs++] = bp;
 		}
 		if (sps)
 			sps[n] = sp;
@@ -548,7 +548,6 @@ static int unwind_fast(struct lc_unwind *u, uint64_t *pcs, uint64_t *sps, int ma
 			return -2;
 		if (ra == 0)
 			break;                  /* libdwfl: the end of the stack */
-		bp_known = bp_known && r->bp_rule != 2;
 		bp = nbp;
 		sp = cfa;
 		pc = ra;
