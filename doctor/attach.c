@@ -27,7 +27,9 @@
  * blocks forever: a thread that does not stop within WAIT_TIMEOUT_S (stuck
  * in uninterruptible sleep, say) fails the operation, which is undone,
  * unless it or another thread of the process is runnable then (waiting
- * for a CPU on a loaded machine): that is waited for longer (runnable.c).
+ * for a CPU on a loaded machine) and the world is not stopped (one thread
+ * borrowed, or threads being detached): that is waited for longer
+ * (runnable.c).  A stop of the whole patient never waits past 3 s.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -510,9 +512,13 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status)
 		pid_t r = waitpid(th->tid, &st, __WALL | WNOHANG);
 		if (r == 0) {
 			/* Past WAIT_TIMEOUT_S only while the process can make
-			 * progress (runnable.c). */
+			 * progress (runnable.c), and never while the world is
+			 * stopped: the other threads would wait with it, and a
+			 * stop of the whole patient stays bounded by 3 s (the
+			 * operation is undone, the patient runs on). */
 			if (waited >= (uint64_t)WAIT_TIMEOUT_S * 1000000u &&
-			    !lc_stop_wait_more(waited, lc_thread_progress(ts->pid, th->tid))) {
+			    (ts->world_stopped ||
+			     !lc_stop_wait_more(waited, lc_thread_progress(ts->pid, th->tid)))) {
 				th->timed_out = 1;
 				return lc_error("process %d: thread %d did not stop within %d s",
 						(int)ts->pid, (int)th->tid,

@@ -185,7 +185,8 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status);
 /* runnable.c: how long a stop is waited for (the doctor's own waiting): a
  * thread not there after LC_STOP_WAIT_S fails the operation, unless it or
  * another thread of its process is runnable (it is on its way, or what it
- * waits for may be: up to LC_STOP_WAIT_RUNNABLE_S).  lc_thread_state: the
+ * waits for may be: up to LC_STOP_WAIT_RUNNABLE_S) and the world is not
+ * stopped (a stop of every thread stays bounded by LC_STOP_WAIT_S).  lc_thread_state: the
  * state letter of /proc/PID/task/TID/stat, 0 if unknown;
  * lc_thread_progress: 1 if tid or another thread of pid is in state R;
  * lc_stop_wait_more: 1 while the thread is still waited for. */

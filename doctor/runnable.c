@@ -12,7 +12,8 @@
  * process can run (state D: stuck I/O; a lock whose holder sleeps too)
  * may never come.  The wait for a stop (attach.c) gives up on the last
  * kind after LC_STOP_WAIT_S and waits for the others up to
- * LC_STOP_WAIT_RUNNABLE_S.
+ * LC_STOP_WAIT_RUNNABLE_S - except while the world is stopped, where
+ * every other thread would wait too: there 3 s is the limit.
  */
 #include <dirent.h>
 #include <stdio.h>
