@@ -190,6 +190,9 @@ int lc_thread_wait(struct lc_threads *ts, struct lc_thread *th, int *status);
  * state letter of /proc/PID/task/TID/stat, 0 if unknown;
  * lc_thread_progress: 1 if tid or another thread of pid is in state R;
  * lc_stop_wait_more: 1 while the thread is still waited for. */
+/* runnable.c: the state letter and the flags of a /proc/.../stat file: 0, or
+ * -1 if it cannot be read (the task is gone). */
+int lc_stat_state(const char *path, char *state, unsigned *flags);
 #define LC_STOP_WAIT_S 3
 #define LC_STOP_WAIT_RUNNABLE_S 60
 char lc_thread_state(pid_t pid, pid_t tid);

@@ -27,17 +27,9 @@
  * not dead, not exiting (an exiting task may have no address space left)? */
 static int task_usable(const char *path)
 {
-	char buf[512];
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');      /* after "pid (comm)" */
 	char state;
 	unsigned flags;
-	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags) != 2)
+	if (lc_stat_state(path, &state, &flags) != 0)
 		return 0;
 	return state != 'Z' && state != 'X' && !(flags & PF_EXITING);
 }

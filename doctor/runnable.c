@@ -21,21 +21,29 @@
 #include <string.h>
 #include "doctor.h"
 
-char lc_thread_state(pid_t pid, pid_t tid)
+int lc_stat_state(const char *path, char *state, unsigned *flags)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	char buf[512];
 	FILE *f = fopen(path, "re");
 	if (!f)
-		return 0;
+		return -1;
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');      /* after "tid (comm)": comm may hold ')' */
-	char state;
-	if (!p || sscanf(p + 1, " %c", &state) != 1)
-		return 0;
-	return state;
+	const char *p = strrchr(buf, ')');      /* after "pid (comm)": comm may hold ')' */
+	unsigned fl;
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", state, &fl) != 2)
+		return -1;
+	if (flags)
+		*flags = fl;
+	return 0;
+}
+
+char lc_thread_state(pid_t pid, pid_t tid)
+{
+	char path[64], state;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	return lc_stat_state(path, &state, NULL) == 0 ? state : 0;
 }
 
 int lc_thread_progress(pid_t pid, pid_t tid)

@@ -118,16 +118,8 @@ static void exits_add(struct lc_exits *ex, pid_t tid, const uint64_t *pcs, const
  * "not busy". */
 static int thread_exists(pid_t pid, pid_t tid)
 {
-	char path[64], buf[256];
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	char state = lc_thread_state(pid, tid);
+	return state && state != 'Z' && state != 'X';
 }
 
 /* /proc/PID/mem, opened when first needed (not in the common case). */
