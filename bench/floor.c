@@ -6,8 +6,9 @@
  *   Seize every thread of PID (before the clock starts, as the doctor
  *   does), then: PTRACE_INTERRUPT every thread, wait for each to stop, read
  *   each one's registers (PTRACE_GETREGS), PTRACE_CONT them all.  Prints
- *   "floor PID: N thread(s), patient stopped for US us", the time from the
- *   first interrupt to the last resume, as libcare-doctor reports its own.
+ *   "floor PID: N thread(s), patient stopped for US us (from T0 to T1 s,
+ *   CLOCK_MONOTONIC)", the time from the first interrupt to the last
+ *   resume, as libcare-doctor reports its own (bench/profile uses T0, T1).
  *   Then stops each thread again and detaches (outside the window, as the
  *   doctor's detach is).  Like the doctor it runs at nice -20 while it holds
  *   the threads (root may): a busy machine then delays both alike.
@@ -188,8 +189,10 @@ static int do_stop(pid_t pid)
 			strerror(err));
 		return 1;
 	}
-	printf("floor %d: %zu thread(s), patient stopped for %llu us\n", (int)pid, nthreads,
-	       (unsigned long long)(t1 - t0));
+	printf("floor %d: %zu thread(s), patient stopped for %llu us (from %llu.%06llu to %llu.%06llu s, "
+	       "CLOCK_MONOTONIC)\n", (int)pid, nthreads, (unsigned long long)(t1 - t0),
+	       (unsigned long long)(t0 / 1000000), (unsigned long long)(t0 % 1000000),
+	       (unsigned long long)(t1 / 1000000), (unsigned long long)(t1 % 1000000));
 	return 0;
 }
 

@@ -736,7 +736,13 @@ static void threads_window_end(struct lc_threads *ts)
 	if (!ts->world_stopped)
 		return;
 	ts->world_stopped = 0;
-	ts->stopped_us += lc_now_us() - ts->stop_us;
+	uint64_t end = lc_now_us();
+	ts->stopped_us += end - ts->stop_us;
+	/* for bench/profile: perf record -k CLOCK_MONOTONIC, report --time */
+	lc_debug("process %d: world stopped from %llu.%06llu to %llu.%06llu s (CLOCK_MONOTONIC)",
+		 (int)ts->pid, (unsigned long long)(ts->stop_us / 1000000),
+		 (unsigned long long)(ts->stop_us % 1000000), (unsigned long long)(end / 1000000),
+		 (unsigned long long)(end % 1000000));
 }
 
 void lc_threads_resume_all(struct lc_threads *ts)
