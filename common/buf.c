@@ -14,6 +14,15 @@ void *lc_xmalloc(size_t n)
 	return p;
 }
 
+void lc_pages_touch(void *p, size_t n)
+{
+	volatile unsigned char *c = p;
+	for (size_t i = 0; i < n; i += 4096)
+		c[i] = c[i];
+	if (n)
+		c[n - 1] = c[n - 1];
+}
+
 void *lc_xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);

@@ -359,10 +359,23 @@ void lc_regions_free(struct lc_applied *a, size_t n);
  * into it; not an applied patch. */
 #define LC_RETIRED_MAGIC "LCRETIRD"
 
+/* What the reference proof needs that can be had before the stop: the
+ * patient's maps and pagemap opened (both read its memory as it is when
+ * read, in the stop), the buffers it reads into touched. */
+struct lc_proof {
+	int ready;
+	int maps, pagemap;      /* -1: opened in the stop */
+	char *buf;              /* the maps' text */
+	size_t cap;
+	void *ranges;           /* what is to be read (retire.c's) */
+	size_t rcap;
+};
+void lc_proof_ready(struct lc_proof *p, pid_t pid);
+void lc_proof_end(struct lc_proof *p);
 /* World stopped, the regions' jumps gone: 1 if a register or a word of
  * the process's memory points into one of them (or it could not be told),
- * 0 if none does. */
-int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u,
+ * 0 if none does.  `p` may be NULL or not ready. */
+int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u, struct lc_proof *p,
 			  const struct lc_applied *a, size_t n);
 /* World running, `th` stopped: unmaps the regions if not `referenced` and
  * no signal handler is in one; else retires them all (the header says so;
@@ -571,6 +584,7 @@ struct lc_transition {
 	uint64_t check_us;                       /* the last check */
 	int stops, planted, taken;
 	int refs_scan;                           /* the switch runs lc_regions_referenced */
+	struct lc_proof proof;                   /* ready before the stop if refs_scan */
 };
 
 /* Runs the steps; on failure undoes those reached, in reverse order, and

@@ -550,7 +550,7 @@ static int patch_switch_run(struct lc_transition *t, struct patch_run *r)
 		struct lc_applied olds[16];
 		for (size_t k = 0; k < r->nolds; k++)
 			olds[k] = *r->olds[k];
-		r->old_referenced = lc_regions_referenced(&t->ts, t->unwind, olds, r->nolds);
+		r->old_referenced = lc_regions_referenced(&t->ts, t->unwind, &t->proof, olds, r->nolds);
 	}
 	r->sw_n = nsites;
 	return 0;

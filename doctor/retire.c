@@ -34,10 +34,13 @@
  * the stop: the registers are those the stack check read in this stop,
  * maps is read in one go and every range found with one pagemap read per
  * mapping, and the ranges are read with as few process_vm_readv calls as
- * they fit (1024 ranges, 1 MiB a call).  Then, with the world running again,
- * the kernel's own pointers are asked for: the handler of every caught
- * signal (rt_sigaction run in one stopped thread, the answer written just
- * below its red zone).  Stale words (a freed heap block, a dead part of a
+ * they fit (1024 ranges, 1 MiB a call).  Before the stop (lc_proof_ready)
+ * maps and pagemap are opened (a /proc/PID file holds the mm and shows it
+ * as it is when read: in the stop) and the buffers touched, so that the
+ * stop has no open and no page fault of the doctor's.  Then, with the
+ * world running again, the kernel's own pointers are asked for: the
+ * handler of every caught signal (rt_sigaction run in one stopped thread,
+ * the answer written just below its red zone).  Stale words (a freed heap block, a dead part of a
  * stack) count as references: the doctor errs towards keeping a region.
  * Not seen: a pointer the kernel holds elsewhere (a timer's sigev_value,
  * io_uring user_data) and pointers kept mangled (glibc's PTR_MANGLE).
@@ -66,6 +69,11 @@
 struct refrange {
 	uint64_t lo, hi;
 };
+
+/* What ranges_refer reads into (not allocated in the stop, and touched
+ * before it by lc_proof_ready, once for the doctor's life). */
+static struct iovec refs_iov[IOV_BATCH];
+static uint64_t refs_buf[RUN_MAX / 8];
 
 struct refscan {
 	const struct lc_applied *a;
@@ -162,8 +170,8 @@ static int words_refer(struct refscan *s, const uint64_t *buf, size_t first, siz
  * not be read (why set), else 0. */
 static int ranges_refer(struct refscan *s, pid_t tid)
 {
-	static struct iovec rem[IOV_BATCH];
-	static uint64_t buf[RUN_MAX / 8];      /* not allocated in the stop */
+	struct iovec *rem = refs_iov;
+	uint64_t *buf = refs_buf;
 	int rc = 0;
 	for (size_t i = 0; i < s->nr && rc == 0;) {
 		size_t k = 0, len = 0;
@@ -192,36 +200,84 @@ static int ranges_refer(struct refscan *s, pid_t tid)
 	return rc;
 }
 
-/* /proc/TID/maps of the patient (any of its threads), whole,
- * NUL-terminated. */
-static char *maps_read(pid_t tid)
+static int proc_open(pid_t tid, const char *what)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)tid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	size_t cap = 64 << 10, len = 0;
-	char *buf = lc_xmalloc(cap);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)tid, what);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+void lc_proof_ready(struct lc_proof *p, pid_t pid)
+{
+	static int touched;
+	pid_t task = lc_proc_task(pid);        /* the main thread may have exited */
+	p->maps = proc_open(task, "maps");
+	p->pagemap = proc_open(task, "pagemap");
+	p->cap = 64 << 10;
+	p->buf = lc_xmalloc(p->cap);
+	lc_pages_touch(p->buf, p->cap);
+	p->rcap = 1024;
+	p->ranges = lc_xmalloc(p->rcap * sizeof(struct refrange));
+	lc_pages_touch(p->ranges, p->rcap * sizeof(struct refrange));
+	p->ready = 1;
+	if (!touched) {
+		lc_pages_touch(refs_iov, sizeof(refs_iov));
+		lc_pages_touch(refs_buf, sizeof(refs_buf));
+		touched = 1;
+	}
+}
+
+void lc_proof_end(struct lc_proof *p)
+{
+	if (!p->ready)
+		return;
+	if (p->maps >= 0)
+		close(p->maps);
+	if (p->pagemap >= 0)
+		close(p->pagemap);
+	free(p->buf);
+	p->buf = NULL;
+	free(p->ranges);
+	p->ranges = NULL;
+	p->ready = 0;
+}
+
+/* Reads fd to its end into *buf (cap bytes, grown as needed) and
+ * NUL-terminates it: the length, or -1. */
+static ssize_t maps_read_fd(int fd, char **buf, size_t *cap)
+{
+	size_t len = 0;
 	for (;;) {
-		if (cap - len < 8192)
-			buf = lc_xrealloc(buf, cap *= 2);
-		ssize_t got = read(fd, buf + len, cap - len - 1);
+		if (*cap - len < 8192)
+			*buf = lc_xrealloc(*buf, *cap *= 2);
+		ssize_t got = read(fd, *buf + len, *cap - len - 1);
 		if (got < 0 && errno == EINTR)
 			continue;
-		if (got < 0) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
+		if (got < 0)
+			return -1;
 		if (got == 0)
 			break;
 		len += (size_t)got;
 	}
+	(*buf)[len] = '\0';
+	return (ssize_t)len;
+}
+
+/* The patient's maps, whole, NUL-terminated, into p's buffer: from p's
+ * file (read from its start: the kernel makes the text at the read) or,
+ * if that gives nothing (the mm it holds is gone: an exec), from
+ * /proc/TID/maps of a stopped thread.  0, or -1 if neither can be read. */
+static int maps_read(struct lc_proof *p, pid_t tid)
+{
+	if (p->maps >= 0 && lseek(p->maps, 0, SEEK_SET) == 0 &&
+	    maps_read_fd(p->maps, &p->buf, &p->cap) > 0)
+		return 0;
+	int fd = proc_open(tid, "maps");
+	if (fd < 0)
+		return -1;
+	ssize_t len = maps_read_fd(fd, &p->buf, &p->cap);
 	close(fd);
-	if (buf)
-		buf[len] = '\0';
-	return buf;
+	return len > 0 ? 0 : -1;
 }
 
 /* One line of maps: "lo-hi perms offset dev inode   name".  The name is
@@ -283,17 +339,25 @@ static int snapshot_refers(struct refscan *s, uint64_t lo, size_t len, const uin
 	return 0;
 }
 
-int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u,
+int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u, struct lc_proof *p,
 			  const struct lc_applied *a, size_t n)
 {
+	struct lc_proof own = { 0, -1, -1, NULL, 0, NULL, 0 };
+	if (!p || !p->ready) {
+		p = &own;
+		own.cap = 64 << 10;
+		own.buf = lc_xmalloc(own.cap);
+	}
 	struct refscan s = { .a = a, .n = n, .pid = ts->pid, .min = UINT64_MAX };
+	s.r = p->ranges;
+	s.cap = p->rcap;
 	struct live_sp *rsp = lc_xcalloc(ts->n ? ts->n : 1, sizeof(*rsp));
 	size_t nrsp = 0;
 	pid_t reader = 0;
 	int rc = 0;
 	uint64_t t0 = lc_now_us();
 	char *maps = NULL;
-	int pagemap = -1;
+	int pagemap = p->pagemap;
 
 	for (size_t k = 0; k < n; k++) {
 		if (a[k].addr < s.min)
@@ -340,11 +404,11 @@ int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u,
 		goto out;
 	}
 	qsort(rsp, nrsp, sizeof(*rsp), cmp_sp);
-	/* Through a stopped thread of it (the main one may have exited). */
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)reader);
-	pagemap = open(path, O_RDONLY | O_CLOEXEC);
-	maps = maps_read(reader);
+	/* Opened before the stop, else through a stopped thread of it (the
+	 * main one may have exited). */
+	if (pagemap < 0)
+		pagemap = proc_open(reader, "pagemap");
+	maps = maps_read(p, reader) == 0 ? p->buf : NULL;
 	if (!maps) {
 		rc = 1;
 		snprintf(s.why, sizeof(s.why), "its maps cannot be read");
@@ -402,10 +466,15 @@ int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u,
 	if (rc == 0)
 		rc = ranges_refer(&s, reader);
 out:
-	free(maps);
-	free(s.r);
+	free(own.buf);
+	if (p == &own) {
+		free(s.r);
+	} else {                        /* perhaps grown: kept */
+		p->ranges = s.r;
+		p->rcap = s.cap;
+	}
 	free(rsp);
-	if (pagemap >= 0)
+	if (pagemap >= 0 && pagemap != p->pagemap)
 		close(pagemap);
 	lc_debug("process %d: reference scan of %zu KiB (%zu ranges) in %llu us: %s", (int)ts->pid,
 		 s.scanned >> 10, s.nr, (unsigned long long)(lc_now_us() - t0),

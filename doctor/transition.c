@@ -222,6 +222,8 @@ static int transition_steps(struct lc_transition *t)
 	/* threads born meanwhile too; the reference proof reads the stacks
 	 * up to their ends (a thread's TLS is at the top of its stack) */
 	lc_unwind_reserve(t->unwind, t->ts.n + 16, t->refs_scan ? 16384 : 4096);
+	if (t->refs_scan)
+		lc_proof_ready(&t->proof, t->pid);
 	uint64_t t2 = lc_now_us();
 	t->prepare_us = t2 - t1;
 	if (lc_threads_stop_all(&t->ts) != 0)
@@ -293,6 +295,7 @@ int lc_transition_run(struct lc_transition *t)
 			 step_name(reached), t->ops->what);
 	lc_unwind_end(t->unwind);
 	t->unwind = NULL;
+	lc_proof_end(&t->proof);
 	if (reniced)
 		setpriority(PRIO_PROCESS, 0, nice_was);
 	return rc;

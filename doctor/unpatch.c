@@ -128,7 +128,7 @@ static int unpatch_switch(struct lc_transition *t)
 		}
 	}
 	/* Still stopped, no jump left: may anything point into the regions? */
-	c->referenced = lc_regions_referenced(&t->ts, t->unwind, c->a, c->n);
+	c->referenced = lc_regions_referenced(&t->ts, t->unwind, &t->proof, c->a, c->n);
 	return 0;
 }
 

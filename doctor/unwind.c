@@ -12,7 +12,10 @@
  * (lc_unwind_snap_all) into local snapshots that serve the unwinder's
  * word reads; only words outside them are read one by one.  Every
  * module's CFI is found before the stop (the vDSO's image is read from
- * the patient then).  A frame whose CFI has the form compilers write for
+ * the patient then), and every buffer the stop writes is touched before
+ * it (a page fault in the stop is a microsecond or more of the patient's;
+ * a thread's snapshot is its part of the shared read, not a copy of it).
+ * A frame whose CFI has the form compilers write for
  * ordinary code (CFA = rsp or rbp + offset, the return address and rbp
  * saved at CFA offsets) is unwound by unwind_fast with that rule, found
  * once per pc for the run (the threads of a process mostly stand on the
@@ -69,10 +72,12 @@ struct lc_unwind {
 	uint64_t sp[LC_UNWIND_REGS_MAX], bp[LC_UNWIND_REGS_MAX];
 	int nregs;
 	struct user_regs_struct regs;   /* of the thread being unwound */
-	/* its stack from rsp: snap_len bytes at snap_lo (grown on a miss) */
+	/* its stack from rsp: snap_len bytes at snap_lo (grown on a miss),
+	 * at snap_data: its top in topbuf, or snap once it had to grow */
 	uint64_t snap_lo;
 	size_t snap_len;
 	int snap_full;                  /* nothing more to read from there */
+	const uint8_t *snap_data;
 	uint8_t snap[UNWIND_SNAP_MAX];
 	/* pc -> has CFI (1) or not (0), for unwind_has_cfi; 0 pc: empty */
 	uint64_t cfi_pc[UNWIND_CFI_CACHE];
@@ -93,6 +98,7 @@ struct lc_unwind {
 	} *tops;
 	uint8_t *topbuf;                /* topsize bytes per thread */
 	size_t ntops, captops, cursor, topsize;
+	struct iovec loc[256], rem[256];        /* lc_unwind_snap_all's */
 };
 
 void lc_unwind_tramps(struct lc_unwind *u, const struct lc_tramps *t)
@@ -126,6 +132,10 @@ static void unwind_snap_grow(struct lc_unwind *u, size_t need)
 		want *= 2;
 	if (want > sizeof(u->snap))
 		want = sizeof(u->snap);
+	if (u->snap_data != u->snap) {
+		memcpy(u->snap, u->snap_data, u->snap_len);
+		u->snap_data = u->snap;
+	}
 	size_t ask = want - u->snap_len;
 	struct iovec local = { u->snap + u->snap_len, ask };
 	struct iovec remote = { (void *)(uintptr_t)(u->snap_lo + u->snap_len), ask };
@@ -145,7 +155,7 @@ static bool unwind_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, 
 	    !u->snap_full && addr - u->snap_lo + sizeof(*result) <= sizeof(u->snap))
 		unwind_snap_grow(u, (size_t)(addr - u->snap_lo) + sizeof(*result));
 	if (addr >= u->snap_lo && addr - u->snap_lo + sizeof(*result) <= u->snap_len)
-		memcpy(result, u->snap + (addr - u->snap_lo), sizeof(*result));
+		memcpy(result, u->snap_data + (addr - u->snap_lo), sizeof(*result));
 	else if (pread(u->memfd, result, sizeof(*result), (off_t)addr) != sizeof(*result))
 		return false;
 	/* A return address redirected to a trampoline reads as the real one
@@ -205,6 +215,8 @@ struct lc_unwind *lc_unwind_begin(pid_t pid)
 {
 	char path[64];
 	struct lc_unwind *u = lc_xcalloc(1, sizeof(*u));
+	lc_pages_touch(u, sizeof(*u));  /* calloc's fresh pages: not in the stop */
+	u->snap_data = u->snap;
 	pid_t task = lc_proc_task(pid);        /* the main thread may have exited */
 	u->pid = pid;
 	const char *verify = getenv("LIBCARE_UNWIND_VERIFY");
@@ -278,16 +290,16 @@ void lc_unwind_reserve(struct lc_unwind *u, size_t n, size_t bytes)
 	u->tops = lc_xrealloc(u->tops, n * sizeof(*u->tops));
 	free(u->topbuf);
 	u->topbuf = lc_xmalloc(n * bytes);
-	memset(u->topbuf, 0, n * bytes);        /* its pages now, not in the stop */
+	lc_pages_touch(u->topbuf, n * bytes);   /* its pages now, not in the stop */
 	u->captops = n;
 	u->topsize = bytes;
 }
 
 void lc_unwind_snap_all(struct lc_unwind *u, const struct lc_threads *ts)
 {
-	static struct iovec loc[256], rem[256];
 	if (!u)
 		return;
+	struct iovec *loc = u->loc, *rem = u->rem;
 	u->ntops = u->cursor = 0;
 	for (size_t i = 0; i < ts->n && u->ntops < u->captops; i++) {
 		const struct lc_thread *th = &ts->t[i];
@@ -585,6 +597,7 @@ int lc_unwind_stack_regs(struct lc_unwind *u, pid_t tid, const struct user_regs_
 	u->snap_lo = regs->rsp & ~(uint64_t)7;
 	u->snap_len = 0;
 	u->snap_full = 0;
+	u->snap_data = u->snap;
 	/* read already with the other threads' (lc_unwind_snap_all)? */
 	const struct unwind_top *top = NULL;
 	for (size_t n = 0; n < u->ntops && !top; n++, u->cursor = (u->cursor + 1) % u->ntops) {
@@ -594,7 +607,7 @@ int lc_unwind_stack_regs(struct lc_unwind *u, pid_t tid, const struct user_regs_
 	}
 	if (top) {
 		size_t skip = (size_t)(u->snap_lo - top->lo);
-		memcpy(u->snap, u->topbuf + (size_t)(top - u->tops) * u->topsize + skip, top->len - skip);
+		u->snap_data = u->topbuf + (size_t)(top - u->tops) * u->topsize + skip;
 		u->snap_len = top->len - skip;
 		u->snap_full = top->full;
 	} else

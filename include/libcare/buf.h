@@ -33,5 +33,9 @@ void *lc_xcalloc(size_t n, size_t size);
 void *lc_xrealloc(void *p, size_t n);
 char *lc_xstrdup(const char *s);
 char *lc_xstrndup(const char *s, size_t n);
+/* Writes a byte of every page of [p, p + n) that is not in memory yet (a
+ * fresh calloc or BSS): its page fault happens now, not later in a window
+ * where each costs someone else's time (the doctor's stop-the-world). */
+void lc_pages_touch(void *p, size_t n);
 
 #endif
