@@ -161,6 +161,7 @@ struct lc_threads {
 	 * nothing, and the stack check reads them through /proc (lc_vblocked_at). */
 	struct lc_vblocked { pid_t tid, child; } *vb;
 	size_t nvb;
+	int task_fd;             /* /proc/PID/task, opened once seized (-1) */
 };
 
 /* A thread of ts->vb still waiting in vfork(): 1 and its stack pointer and
