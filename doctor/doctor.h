@@ -392,6 +392,9 @@ int lc_regions_retired(struct lc_proc *pr, struct lc_applied **out, size_t *n);
 struct lc_unwind;
 /* NULL (debug-logged) if the process's stacks cannot be unwound. */
 struct lc_unwind *lc_unwind_begin(pid_t pid);
+/* While on, the ELF files of the modules are opened once per run and shared
+ * by every process's unwinder (patch -p all); off closes them. */
+void lc_unwind_cache(int on);
 void lc_unwind_end(struct lc_unwind *u);
 /* The thread's pcs, innermost first (return addresses minus 1); count. */
 int lc_unwind_thread(struct lc_unwind *u, pid_t tid, uint64_t *pcs, int max);

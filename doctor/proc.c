@@ -270,6 +270,7 @@ static void mk_add(uint64_t dev, uint64_t inode, const struct obj_info *in)
 void lc_proc_cache(int on)
 {
 	info_on = on;
+	lc_unwind_cache(on);
 	if (on)
 		return;
 	lc_symbols_cache_clear();

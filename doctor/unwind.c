@@ -32,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <unistd.h>
@@ -88,6 +90,12 @@ struct lc_unwind {
 	 * ends, so that one read of many threads' stacks stays inside each */
 	uint64_t (*maps)[2];
 	size_t nmaps;
+	/* the files mapped (device, inode, name), as maps gives them */
+	struct unwind_file {
+		uint64_t dev, ino;
+		char *path;
+	} *files;
+	size_t nfiles;
 	/* the top of each thread's stack, read for all at once (lc_unwind_snap_all) */
 	struct unwind_top {
 		pid_t tid;
@@ -190,9 +198,103 @@ static const Dwfl_Thread_Callbacks unwind_thread_callbacks = {
 	.set_initial_registers = unwind_initial_registers,
 };
 
+/*
+ * The ELF files of the modules, opened once per run (patch -p all, while
+ * lc_unwind_cache is on) and shared by every process's Dwfl: libelf counts
+ * the references of an Elf that elf_begin is given again, so each Dwfl's
+ * elf_end at its end leaves the run's own.  A file is known by its
+ * identity (device, inode, size, modification and change times), and is
+ * used for a module only if that is also the identity (device and inode)
+ * the process's maps give for a mapping of that name: the file mapped, not
+ * one renamed over it since.  Anything else (the vDSO, a deleted file, a
+ * file replaced, overlayfs's devices that maps and stat tell apart) goes
+ * the way libdwfl goes by itself (dwfl_linux_proc_find_elf).
+ */
+struct unwind_elf {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	int fd;
+	Elf *elf;
+};
+
+static struct unwind_elf *elf_tab;
+static size_t elf_n;
+static int elf_on;
+/* the process whose Dwfl is being made (lc_unwind_begin), for find_elf */
+static const struct lc_unwind *elf_for;
+
+void lc_unwind_cache(int on)
+{
+	elf_on = on;
+	if (on)
+		return;
+	for (size_t i = 0; i < elf_n; i++) {
+		elf_end(elf_tab[i].elf);
+		close(elf_tab[i].fd);
+	}
+	free(elf_tab);
+	elf_tab = NULL;
+	elf_n = 0;
+}
+
+static int unwind_mapped_as(const struct lc_unwind *u, const char *name, const struct stat *st);
+
+static Elf *unwind_elf_shared(const char *name)
+{
+	struct stat st;
+	if (stat(name, &st) != 0 || !S_ISREG(st.st_mode) || !unwind_mapped_as(elf_for, name, &st))
+		return NULL;
+	for (size_t i = 0; i < elf_n; i++) {
+		struct unwind_elf *e = &elf_tab[i];
+		if (e->dev == st.st_dev && e->ino == st.st_ino && e->size == st.st_size &&
+		    e->mtime.tv_sec == st.st_mtim.tv_sec && e->mtime.tv_nsec == st.st_mtim.tv_nsec &&
+		    e->ctime.tv_sec == st.st_ctim.tv_sec && e->ctime.tv_nsec == st.st_ctim.tv_nsec)
+			return elf_begin(e->fd, ELF_C_READ_MMAP_PRIVATE, e->elf);
+	}
+	int fd = open(name, O_RDONLY | O_CLOEXEC);
+	struct stat fst;
+	/* the file opened is the one looked at */
+	if (fd < 0 || fstat(fd, &fst) != 0 || fst.st_dev != st.st_dev || fst.st_ino != st.st_ino ||
+	    fst.st_size != st.st_size || fst.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+	    fst.st_mtim.tv_nsec != st.st_mtim.tv_nsec || fst.st_ctim.tv_sec != st.st_ctim.tv_sec ||
+	    fst.st_ctim.tv_nsec != st.st_ctim.tv_nsec) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP_PRIVATE, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		if (elf)
+			elf_end(elf);
+		close(fd);
+		return NULL;
+	}
+	elf_tab = lc_xrealloc(elf_tab, (elf_n + 1) * sizeof(*elf_tab));
+	elf_tab[elf_n++] = (struct unwind_elf){ st.st_dev, st.st_ino, st.st_size, st.st_mtim,
+						st.st_ctim, fd, elf };
+	return elf_begin(fd, ELF_C_READ_MMAP_PRIVATE, elf);
+}
+
+static int unwind_find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+			   char **file_name, Elf **elfp)
+{
+	if (elf_on && elf_for && name && name[0] == '/') {
+		Elf *elf = unwind_elf_shared(name);
+		if (elf) {
+			*file_name = lc_xstrdup(name);
+			*elfp = elf;
+			return -1;      /* no descriptor of its own: the Elf has the run's */
+		}
+	}
+	return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+}
+
 static char *debuginfo_path;
 static const Dwfl_Callbacks unwind_proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
+	.find_elf = unwind_find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
@@ -224,12 +326,15 @@ struct lc_unwind *lc_unwind_begin(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)task);
 	u->memfd = open(path, O_RDONLY | O_CLOEXEC);
 	u->dwfl = dwfl_begin(&unwind_proc_callbacks);
+	unwind_maps_read(u, task);
+	elf_for = u;
 	/* Code the process did not map from a file (a patch region with CFI of
 	 * its own) is reported as a module between these two calls: both the
 	 * unwinding and unwind_has_cfi then see it. */
 	if (u->memfd < 0 || !u->dwfl || dwfl_linux_proc_report(u->dwfl, task) != 0 ||
 	    dwfl_report_end(u->dwfl, NULL, NULL) != 0 ||
 	    !dwfl_attach_state(u->dwfl, NULL, task, &unwind_thread_callbacks, u)) {
+		elf_for = NULL;
 		lc_debug("process %d: no stack unwinding (%s); checking rip only", (int)pid,
 			 dwfl_errmsg(-1));
 		lc_unwind_end(u);
@@ -238,7 +343,7 @@ struct lc_unwind *lc_unwind_begin(pid_t pid)
 	/* Every module's CFI is found now, not while the world is stopped
 	 * (for the vDSO that means reading its image from the patient). */
 	dwfl_getmodules(u->dwfl, unwind_warm_module, NULL, 0);
-	unwind_maps_read(u, task);
+	elf_for = NULL;
 	return u;
 }
 
@@ -250,7 +355,9 @@ static void unwind_maps_read(struct lc_unwind *u, pid_t task)
 	FILE *f = fopen(path, "re");
 	size_t cap = 0;
 	while (f && fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi;
+		unsigned long long lo, hi, off, ino;
+		unsigned major, minor;
+		int name = 0;
 		if (sscanf(line, "%llx-%llx", &lo, &hi) != 2)
 			continue;
 		if (u->nmaps == cap) {
@@ -259,9 +366,29 @@ static void unwind_maps_read(struct lc_unwind *u, pid_t task)
 		}
 		u->maps[u->nmaps][0] = lo;
 		u->maps[u->nmaps++][1] = hi;
+		if (sscanf(line, "%*x-%*x %*s %llx %x:%x %llu %n", &off, &major, &minor, &ino,
+			   &name) != 4 || !ino || line[name] != '/')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		uint64_t dev = (uint64_t)makedev(major, minor);
+		const struct unwind_file *last = u->nfiles ? &u->files[u->nfiles - 1] : NULL;
+		if (last && last->dev == dev && last->ino == ino && strcmp(last->path, line + name) == 0)
+			continue;
+		u->files = lc_xrealloc(u->files, (u->nfiles + 1) * sizeof(*u->files));
+		u->files[u->nfiles++] = (struct unwind_file){ dev, ino, lc_xstrdup(line + name) };
 	}
 	if (f)
 		fclose(f);
+}
+
+/* Does the process map a file of that name with st's device and inode? */
+static int unwind_mapped_as(const struct lc_unwind *u, const char *name, const struct stat *st)
+{
+	for (size_t i = 0; u && i < u->nfiles; i++)
+		if (u->files[i].dev == (uint64_t)st->st_dev && u->files[i].ino == (uint64_t)st->st_ino &&
+		    strcmp(u->files[i].path, name) == 0)
+			return 1;
+	return 0;
 }
 
 /* The end of the mapping holding addr (as before the stop), or the end
@@ -357,6 +484,9 @@ void lc_unwind_end(struct lc_unwind *u)
 	if (!u)
 		return;
 	free(u->maps);
+	for (size_t i = 0; i < u->nfiles; i++)
+		free(u->files[i].path);
+	free(u->files);
 	free(u->tops);
 	free(u->topbuf);
 	if (u->dwfl)
