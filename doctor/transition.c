@@ -78,6 +78,43 @@ void lc_test_pause(const char *point)
 	usleep((useconds_t)(ms ? atoi(ms) : 300) * 1000u);
 }
 
+#define WARM_THREADS 4                  /* other threads unwound before the stop */
+
+/*
+ * The unwinder learns each return address's CFI rule once (unwind.c); in
+ * the stop that costs 1-5 us a new address, and a patient's threads stand
+ * on few addresses but not the same as the one thread the prepare
+ * unwound (its main thread in read(), workers in their loop).  A few more
+ * threads are each stopped alone and unwound now, with the world running:
+ * then the stop finds their rules made.  Threads in uninterruptible sleep
+ * (they would make this wait), vfork children and the threads held for
+ * them are left out.  Nothing is decided here: the stop unwinds again.
+ */
+static int transition_warm(struct lc_transition *t, const struct lc_thread *done)
+{
+	pid_t tids[WARM_THREADS];
+	size_t n = 0;
+	for (size_t i = 0; i < t->ts.n && n < WARM_THREADS; i++) {
+		const struct lc_thread *th = &t->ts.t[i];
+		if (th == done || th->gone || th->timed_out || th->vchild || th->vfork_child ||
+		    th->group_stop || lc_thread_state(t->pid, th->tid) == 'D')
+			continue;
+		tids[n++] = th->tid;
+	}
+	for (size_t i = 0; i < n; i++) {
+		/* by tid: a stop may add threads (born meanwhile) and move ts.t */
+		struct lc_thread *th = lc_threads_find(&t->ts, tids[i]);
+		uint64_t pcs[64];
+		if (!th || lc_thread_stop(&t->ts, th) != 0)
+			return -1;
+		if (!th->gone)
+			lc_unwind_thread(t->unwind, th->tid, pcs, 64);
+		if (lc_thread_resume(&t->ts, th) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* One stopped thread for the command's prepare, or for the unwinder. */
 static int transition_prepare(struct lc_transition *t)
 {
@@ -98,6 +135,8 @@ static int transition_prepare(struct lc_transition *t)
 			lc_unwind_thread(t->unwind, th->tid, pcs, 64);
 	}
 	if (lc_thread_resume(&t->ts, th) != 0)
+		rc = -1;
+	if (rc == 0 && t->unwind && transition_warm(t, th) != 0)
 		rc = -1;
 	t->thread_stop_us += lc_now_us() - t0;
 	return rc;
