@@ -373,7 +373,7 @@ static int patch_map_region(struct lc_transition *t, struct lc_thread *th, struc
  * already.  A site that holds anything else is left alone (the switch
  * refuses it). */
 static int patch_site_ok(struct patch_run *r, uint64_t addr, const uint8_t *orig,
-			 uint32_t len);
+			 uint32_t len, uint8_t *now);
 
 static void patch_touch_sites(struct patch_run *r)
 {
@@ -381,8 +381,7 @@ static void patch_touch_sites(struct patch_run *r)
 	for (uint32_t i = 0; i < n; i++) {
 		const struct lc_region_hunk *hk = patch_hunk(r, i);
 		uint8_t now[LC_HUNK_MAX_BYTES];
-		if (patch_site_ok(r, hk->addr, hk->old_bytes, hk->len) &&
-		    lc_mem_read(&r->pr, hk->addr, now, hk->len) == 0)
+		if (patch_site_ok(r, hk->addr, hk->old_bytes, hk->len, now))
 			lc_mem_write(&r->pr, hk->addr, now, hk->len);
 	}
 }
@@ -431,11 +430,10 @@ static void patch_unprepare_regions(struct lc_transition *t, struct lc_thread *t
 }
 
 /* A function site holds what we may overwrite: its original bytes or the
- * jump of one of the regions replaced now. */
+ * jump of one of the regions replaced now (what it holds into `now`). */
 static int patch_site_ok(struct patch_run *r, uint64_t addr, const uint8_t *orig,
-			 uint32_t len)
+			 uint32_t len, uint8_t *now)
 {
-	uint8_t now[LC_HUNK_MAX_BYTES];
 	if (lc_mem_read(&r->pr, addr, now, len) != 0)
 		return 0;
 	if (memcmp(now, orig, len) == 0)
@@ -484,9 +482,12 @@ static int patch_switch_run(struct lc_transition *t, struct patch_run *r)
 	r->sw_len = len;
 	r->sw_saved = saved;
 	r->sw_n = 0;
+	/* what this patch's sites hold: checked, then kept for the undo
+	 * (the old regions' sites restored first are other sites) */
+	uint8_t (*held)[LC_HUNK_MAX_BYTES] = lc_xcalloc(n ? n : 1, sizeof(*held));
 	for (uint32_t i = 0; i < n; i++) {
 		const struct lc_region_hunk *hk = patch_hunk(r, i);
-		if (!patch_site_ok(r, hk->addr, hk->old_bytes, hk->len)) {
+		if (!patch_site_ok(r, hk->addr, hk->old_bytes, hk->len, held[i])) {
 			lc_error("process %d: function '%s' at 0x%llx changed while the patch was "
 				 "prepared", (int)r->pid, lc_patch_func_name(r->patch, i),
 				 (unsigned long long)hk->addr);
@@ -496,7 +497,8 @@ static int patch_switch_run(struct lc_transition *t, struct patch_run *r)
 	for (size_t k = 0; k < r->nolds; k++)
 		for (uint32_t i = 0; i < r->olds[k]->hdr->nhunks; i++) {
 			const struct lc_region_hunk *o = lc_region_hunk(r->olds[k]->hdr, i);
-			if (!patch_site_ok(r, o->addr, o->old_bytes, o->len)) {
+			uint8_t now[LC_HUNK_MAX_BYTES];
+			if (!patch_site_ok(r, o->addr, o->old_bytes, o->len, now)) {
 				lc_error("process %d: function '%s' at 0x%llx holds neither its own code "
 					 "nor the jump of the patch being replaced", (int)r->pid,
 					 lc_region_name(r->olds[k]->hdr, o->name),
@@ -532,12 +534,14 @@ static int patch_switch_run(struct lc_transition *t, struct patch_run *r)
 		const struct lc_region_hunk *hk = patch_hunk(r, i);
 		addr[nsites] = hk->addr;
 		len[nsites] = hk->len;
-		if (lc_mem_read(&r->pr, hk->addr, saved[nsites], hk->len) != 0)
-			goto undo;
+		memcpy(saved[nsites], held[i], hk->len);
 		nsites++;
+		/* after the last jump APPLIED follows at once: a doctor killed
+		 * between the two leaves SWITCHING, whose count only informs
+		 * (the bytes at the sites are the truth: patch_check_applied) */
 		if (lc_mem_write(&r->pr, hk->addr, hk->new_bytes, hk->len) != 0 ||
-		    lc_journal_write(&r->pr, r->addr, NULL, LC_REGION_SWITCHING, i + 1,
-				     r->nolds ? r->olds[0]->addr : 0) != 0)
+		    (i + 1 < n && lc_journal_write(&r->pr, r->addr, NULL, LC_REGION_SWITCHING, i + 1,
+						   r->nolds ? r->olds[0]->addr : 0) != 0))
 			goto undo;
 		if (i == 0)
 			lc_test_pause("switching");
@@ -553,10 +557,12 @@ static int patch_switch_run(struct lc_transition *t, struct patch_run *r)
 		r->old_referenced = lc_regions_referenced(&t->ts, t->unwind, &t->proof, olds, r->nolds);
 	}
 	r->sw_n = nsites;
+	free(held);
 	return 0;
 undo:
 	patch_put_back(r, addr, saved, len, nsites);
 out:
+	free(held);
 	return rc;
 }
 

@@ -98,30 +98,53 @@ static int unpatch_site(struct unpatch_ctx *c, const struct lc_region_hunk *hk)
 /* The transition's switch, world stopped: every site holds a jump of the
  * regions removed now (or already its old bytes), then, journalled region
  * by region, the old bytes go back. */
+/* Was a site at addr restored already in this switch (by a region before
+ * k, or by hunk j < i of region k)?  Then what it holds is read again. */
+static int unpatch_site_written(const struct unpatch_ctx *c, size_t k, uint32_t i, uint64_t addr)
+{
+	for (size_t m = 0; m <= k; m++)
+		for (uint32_t j = 0; j < (m < k ? c->a[m].hdr->nhunks : i); j++)
+			if (lc_region_hunk(c->a[m].hdr, j)->addr == addr)
+				return 1;
+	return 0;
+}
+
 static int unpatch_switch(struct lc_transition *t)
 {
 	struct unpatch_ctx *c = t->ctx;
 	struct lc_proc *pr = c->pr;
+	size_t nh = 0;
+	for (size_t k = 0; k < c->n; k++)
+		nh += c->a[k].hdr->nhunks;
+	/* what each site holds (unpatch_site), read once: the world is
+	 * stopped and only this switch writes them */
+	int *held = lc_xcalloc(nh ? nh : 1, sizeof(*held)), rc = -1;
+	size_t x = 0;
 	for (size_t k = 0; k < c->n; k++)
 		for (uint32_t i = 0; i < c->a[k].hdr->nhunks; i++) {
 			const struct lc_region_hunk *hk = lc_region_hunk(c->a[k].hdr, i);
-			if (unpatch_site(c, hk) < 0)
-				return lc_error("process %d: function '%s' at 0x%llx does not hold the "
-						"patch's jump; not touching it", (int)pr->pid,
-						lc_region_name(c->a[k].hdr, hk->name),
-						(unsigned long long)hk->addr);
+			if ((held[x++] = unpatch_site(c, hk)) < 0) {
+				lc_error("process %d: function '%s' at 0x%llx does not hold the "
+					 "patch's jump; not touching it", (int)pr->pid,
+					 lc_region_name(c->a[k].hdr, hk->name),
+					 (unsigned long long)hk->addr);
+				goto out;
+			}
 		}
+	x = 0;
 	for (size_t k = 0; k < c->n; k++) {
 		const struct lc_region_header *h = c->a[k].hdr;
 		if (lc_journal_write(pr, c->a[k].addr, h, LC_REGION_UNPATCHING, 0, 0) != 0)
-			return -1;
-		for (uint32_t i = 0; i < h->nhunks; i++) {
+			goto out;
+		for (uint32_t i = 0; i < h->nhunks; i++, x++) {
 			const struct lc_region_hunk *hk = lc_region_hunk(h, i);
-			if (unpatch_site(c, hk) == 1 &&
-			    lc_mem_write(pr, hk->addr, hk->old_bytes, hk->len) != 0)
-				return lc_error("process %d: function '%s' at 0x%llx could not be restored",
-						(int)pr->pid, lc_region_name(h, hk->name),
-						(unsigned long long)hk->addr);
+			int now = unpatch_site_written(c, k, i, hk->addr) ? unpatch_site(c, hk) : held[x];
+			if (now == 1 && lc_mem_write(pr, hk->addr, hk->old_bytes, hk->len) != 0) {
+				lc_error("process %d: function '%s' at 0x%llx could not be restored",
+					 (int)pr->pid, lc_region_name(h, hk->name),
+					 (unsigned long long)hk->addr);
+				goto out;
+			}
 			lc_journal_write(pr, c->a[k].addr, h, LC_REGION_UNPATCHING, i + 1, 0);
 			if (i == 0)
 				lc_test_pause("restoring");
@@ -129,7 +152,10 @@ static int unpatch_switch(struct lc_transition *t)
 	}
 	/* Still stopped, no jump left: may anything point into the regions? */
 	c->referenced = lc_regions_referenced(&t->ts, t->unwind, &t->proof, c->a, c->n);
-	return 0;
+	rc = 0;
+out:
+	free(held);
+	return rc;
 }
 
 /* The transition's finish, world running: the regions go, or are
