@@ -66,6 +66,11 @@ static void worker_loop(struct work_queue *q, size_t n, int w, int notify, pid_t
 			int (*fn)(size_t, char *, void *), void *ctx)
 {
 	int quiet = 0;
+	/* where the text of the next process starts: where the last one's
+	 * ended (nothing else is written between two) */
+	fflush(stdout);
+	fflush(stderr);
+	off_t out = fd_at(1), err = fd_at(2);
 	for (;;) {
 		if (getppid() != doctor)
 			break;          /* the doctor died: nobody would print what we do */
@@ -74,16 +79,14 @@ static void worker_loop(struct work_queue *q, size_t n, int w, int notify, pid_t
 			break;
 		struct work_item *it = &q->item[i];
 		it->worker = w;
+		it->out0 = out;
+		it->err0 = err;
 		atomic_store(&it->state, ITEM_TAKEN);
-		fflush(stdout);
-		fflush(stderr);
-		it->out0 = fd_at(1);
-		it->err0 = fd_at(2);
 		int rc = fn(i, it->note, ctx);
 		fflush(stdout);
 		fflush(stderr);
-		it->out1 = fd_at(1);
-		it->err1 = fd_at(2);
+		it->out1 = out = fd_at(1);
+		it->err1 = err = fd_at(2);
 		it->rc = rc;
 		atomic_store(&it->state, ITEM_DONE);
 		/* The doctor is woken for what it has to print, and now and then
