@@ -687,6 +687,8 @@ int lc_select_why(pid_t pid, char *why, size_t len);
 /* Records a process left alone (lc_select_skipped; -v says so). */
 void lc_select_record(pid_t pid, const char *why);
 const struct lc_skipped *lc_select_skipped(size_t *n);
+/* Would --json or -v show why a process was left alone? */
+int lc_select_shown(void);
 /* --json with -p all: stdout carries only the final document (the usual
  * lines go to stderr); each process's result is recorded with lc_report. */
 void lc_report_begin(int json);

@@ -780,7 +780,7 @@ static int peek_has_patch(const char *hex, void *ctx)
  * same stop, so the patient never runs with one object's fix and not
  * another's.  If any object's patch is refused, none is applied.
  * Returns the number applied, or -1 if any failed. */
-static int patch_dir(pid_t pid, const char *dir, int quiet, int timeout_ms)
+static int patch_dir(pid_t pid, const char *dir, int quiet, int peeked, int timeout_ms)
 {
 	struct lc_proc pr;
 	struct lc_buf path = LC_BUF_INIT;
@@ -789,8 +789,9 @@ static int patch_dir(pid_t pid, const char *dir, int quiet, int timeout_ms)
 	size_t nruns = 0;
 
 	/* -p all: a process whose objects are all known from earlier processes
-	 * by what its maps show, none with a patch in DIR, is skipped at once */
-	if (quiet && lc_proc_peek(pid, peek_has_patch, (void *)dir) == 1)
+	 * by what its maps show, none with a patch in DIR, is skipped at once
+	 * (unless the caller peeked already) */
+	if (quiet && !peeked && lc_proc_peek(pid, peek_has_patch, (void *)dir) == 1)
 		return 0;
 	if (quiet) {
 		/* -p all: a process that vanished or has no objects is no error */
@@ -889,13 +890,23 @@ static int many_one(size_t i, char *note, void *ctx)
 {
 	const struct many *m = ctx;
 	pid_t pid = m->pids[i];
+	int peeked = 0;
+	/* -p all DIR: the peek first, where the output cannot tell a process
+	 * left alone by the selection from one skipped by the peek (neither is
+	 * touched): a skipped process then costs one read of its maps.  PID 1
+	 * is the selection's before anything is read of it. */
+	if (m->all && m->is_dir && pid != 1 && !lc_select_shown()) {
+		if (lc_proc_peek(pid, peek_has_patch, (void *)m->what) == 1)
+			return 0;
+		peeked = 1;
+	}
 	if (m->all) {                   /* what lc_pids_all decides, here in parallel */
 		int sel = lc_pid_select(pid, note, LC_WORK_NOTE);
 		if (sel)
 			return sel == 1 ? MANY_LEFT : MANY_GONE;
 	}
 	if (m->is_dir)
-		return patch_dir(pid, m->what, m->all, m->timeout_ms);
+		return patch_dir(pid, m->what, m->all, peeked, m->timeout_ms);
 	char maps[64];
 	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
 	if (access(maps, R_OK) != 0)

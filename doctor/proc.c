@@ -125,9 +125,9 @@ static int maps_line(char *line, struct lc_map *m)
 	return 0;
 }
 
-/* /proc/PID/maps of task into pr->maps (maybe none): 0, or -1 (logged
- * unless quiet). */
-static int maps_read(struct lc_proc *pr, pid_t task, int quiet)
+/* The text of /proc/PID/maps of task (pid: the process named), in a
+ * buffer kept for the next call; NULL on failure (logged unless quiet). */
+static char *maps_text(pid_t pid, pid_t task, int quiet)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)task);
@@ -135,11 +135,13 @@ static int maps_read(struct lc_proc *pr, pid_t task, int quiet)
 	 * one per page), parsed by hand: -p all does this for every process */
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && quiet)
-		return -1;
+		return NULL;
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return lc_error("no process with PID %d (no such process)", (int)pr->pid);
-		return lc_error("cannot read %s: %s", path, strerror(errno));
+			lc_error("no process with PID %d (no such process)", (int)pid);
+		else
+			lc_error("cannot read %s: %s", path, strerror(errno));
+		return NULL;
 	}
 	static struct lc_buf b = LC_BUF_INIT;   /* kept for the next process */
 	b.len = 0;
@@ -151,7 +153,9 @@ static int maps_read(struct lc_proc *pr, pid_t task, int quiet)
 		if (n < 0) {
 			int err = errno;
 			close(fd);
-			return quiet ? -1 : lc_error("cannot read %s: %s", path, strerror(err));
+			if (!quiet)
+				lc_error("cannot read %s: %s", path, strerror(err));
+			return NULL;
 		}
 		if (n == 0)
 			break;
@@ -159,9 +163,19 @@ static int maps_read(struct lc_proc *pr, pid_t task, int quiet)
 	}
 	close(fd);
 	b.data[b.len] = '\0';
+	return b.data;
+}
+
+/* /proc/PID/maps of task into pr->maps (maybe none): 0, or -1 (logged
+ * unless quiet). */
+static int maps_read(struct lc_proc *pr, pid_t task, int quiet)
+{
+	char *text = maps_text(pr->pid, task, quiet);
+	if (!text)
+		return -1;
 	maps_free(pr);
 	size_t cap = 0;
-	for (char *line = b.data, *next; *line; line = next) {
+	for (char *line = text, *next; *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = '\0';
@@ -513,20 +527,53 @@ int lc_object_fact(const struct lc_object *o, int fact, int (*compute)(const str
 	return in->facts[fact];
 }
 
+/* What the peek needs of a line of /proc/PID/maps, without a copy of the
+ * path nor the addresses (lc_proc_peek runs for every process of -p all):
+ * 1 if it maps a file from its offset 0 (dev as in struct lc_map, inode),
+ * 0 if it does not, -1 if it is not a maps line. */
+static int peek_line(const char *p, uint64_t *dev, uint64_t *inode)
+{
+	char *e;
+	p = strchr(p, ' ');                     /* START-END */
+	p = p ? strchr(p + 1, ' ') : NULL;      /* PERMS */
+	if (!p)
+		return -1;
+	int zero = 1;
+	for (p++; *p && *p != ' '; p++)         /* OFFSET, hex */
+		zero &= *p == '0';
+	if (*p != ' ')
+		return -1;
+	uint64_t major = strtoull(p + 1, &e, 16);
+	if (*e != ':')
+		return -1;
+	uint64_t minor = strtoull(e + 1, &e, 16);
+	if (*e != ' ')
+		return -1;
+	*dev = major << 32 | minor;
+	p = e + 1;
+	*inode = strtoull(p, &e, 10);
+	if (e == p || (*e != ' ' && *e != '\0'))
+		return -1;
+	p = e + strspn(e, " ");
+	return zero && *p == '/';
+}
+
 int lc_proc_peek(pid_t pid, int (*fn)(const char *hex, void *ctx), void *ctx)
 {
-	struct lc_proc pr;
-	memset(&pr, 0, sizeof(pr));
-	pr.pid = pid;
-	pr.memfd = -1;
-	if (!info_on || maps_read(&pr, pid, 1) != 0)
+	char *text = info_on ? maps_text(pid, pid, 1) : NULL;
+	if (!text)
 		return 0;
 	int known = 1, objects = 0;
-	for (size_t i = 0; i < pr.nmaps && known; i++) {
-		const struct lc_map *m = &pr.maps[i];
-		if (!m->path || m->path[0] != '/' || m->offset != 0)
+	for (char *line = text, *next; *line && known; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		uint64_t dev, inode;
+		if (peek_line(line, &dev, &inode) != 1)
 			continue;
-		const struct obj_info *in = mk_find(m->dev, m->inode);
+		const struct obj_info *in = mk_find(dev, inode);
 		if (!in) {
 			known = 0;
 		} else if (in->elf) {
@@ -538,7 +585,6 @@ int lc_proc_peek(pid_t pid, int (*fn)(const char *hex, void *ctx), void *ctx)
 			}
 		}
 	}
-	maps_free(&pr);
 	return known && objects > 0;
 }
 

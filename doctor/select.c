@@ -289,6 +289,14 @@ void lc_report_begin(int json)
 		dup2(2, 1);
 }
 
+/* Does the output show why a process was left alone (--json's "skipped",
+ * -v's lines)?  If not, -p all may skip a process by its maps before the
+ * selection looks at it. */
+int lc_select_shown(void)
+{
+	return report_json || lc_log_level() > 0;
+}
+
 void lc_report(pid_t pid, const char *result, const char *fmt, ...)
 {
 	va_list ap;
