@@ -89,7 +89,8 @@ int lc_object_fact(const struct lc_object *o, int fact, int (*compute)(const str
  * the device and inode maps gives, without opening anything else.  1 if
  * every object was known and fn returned 0 for each; 0 if the process
  * needs a proper look (an unknown file, no object, maps unreadable, fn
- * returned non-zero). */
+ * returned non-zero).  fn is asked once per file for the same fn and ctx
+ * (its answer is kept with the file while the cache is on). */
 int lc_proc_peek(pid_t pid, int (*fn)(const char *hex, void *ctx), void *ctx);
 /* Rereads /proc/PID/maps (the objects stay). */
 int lc_proc_reload_maps(struct lc_proc *pr);

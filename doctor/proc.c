@@ -222,6 +222,10 @@ struct obj_info {
 	int build_id_len;
 	char *interp;            /* PT_INTERP, or NULL */
 	signed char facts[LC_FACTS];    /* lc_object_fact: -1 not known yet */
+	/* lc_proc_peek's last answer for this file, and to which question */
+	int (*peek_fn)(const char *hex, void *ctx);
+	void *peek_ctx;
+	int peek_rc;
 };
 
 static struct obj_info **info_tab;  /* open addressing, size a power of 2 */
@@ -232,7 +236,7 @@ static int info_on;
  * file's inode cannot be another file's while it is mapped): lc_proc_peek. */
 struct maps_key {
 	uint64_t dev, inode;
-	const struct obj_info *in;
+	struct obj_info *in;
 };
 static struct maps_key *mk_tab;     /* open addressing, size a power of 2 */
 static size_t mk_cap, mk_n;
@@ -243,7 +247,7 @@ static size_t mk_hash(uint64_t dev, uint64_t inode)
 	return (size_t)(h ^ (h >> 31));
 }
 
-static const struct obj_info *mk_find(uint64_t dev, uint64_t inode)
+static struct obj_info *mk_find(uint64_t dev, uint64_t inode)
 {
 	if (!mk_cap)
 		return NULL;
@@ -263,7 +267,7 @@ static void mk_put(struct maps_key *tab, size_t cap, struct maps_key k)
 	tab[i] = k;
 }
 
-static void mk_add(uint64_t dev, uint64_t inode, const struct obj_info *in)
+static void mk_add(uint64_t dev, uint64_t inode, struct obj_info *in)
 {
 	if (!inode || mk_find(dev, inode))
 		return;
@@ -527,35 +531,53 @@ int lc_object_fact(const struct lc_object *o, int fact, int (*compute)(const str
 	return in->facts[fact];
 }
 
+/* A number of a maps line (hex or decimal), as strtoull would read it
+ * but without its locale and sign handling; *end after its last digit. */
+static uint64_t maps_number(const char *p, int hex, const char **end)
+{
+	uint64_t v = 0;
+	for (;; p++) {
+		unsigned d;
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if (hex && *p >= 'a' && *p <= 'f')
+			d = (unsigned)(*p - 'a' + 10);
+		else
+			break;
+		v = v * (hex ? 16 : 10) + d;
+	}
+	*end = p;
+	return v;
+}
+
 /* What the peek needs of a line of /proc/PID/maps, without a copy of the
  * path nor the addresses (lc_proc_peek runs for every process of -p all):
  * 1 if it maps a file from its offset 0 (dev as in struct lc_map, inode),
- * 0 if it does not, -1 if it is not a maps line. */
+ * 0 if it does not or is no maps line. */
 static int peek_line(const char *p, uint64_t *dev, uint64_t *inode)
 {
-	char *e;
+	const char *e;
 	p = strchr(p, ' ');                     /* START-END */
 	p = p ? strchr(p + 1, ' ') : NULL;      /* PERMS */
-	if (!p)
-		return -1;
-	int zero = 1;
-	for (p++; *p && *p != ' '; p++)         /* OFFSET, hex */
-		zero &= *p == '0';
+	if (!p || p[1] == ' ')
+		return 0;
+	for (p++; *p == '0'; p++)               /* OFFSET, hex: zero or not */
+		;
 	if (*p != ' ')
-		return -1;
-	uint64_t major = strtoull(p + 1, &e, 16);
-	if (*e != ':')
-		return -1;
-	uint64_t minor = strtoull(e + 1, &e, 16);
-	if (*e != ' ')
-		return -1;
-	*dev = major << 32 | minor;
+		return 0;
+	uint64_t major = maps_number(p + 1, 1, &e);
+	if (e == p + 1 || *e != ':')
+		return 0;
 	p = e + 1;
-	*inode = strtoull(p, &e, 10);
+	uint64_t minor = maps_number(p, 1, &e);
+	if (e == p || *e != ' ')
+		return 0;
+	p = e + 1;
+	*inode = maps_number(p, 0, &e);
 	if (e == p || (*e != ' ' && *e != '\0'))
-		return -1;
-	p = e + strspn(e, " ");
-	return zero && *p == '/';
+		return 0;
+	*dev = major << 32 | minor;
+	return e[strspn(e, " ")] == '/';
 }
 
 int lc_proc_peek(pid_t pid, int (*fn)(const char *hex, void *ctx), void *ctx)
@@ -571,18 +593,22 @@ int lc_proc_peek(pid_t pid, int (*fn)(const char *hex, void *ctx), void *ctx)
 		else
 			next = line + strlen(line);
 		uint64_t dev, inode;
-		if (peek_line(line, &dev, &inode) != 1)
+		if (!peek_line(line, &dev, &inode))
 			continue;
-		const struct obj_info *in = mk_find(dev, inode);
+		struct obj_info *in = mk_find(dev, inode);
 		if (!in) {
 			known = 0;
 		} else if (in->elf) {
-			char hex[2 * LC_BUILD_ID_MAX + 1];
 			objects++;
-			if (in->build_id_len) {
+			if (in->build_id_len && (in->peek_fn != fn || in->peek_ctx != ctx)) {
+				char hex[2 * LC_BUILD_ID_MAX + 1];
 				lc_buildid_hex(in->build_id, (size_t)in->build_id_len, hex);
-				known = fn(hex, ctx) == 0;
+				in->peek_rc = fn(hex, ctx);
+				in->peek_fn = fn;
+				in->peek_ctx = ctx;
 			}
+			if (in->build_id_len)
+				known = in->peek_rc == 0;
 		}
 	}
 	return known && objects > 0;
