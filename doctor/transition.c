@@ -142,6 +142,18 @@ static int transition_prepare(struct lc_transition *t)
 	return rc;
 }
 
+/* The doctor's own stack, as deep as the stop goes and more (the stack
+ * check's and the unwinder's frame arrays are 4-8 KiB each): its pages
+ * are touched now, so that the stop takes no page fault there (a fault is
+ * a microsecond or more of the patient's stop; the unpatch stop took
+ * three, in lc_stack_check, lc_unwind_stack_regs and unwind_memory_read). */
+static __attribute__((noinline)) void transition_stack_touch(void)
+{
+	volatile unsigned char pages[128 << 10];
+	for (size_t i = 0; i < sizeof(pages); i += 4096)
+		pages[i] = 0;
+}
+
 /* Threads ran meanwhile: bookkeeping of their stops, signals delivered. */
 static void transition_reap(struct lc_transition *t)
 {
@@ -263,6 +275,7 @@ static int transition_steps(struct lc_transition *t)
 	lc_unwind_reserve(t->unwind, t->ts.n + 16, t->refs_scan ? 16384 : 4096);
 	if (t->refs_scan)
 		lc_proof_ready(&t->proof, t->pid);
+	transition_stack_touch();
 	uint64_t t2 = lc_now_us();
 	t->prepare_us = t2 - t1;
 	if (lc_threads_stop_all(&t->ts) != 0)
