@@ -8,6 +8,10 @@
  *   upgrade:  the old level's region -> UNPATCHING (other = the new one)
  *   unpatch:  UNPATCHING, done = hunks restored so far; then the region goes
  *
+ * `done` only informs (info's "half applied"): it is not written after the
+ * last jump or restore, which APPLIED or the region's end follows at once
+ * (one write less in the stop).
+ *
  * A doctor killed at any instant thus leaves a state the next one reads;
  * the bytes at each hunk (its old bytes or its jump) are the final truth.
  * Each write is one pwrite of 48 bytes inside the header's first page, so

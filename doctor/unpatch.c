@@ -145,7 +145,10 @@ static int unpatch_switch(struct lc_transition *t)
 					 (unsigned long long)hk->addr);
 				goto out;
 			}
-			lc_journal_write(pr, c->a[k].addr, h, LC_REGION_UNPATCHING, i + 1, 0);
+			/* the count only informs (the bytes at the sites are the
+			 * truth): none after the last restore, in the stop */
+			if (i + 1 < h->nhunks)
+				lc_journal_write(pr, c->a[k].addr, h, LC_REGION_UNPATCHING, i + 1, 0);
 			if (i == 0)
 				lc_test_pause("restoring");
 		}
