@@ -299,7 +299,7 @@ static const Dwfl_Callbacks unwind_proc_callbacks = {
 	.debuginfo_path = &debuginfo_path,
 };
 
-static void unwind_maps_read(struct lc_unwind *u, pid_t task);
+static int unwind_report(struct lc_unwind *u, pid_t task);
 
 static int unwind_warm_module(Dwfl_Module *m, void **userdata, const char *name,
 			      Dwarf_Addr start, void *arg)
@@ -326,12 +326,11 @@ struct lc_unwind *lc_unwind_begin(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/mem", (int)task);
 	u->memfd = open(path, O_RDONLY | O_CLOEXEC);
 	u->dwfl = dwfl_begin(&unwind_proc_callbacks);
-	unwind_maps_read(u, task);
 	elf_for = u;
 	/* Code the process did not map from a file (a patch region with CFI of
 	 * its own) is reported as a module between these two calls: both the
 	 * unwinding and unwind_has_cfi then see it. */
-	if (u->memfd < 0 || !u->dwfl || dwfl_linux_proc_report(u->dwfl, task) != 0 ||
+	if (u->memfd < 0 || !u->dwfl || unwind_report(u, task) != 0 ||
 	    dwfl_report_end(u->dwfl, NULL, NULL) != 0 ||
 	    !dwfl_attach_state(u->dwfl, NULL, task, &unwind_thread_callbacks, u)) {
 		elf_for = NULL;
@@ -347,38 +346,104 @@ struct lc_unwind *lc_unwind_begin(pid_t pid)
 	return u;
 }
 
-/* The mappings' bounds, from /proc/PID/maps (before the stop). */
-static void unwind_maps_read(struct lc_unwind *u, pid_t task)
+/* One line of /proc/PID/maps (NUL-terminated, no newline): its bounds, and
+ * the file it maps, if any. */
+static void unwind_maps_line(struct lc_unwind *u, char *line, size_t *cap)
 {
-	char path[64], line[512];
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)task);
-	FILE *f = fopen(path, "re");
-	size_t cap = 0;
-	while (f && fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi, off, ino;
-		unsigned major, minor;
-		int name = 0;
-		if (sscanf(line, "%llx-%llx", &lo, &hi) != 2)
-			continue;
-		if (u->nmaps == cap) {
-			cap = cap ? 2 * cap : 64;
-			u->maps = lc_xrealloc(u->maps, cap * sizeof(*u->maps));
-		}
-		u->maps[u->nmaps][0] = lo;
-		u->maps[u->nmaps++][1] = hi;
-		if (sscanf(line, "%*x-%*x %*s %llx %x:%x %llu %n", &off, &major, &minor, &ino,
-			   &name) != 4 || !ino || line[name] != '/')
-			continue;
-		line[strcspn(line, "\n")] = '\0';
-		uint64_t dev = (uint64_t)makedev(major, minor);
-		const struct unwind_file *last = u->nfiles ? &u->files[u->nfiles - 1] : NULL;
-		if (last && last->dev == dev && last->ino == ino && strcmp(last->path, line + name) == 0)
-			continue;
-		u->files = lc_xrealloc(u->files, (u->nfiles + 1) * sizeof(*u->files));
-		u->files[u->nfiles++] = (struct unwind_file){ dev, ino, lc_xstrdup(line + name) };
+	unsigned long long lo, hi, off, ino;
+	unsigned major, minor;
+	int name = 0;
+	if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu %n", &lo, &hi, &off, &major, &minor, &ino,
+		   &name) < 2)
+		return;
+	if (u->nmaps == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		u->maps = lc_xrealloc(u->maps, *cap * sizeof(*u->maps));
 	}
-	if (f)
-		fclose(f);
+	u->maps[u->nmaps][0] = lo;
+	u->maps[u->nmaps++][1] = hi;
+	if (!name || !ino || line[name] != '/')
+		return;
+	uint64_t dev = (uint64_t)makedev(major, minor);
+	const struct unwind_file *last = u->nfiles ? &u->files[u->nfiles - 1] : NULL;
+	if (last && last->dev == dev && last->ino == ino && strcmp(last->path, line + name) == 0)
+		return;
+	u->files = lc_xrealloc(u->files, (u->nfiles + 1) * sizeof(*u->files));
+	u->files[u->nfiles++] = (struct unwind_file){ dev, ino, lc_xstrdup(line + name) };
+}
+
+/* Lines [from, to) of the maps text for libdwfl, as a stream. */
+static int unwind_report_part(struct lc_unwind *u, char *text, size_t from, size_t to)
+{
+	if (from == to)
+		return 0;
+	FILE *f = fmemopen(text + from, to - from, "r");
+	if (!f)
+		return -1;
+	int rc = dwfl_linux_proc_maps_report(u->dwfl, f);
+	fclose(f);
+	return rc;
+}
+
+/*
+ * /proc/PID/maps, read once before the stop: the mappings' bounds (where
+ * a stack ends), the files mapped (unwind_mapped_as) and the modules the
+ * Dwfl is told of.  The text goes to libdwfl's own reader of maps as
+ * dwfl_linux_proc_report would give it, in order, with the vDSO's line
+ * reported as dwfl_linux_proc_report reports it (a module "[vdso: PID]",
+ * whose image libdwfl reads from the process): that function reads the
+ * same file again, and the auxiliary vector, only to find the vDSO.
+ */
+static int unwind_report(struct lc_unwind *u, pid_t task)
+{
+	char path[64], chunk[16384];
+	struct lc_buf b = LC_BUF_INIT;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)task);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t got;
+	while ((got = read(fd, chunk, sizeof(chunk))) > 0)
+		lc_buf_add(&b, chunk, (size_t)got);
+	close(fd);
+	if (got < 0 || b.len == 0) {
+		lc_buf_free(&b);
+		return -1;
+	}
+	/* the lines, each parsed from a copy that ends at its newline */
+	size_t cap = 0, vdso_at = b.len, vdso_end = b.len;
+	uint64_t vdso_lo = 0, vdso_hi = 0;
+	char *line = lc_xmalloc(b.len + 1);
+	for (size_t at = 0; at < b.len;) {
+		const char *nl = memchr(b.data + at, '\n', b.len - at);
+		size_t end = nl ? (size_t)(nl - b.data) + 1 : b.len;
+		size_t n = (size_t)(nl ? nl - (b.data + at) : (ptrdiff_t)(b.len - at));
+		memcpy(line, b.data + at, n);
+		line[n] = '\0';
+		size_t before = u->nmaps;
+		unwind_maps_line(u, line, &cap);
+		size_t plen = strlen(line);
+		if (u->nmaps > before && vdso_at == b.len && plen >= 6 &&
+		    strcmp(line + plen - 6, "[vdso]") == 0) {
+			vdso_at = at;
+			vdso_end = end;
+			vdso_lo = u->maps[before][0];
+			vdso_hi = u->maps[before][1];
+		}
+		at = end;
+	}
+	free(line);
+	int rc = unwind_report_part(u, b.data, 0, vdso_at);
+	if (rc == 0 && vdso_hi) {
+		char name[32];
+		snprintf(name, sizeof(name), "[vdso: %d]", (int)task);
+		if (!dwfl_report_module(u->dwfl, name, vdso_lo, vdso_hi))
+			rc = -1;
+	}
+	if (rc == 0)
+		rc = unwind_report_part(u, b.data, vdso_end, b.len);
+	lc_buf_free(&b);
+	return rc;
 }
 
 /* Does the process map a file of that name with st's device and inode? */
