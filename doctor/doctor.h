@@ -251,6 +251,18 @@ struct lc_thread *lc_threads_pick(struct lc_threads *ts);
  * return value, -errno on failure), or -1 if the thread could not run it. */
 int lc_inject_syscall(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
 		      long nr, const long args[6], long *ret);
+/* Several, one after the other, with one save and restore of the thread:
+ * rets[i] for each of the *ran that ran; a call with `check` set whose
+ * return value is not `expect` ends the chain (0 still: the caller looks
+ * at *ran and rets). */
+struct lc_syscall {
+	long nr;
+	long args[6];
+	int check;
+	long expect;
+};
+int lc_inject_syscalls(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
+		       const struct lc_syscall *calls, size_t n, long *rets, size_t *ran);
 
 /* --- stub.c: what a borrowed thread runs, harmless without the doctor ---- */
 
@@ -337,6 +349,10 @@ int lc_region_map(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
 		  uint64_t addr, size_t size);
 int lc_region_protect(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
 		      uint64_t addr, const struct lc_layout *l);
+/* lc_region_map and lc_region_protect in one chain of injected calls; the
+ * bytes are written after (*mapped: the mapping is there to be undone). */
+int lc_region_map_protected(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
+			    uint64_t addr, size_t size, const struct lc_layout *l, int *mapped);
 int lc_region_unmap(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
 		    uint64_t addr, size_t size);
 

@@ -356,14 +356,14 @@ static const struct lc_region_hunk *patch_hunk(const struct patch_run *r, uint32
  * PREPARING from the first byte on). */
 static int patch_map_region(struct lc_transition *t, struct lc_thread *th, struct patch_run *r)
 {
-	if (lc_region_map(&t->ts, th, r->insn, r->addr, r->size) != 0)
+	int mapped = 0;
+	int rc = lc_region_map_protected(&t->ts, th, r->insn, r->addr, r->size,
+					 lc_patch_layout(r->patch), &mapped);
+	r->mapped = mapped;
+	if (rc != 0)
 		return -1;
-	r->mapped = 1;
 	lc_test_pause("mapped");
-	if (lc_mem_write(&r->pr, r->addr, r->image, r->size) != 0 ||
-	    lc_region_protect(&t->ts, th, r->insn, r->addr, lc_patch_layout(r->patch)) != 0)
-		return -1;
-	return 0;
+	return lc_mem_write(&r->pr, r->addr, r->image, r->size);
 }
 
 /* The first write to a page of the program's text (a private file

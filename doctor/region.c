@@ -91,6 +91,50 @@ int lc_region_protect(struct lc_threads *ts, struct lc_thread *th, uint64_t insn
 	return 0;
 }
 
+/* Maps the region with its final protections (header r--, code r-x, the
+ * rest rw-) by one chain of three system calls: the thread is saved and
+ * put back once, not three times.  Its bytes are written after, through
+ * /proc/PID/mem, which writes whatever the protections.  *mapped is set
+ * once the mapping is there (the undo unmaps it), whatever comes after. */
+int lc_region_map_protected(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
+			    uint64_t addr, size_t size, const struct lc_layout *l, int *mapped)
+{
+	size_t text = l->data_offset - l->text_offset;   /* code, stubs, unwind info */
+	const struct lc_syscall calls[3] = {
+		{ SYS_mmap, { (long)addr, (long)size, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0 }, 1, (long)addr },
+		{ SYS_mprotect, { (long)addr, (long)l->header_size, PROT_READ, 0, -1, 0 }, 1, 0 },
+		{ SYS_mprotect, { (long)(addr + l->text_offset), (long)text, PROT_READ | PROT_EXEC, 0,
+				  -1, 0 }, 1, 0 },
+	};
+	long rets[3];
+	size_t ran = 0;
+	*mapped = 0;
+	if (lc_inject_syscalls(ts, th, insn, calls, 3, rets, &ran) != 0) {
+		/* ran that far: a mapping made stays for the undo */
+		*mapped = ran >= 1 && rets[0] == (long)addr;
+		return -1;
+	}
+	if (ran >= 1 && rets[0] == (long)addr)
+		*mapped = 1;
+	for (size_t i = 0; i < ran; i++) {
+		if (rets[i] == calls[i].expect)
+			continue;
+		if (i == 0 && !(rets[0] < 0 && rets[0] > -4096)) {
+			/* A kernel without MAP_FIXED_NOREPLACE took it as a hint. */
+			long ignored;
+			region_syscall(ts, th, insn, SYS_munmap, "munmap", rets[0], (long)size, 0, 0,
+				       &ignored);
+			return lc_error("process %d: mmap(0x%llx) returned 0x%lx", (int)ts->pid,
+					(unsigned long long)addr, rets[0]);
+		}
+		return lc_error("process %d: %s(0x%lx, %ld) failed in the patient: %s", (int)ts->pid,
+				i == 0 ? "mmap" : "mprotect", calls[i].args[0], calls[i].args[1],
+				strerror((int)-rets[i]));
+	}
+	return 0;
+}
+
 int lc_region_unmap(struct lc_threads *ts, struct lc_thread *th, uint64_t insn,
 		    uint64_t addr, size_t size)
 {
