@@ -783,11 +783,14 @@ static void threads_window_end(struct lc_threads *ts)
 	ts->world_stopped = 0;
 	uint64_t end = lc_now_us();
 	ts->stopped_us += end - ts->stop_us;
-	/* for bench/profile: perf record -k CLOCK_MONOTONIC, report --time */
-	lc_debug("process %d: world stopped from %llu.%06llu to %llu.%06llu s (CLOCK_MONOTONIC)",
-		 (int)ts->pid, (unsigned long long)(ts->stop_us / 1000000),
-		 (unsigned long long)(ts->stop_us % 1000000), (unsigned long long)(end / 1000000),
-		 (unsigned long long)(end % 1000000));
+	/* For bench/profile (perf record -k CLOCK_MONOTONIC, perf report
+	 * --time): with LIBCARE_STOP_WINDOWS set, at -v, so that no -vv line
+	 * is written inside the window it measures. */
+	void (*say)(const char *, ...) = getenv("LIBCARE_STOP_WINDOWS") ? lc_info : lc_debug;
+	say("process %d: world stopped from %llu.%06llu to %llu.%06llu s (CLOCK_MONOTONIC)",
+	    (int)ts->pid, (unsigned long long)(ts->stop_us / 1000000),
+	    (unsigned long long)(ts->stop_us % 1000000), (unsigned long long)(end / 1000000),
+	    (unsigned long long)(end % 1000000));
 }
 
 void lc_threads_resume_all(struct lc_threads *ts)
