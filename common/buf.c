@@ -1,9 +1,11 @@
 /* buf.c - the growable buffer of buf.h and allocation that dies on failure. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "libcare/buf.h"
 
 void *lc_xmalloc(size_t n)
@@ -116,20 +118,29 @@ void lc_buf_free(struct lc_buf *b)
 
 int lc_buf_read_file(struct lc_buf *b, const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	/* read(2) straight into the buffer: /proc files (the doctor reads
+	 * /proc/PID/maps of every process with -p all) are made as they are
+	 * read, and no stdio copy or FILE is needed for any file */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		lc_buf_add(b, chunk, n);
-	int err = ferror(f);
-	fclose(f);
-	if (err) {
-		errno = EIO;
-		return -1;
+	for (;;) {
+		lc_buf_grow(b, 65536);
+		ssize_t n = read(fd, b->data + b->len, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+			b->data[b->len] = '\0';
+			close(fd);
+			errno = err;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		b->len += (size_t)n;
 	}
-	if (!b->data)
-		lc_buf_grow(b, 0), b->data[0] = '\0';
+	b->data[b->len] = '\0';
+	close(fd);
 	return 0;
 }

@@ -131,38 +131,19 @@ static char *maps_text(pid_t pid, pid_t task, int quiet)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)task);
-	/* read whole with read(2) (a few calls; stdio's 4 KiB buffer takes
-	 * one per page), parsed by hand: -p all does this for every process */
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && quiet)
-		return NULL;
-	if (fd < 0) {
+	/* read whole with read(2) (a few calls), parsed by hand: -p all does
+	 * this for every process */
+	static struct lc_buf b = LC_BUF_INIT;   /* kept for the next process */
+	b.len = 0;
+	if (lc_buf_read_file(&b, path) != 0) {
+		if (quiet)
+			return NULL;
 		if (errno == ENOENT)
 			lc_error("no process with PID %d (no such process)", (int)pid);
 		else
 			lc_error("cannot read %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	static struct lc_buf b = LC_BUF_INIT;   /* kept for the next process */
-	b.len = 0;
-	for (;;) {
-		lc_buf_grow(&b, 65536);
-		ssize_t n = read(fd, b.data + b.len, 65536);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = errno;
-			close(fd);
-			if (!quiet)
-				lc_error("cannot read %s: %s", path, strerror(err));
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		b.len += (size_t)n;
-	}
-	close(fd);
-	b.data[b.len] = '\0';
 	return b.data;
 }
 

@@ -396,17 +396,10 @@ static int unwind_report_part(struct lc_unwind *u, char *text, size_t from, size
  */
 static int unwind_report(struct lc_unwind *u, pid_t task)
 {
-	char path[64], chunk[16384];
+	char path[64];
 	struct lc_buf b = LC_BUF_INIT;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)task);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t got;
-	while ((got = read(fd, chunk, sizeof(chunk))) > 0)
-		lc_buf_add(&b, chunk, (size_t)got);
-	close(fd);
-	if (got < 0 || b.len == 0) {
+	if (lc_buf_read_file(&b, path) != 0 || b.len == 0) {
 		lc_buf_free(&b);
 		return -1;
 	}

@@ -24,7 +24,8 @@ void lc_buf_addf(struct lc_buf *b, const char *fmt, ...) LC_PRINTF(2, 3);
 void lc_buf_addz(struct lc_buf *b, size_t len);       /* len zero bytes */
 void lc_buf_reset(struct lc_buf *b);
 void lc_buf_free(struct lc_buf *b);
-/* Reads a whole file; returns -1 with errno set on failure. */
+/* Reads a whole file (read(2), to its end) after what b holds; returns -1
+ * with errno set on failure. */
 int lc_buf_read_file(struct lc_buf *b, const char *path);
 
 /* Allocation that dies on failure. */
