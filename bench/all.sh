@@ -40,7 +40,7 @@ all_start() {
 # all_stop - kill every started process.
 all_stop() {
 	((${#all_pids[@]} == 0)) && return
-	kill -KILL "${all_pids[@]}" 2>/dev/null
+	bench_kill "${all_pids[@]}"
 	wait "${all_pids[@]}" 2>/dev/null
 	all_pids=()
 }

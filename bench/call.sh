@@ -51,7 +51,7 @@ bench_call() {
 	done
 	call_ask 1	# unpatched again
 	exec {CALL[1]}>&-
-	kill -KILL "$call_patient" 2>/dev/null
+	bench_kill "$call_patient"
 	wait "$call_patient" 2>/dev/null
 	call_patient=
 

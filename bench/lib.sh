@@ -17,6 +17,22 @@ bench_note() {
 	echo "bench: $*" >&2
 }
 
+# bench_kill PID... - SIGKILL each PID that is still a child of this shell.
+# bash reaps a child as soon as it exits and the kernel reuses PIDs soon
+# (pid_max 32768): a remembered PID may name another program's process by
+# the time the benchmark cleans up (bench.smoke runs beside other tests).
+bench_kill() {
+	local p s
+	for p in "$@"; do
+		[[ $p =~ ^[0-9]+$ ]] || continue
+		{ s=$(<"/proc/$p/stat"); } 2>/dev/null || continue
+		s=${s##*) }
+		s=${s#* }
+		[[ ${s%% *} == "$$" || ${s%% *} == "$BASHPID" ]] && kill -KILL "$p" 2>/dev/null
+	done
+	return 0
+}
+
 # bench_tools - set $plugin $mkpatch $doctor $ldscript ($LIBCARE_* override).
 bench_tools() {
 	plugin=${LIBCARE_PLUGIN:-$build/lib/libcare.so}

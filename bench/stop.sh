@@ -88,7 +88,7 @@ stop_threads() {
 		done
 	done
 	exec {GAP[1]}>&-
-	kill -KILL "$gap_pid" 2>/dev/null
+	bench_kill "$gap_pid"
 	wait "$gap_pid" 2>/dev/null
 	stop_patient=
 

@@ -218,12 +218,55 @@ lc_start() {
 	trap lc_stop EXIT
 }
 
+# lc_ppid PID - the parent of PID (from /proc/PID/stat), empty if none.
+lc_ppid() {
+	local s
+	{ s=$(<"/proc/$1/stat"); } 2>/dev/null || return 0
+	s=${s##*) }
+	s=${s#* }
+	echo "${s%% *}"
+}
+
+# lc_kill SIGNAL PID... - send SIGNAL to each PID that is still ours: a child
+# of this shell, or a child of another PID given (a supervisor's worker).
+# bash reaps a background child as soon as it exits, and the kernel reuses
+# its PID (pid_max is 32768 here): killing a remembered PID without this
+# check once killed another test's process running beside this one.  The
+# parents are read for all before any is killed (a worker whose supervisor
+# was killed first would be re-parented and skipped).
+lc_kill() {
+	local sig=$1 p q ppid ours=()
+	shift
+	for p in "$@"; do
+		[[ $p =~ ^[0-9]+$ ]] || continue
+		ppid=$(lc_ppid "$p")
+		[[ -n $ppid ]] || continue
+		if [[ $ppid == "$$" || $ppid == "$BASHPID" ]]; then
+			ours+=("$p")
+			continue
+		fi
+		for q in "$@"; do
+			if [[ $ppid == "$q" && $(lc_ppid "$q") =~ ^($$|$BASHPID)$ ]]; then
+				ours+=("$p")
+				break
+			fi
+		done
+	done
+	((${#ours[@]} == 0)) || kill "-$sig" "${ours[@]}" 2>/dev/null || true
+}
+
+# lc_kill_wait PID... - SIGKILL each PID still ours (lc_kill), then reap them.
+lc_kill_wait() {
+	local p
+	lc_kill KILL "$@"
+	for p in "$@"; do
+		wait "$p" 2>/dev/null || true
+	done
+}
+
 # Kill the patient, whatever happened (EXIT trap).
 lc_stop() {
-	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
+	[[ -z $pid ]] || lc_kill_wait "$pid"
 }
 
 # lc_lines - number of COMPLETE lines in $out (a line being written is not).
