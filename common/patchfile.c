@@ -6,13 +6,48 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 #include "libcare/patchfile.h"
+
+/*
+ * libcrypto started for what LibCare asks of it (SHA-256, Ed25519), before
+ * its first use.  Without the system's openssl.cnf: the algorithms are
+ * fixed, so the file could only choose who provides them, and reading it
+ * (with the error strings and the exit-time cleanup, also left out) was
+ * most of the instructions of a doctor's run of `patch -p PID`.  Any other
+ * libcrypto user of the same process that started it first keeps its own
+ * start (the first call decides).
+ */
+void lc_crypto_init(void)
+{
+	static int done;
+	if (done)
+		return;
+	done = 1;
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS |
+			    OPENSSL_INIT_NO_ATEXIT, NULL);
+}
+
+/* SHA-256 fetched once from the default provider: a digest named by
+ * EVP_sha256() is looked up again at every EVP_DigestInit_ex, through the
+ * engine table first. */
+static const EVP_MD *sha256_md(void)
+{
+	static EVP_MD *md;
+	if (!md) {
+		lc_crypto_init();
+		md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	}
+	return md;
+}
 
 void lc_sha256(const void *data, size_t len, uint8_t out[32])
 {
-	SHA256(data, len, out);
+	unsigned int n = 0;
+	const EVP_MD *md = sha256_md();
+	if (!md || EVP_Digest(data, len, out, &n, md, NULL) != 1 || n != 32)
+		memset(out, 0, 32);    /* cannot match a real digest by accident */
 }
 
 static void patchfile_hash(const struct lc_patch_header *hdr, const void *payload,
@@ -20,7 +55,8 @@ static void patchfile_hash(const struct lc_patch_header *hdr, const void *payloa
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned int n = 0;
-	if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	const EVP_MD *md = sha256_md();
+	if (!ctx || !md || EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
 	    EVP_DigestUpdate(ctx, hdr, LC_PATCH_HASHED_HEADER) != 1 ||
 	    EVP_DigestUpdate(ctx, payload, payload_len) != 1 ||
 	    EVP_DigestFinal_ex(ctx, out, &n) != 1 || n != 32)

@@ -101,7 +101,11 @@ int lc_patchfile_sig(const void *file, size_t len, struct lc_patch_sig *out);
 void lc_patchfile_seal(struct lc_patch_header *hdr, const void *payload,
 		       size_t payload_len);
 
-/* SHA-256 (OpenSSL libcrypto). */
+/* SHA-256 (OpenSSL libcrypto); all zeros if libcrypto cannot. */
 void lc_sha256(const void *data, size_t len, uint8_t out[32]);
+
+/* Starts libcrypto as LibCare uses it (no openssl.cnf, no error strings,
+ * no exit-time cleanup); the functions here and in trust.h call it. */
+void lc_crypto_init(void);
 
 #endif

@@ -174,6 +174,100 @@ static void signing(const char *tmp)
 	lc_buf_free(&b);
 }
 
+/* The text of a file (at most 4 KiB), NUL-terminated. */
+static void slurp(const char *path, char *out, size_t max)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(out, 1, max - 1, f) : 0;
+	out[n] = '\0';
+	if (f)
+		fclose(f);
+}
+
+static void spit(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0)
+		lc_die("cannot write %s", path);
+	fclose(f);
+	chmod(path, 0644);
+}
+
+/* The trusted key files are read by sign.c itself: what a PEM text may
+ * hold around the key, and every other key refused. */
+static void key_files(const char *tmp)
+{
+	char keys[512], priv[600], pub[600], pem[4096], text[8192];
+	struct lc_signer s;
+	struct lc_buf b = LC_BUF_INIT;
+
+	snprintf(keys, sizeof(keys), "%s/keys2", tmp);
+	mkdir(keys, 0755);
+	snprintf(priv, sizeof(priv), "%s/signing2.pem", tmp);
+	snprintf(pub, sizeof(pub), "%s/vendor.pem", keys);
+	keypair(priv, pub);
+	make();
+	lc_buf_add(&b, file, flen());
+	CHECK(lc_patchfile_sign(&b, priv, why, sizeof(why)) == 0);
+	slurp(pub, pem, sizeof(pem));
+	CHECK(strncmp(pem, "-----BEGIN PUBLIC KEY-----\n", 27) == 0);
+
+	/* text before and after the block, CR LF line ends: the same key */
+	char *p = text;
+	p += sprintf(p, "the vendor's key, from openssl pkey -pubout\r\n");
+	for (const char *c = pem; *c; c++)
+		p += *c == '\n' ? sprintf(p, "\r\n") : sprintf(p, "%c", *c);
+	sprintf(p, "ED25519 Public-Key:\n");
+	spit(pub, text);
+	CHECK(lc_patchfile_verify(b.data, b.len, keys, 0, &s, why, sizeof(why)) == 0 &&
+	      s.is_signed && strcmp(s.key, "vendor.pem") == 0);
+	/* base64 lines split anywhere */
+	const char *body = pem + 27;
+	snprintf(text, sizeof(text), "-----BEGIN PUBLIC KEY-----\n%.10s\n  %s", body, body + 10);
+	spit(pub, text);
+	CHECK(lc_patchfile_verify(b.data, b.len, keys, 0, &s, why, sizeof(why)) == 0);
+
+	/* damaged: a character that is no base64, a key cut short, no end line */
+	snprintf(text, sizeof(text), "%s", pem);
+	text[30] = '*';
+	spit(pub, text);
+	CHECK(lc_patchfile_verify(b.data, b.len, keys, 0, &s, why, sizeof(why)) == -1 &&
+	      strstr(why, "vendor.pem is not an Ed25519 public key"));
+	snprintf(text, sizeof(text), "-----BEGIN PUBLIC KEY-----\n%.56s\n-----END PUBLIC KEY-----\n",
+		 body);
+	spit(pub, text);
+	CHECK(lc_patchfile_verify(b.data, b.len, keys, 0, &s, why, sizeof(why)) == -1 &&
+	      strstr(why, "not an Ed25519 public key"));
+	snprintf(text, sizeof(text), "%.88s", pem);
+	spit(pub, text);
+	CHECK(lc_patchfile_verify(b.data, b.len, keys, 0, &s, why, sizeof(why)) == -1 &&
+	      strstr(why, "not an Ed25519 public key"));
+	/* a bit of the key changed: another key, not the signer */
+	snprintf(text, sizeof(text), "%s", pem);
+	text[70] = text[70] == 'A' ? 'B' : 'A';
+	spit(pub, text);
+	CHECK(lc_patchfile_verify(b.data, b.len, keys, 0, &s, why, sizeof(why)) == -1 &&
+	      strstr(why, "not among the trusted keys"));
+
+	/* an X25519 key has the same length and another algorithm */
+	EVP_PKEY *k = NULL;
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
+	FILE *f = fopen(pub, "w");
+	CHECK(c && EVP_PKEY_keygen_init(c) == 1 && EVP_PKEY_keygen(c, &k) == 1 && f &&
+	      PEM_write_PUBKEY(f, k) == 1);
+	if (f)
+		fclose(f);
+	EVP_PKEY_free(k);
+	EVP_PKEY_CTX_free(c);
+	slurp(pub, text, sizeof(text));
+	CHECK(strlen(text) == strlen(pem));
+	CHECK(lc_patchfile_verify(b.data, b.len, keys, 0, &s, why, sizeof(why)) == -1 &&
+	      strstr(why, "not an Ed25519 public key"));
+	unlink(pub);
+	rmdir(keys);
+	lc_buf_free(&b);
+}
+
 static void reads(const char *tmp)
 {
 	char p[512], q[512];
@@ -242,6 +336,7 @@ int main(void)
 		lc_die("mkdtemp");
 	chmod(tmp, 0755);
 	signing(tmp);
+	key_files(tmp);
 	reads(tmp);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
