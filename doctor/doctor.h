@@ -387,6 +387,8 @@ struct lc_proof {
 	size_t cap;
 	void *ranges;           /* what is to be read (retire.c's) */
 	size_t rcap;
+	void *spans;            /* what pagemap is asked about (retire.c's) */
+	size_t scap;
 };
 void lc_proof_ready(struct lc_proof *p, pid_t pid);
 void lc_proof_end(struct lc_proof *p);

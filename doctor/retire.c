@@ -32,12 +32,16 @@
  * (counted first) the proof is not attempted (it would lengthen the stop,
  * about 1 ms per MiB): the region is retired.  It is made cheap inside
  * the stop: the registers are those the stack check read in this stop,
- * maps is read in one go and every range found with one pagemap read per
- * mapping, and the ranges are read with as few process_vm_readv calls as
- * they fit (1024 ranges, 1 MiB a call).  Before the stop (lc_proof_ready)
- * maps and pagemap are opened (a /proc/PID file holds the mm and shows it
- * as it is when read: in the stop) and the buffers touched, so that the
- * stop has no open and no page fault of the doctor's.  Then, with the
+ * the mappings are asked for with PROCMAP_QUERY (Linux 6.11; else, or
+ * with LIBCARE_NO_PROCMAP_QUERY=1, maps is read in one go and parsed),
+ * pagemap is read once for mappings close together, the words are looked
+ * at four at a time, and the ranges are read with as few process_vm_readv
+ * calls as they fit (1024 ranges, 1 MiB a call).  Before the stop
+ * (lc_proof_ready) maps and pagemap are opened (a /proc/PID file holds
+ * the mm and shows it as it is when read: in the stop), the buffers
+ * touched, so that the stop has no open and no page fault of the
+ * doctor's, and the same walk and reads done once with the world running,
+ * so that the stop finds them warm in the caches.  Then, with the
  * world running again, the kernel's own pointers are asked for: the
  * handler of every caught signal (rt_sigaction run in one stopped thread,
  * the answer written just below its red zone).  Stale words (a freed heap block, a dead part of a
@@ -50,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -63,17 +68,54 @@
 #define PAGE 4096u
 #define RUN_MAX (1u << 20)              /* bytes read at once */
 #define RED_ZONE 128
-#define PAGEMAP_BATCH 512               /* pagemap entries read at once */
+#define PAGEMAP_BATCH 4096              /* pagemap entries read at once (16 MiB) */
+#define SPAN_GAP (512 * PAGE)           /* what pagemap is asked about across, between spans, */
+#define SPAN_SKIP (16 * PAGE)           /* of which mapped (its present pages cost) */
 #define IOV_BATCH 1024                  /* ranges read by one process_vm_readv (IOV_MAX) */
+
+/* PROCMAP_QUERY, the ioctl of /proc/PID/maps that answers for one mapping
+ * at a time (Linux 6.11, include/uapi/linux/fs.h; Debian 12's headers
+ * lack it): the same struct (104 bytes, the size is in the number) and
+ * flags under names of ours. */
+struct lc_procmap_query {
+	uint64_t size;
+	uint64_t query_flags;
+	uint64_t query_addr;
+	uint64_t vma_start, vma_end;
+	uint64_t vma_flags;
+	uint64_t vma_page_size;
+	uint64_t vma_offset;
+	uint64_t inode;
+	uint32_t dev_major, dev_minor;
+	uint32_t vma_name_size;
+	uint32_t build_id_size;
+	uint64_t vma_name_addr;
+	uint64_t build_id_addr;
+};
+#define LC_PROCMAP_QUERY _IOWR('f', 17, struct lc_procmap_query)
+#define LC_PMQ_READABLE 0x01            /* vma_flags, and the query's filter */
+#define LC_PMQ_WRITABLE 0x02
+#define LC_PMQ_SHARED 0x08
+#define LC_PMQ_COVERING_OR_NEXT 0x10    /* the mapping at query_addr or the next one */
 
 struct refrange {
 	uint64_t lo, hi;
 };
 
-/* What ranges_refer reads into (not allocated in the stop, and touched
- * before it by lc_proof_ready, once for the doctor's life). */
+/* Part of a mapping that may hold a pointer: pagemap says which of its
+ * pages to read (all of them if `all`). */
+struct pmspan {
+	uint64_t lo, hi;
+	int all;
+	int join;                       /* to the span before (want_spans) */
+};
+
+/* What ranges_refer reads into and pagemap's answers (not allocated in
+ * the stop, and touched before it by lc_proof_ready, once for the
+ * doctor's life). */
 static struct iovec refs_iov[IOV_BATCH];
 static uint64_t refs_buf[RUN_MAX / 8];
+static uint64_t pm_ent[PAGEMAP_BATCH];
 
 struct refscan {
 	const struct lc_applied *a;
@@ -84,6 +126,11 @@ struct refscan {
 	char why[160];
 	struct refrange *r;             /* what is to be read, in address order */
 	size_t nr, cap;
+	struct pmspan *sp;              /* what pagemap is asked about, in address order */
+	size_t nsp, spcap;
+	int pagemap_reads;
+	uint64_t skipped;               /* bytes mapped but not wanted since the last span */
+	const char *walk;               /* how the mappings were listed */
 };
 
 static int in_regions(const struct refscan *s, uint64_t v)
@@ -94,6 +141,27 @@ static int in_regions(const struct refscan *s, uint64_t v)
 		if (v >= s->a[k].addr && v < s->a[k].addr + s->a[k].hdr->size)
 			return 1;
 	return 0;
+}
+
+/* The index of the first word of w[0, n) (8 bytes each, any alignment)
+ * that points into a region, or n.  Most words are not even between the
+ * lowest and the highest region: four of them at a time are told so with
+ * one subtraction and comparison each. */
+static size_t first_hit(const struct refscan *s, const unsigned char *w, size_t n)
+{
+	const uint64_t min = s->min, span = s->max - s->min;
+	for (size_t i = 0; i < n; i += 4) {
+		uint64_t v[4] = { 0, 0, 0, 0 };
+		size_t m = n - i < 4 ? n - i : 4;
+		memcpy(v, w + 8 * i, 8 * m);
+		if (((v[0] - min < span) | (v[1] - min < span) | (v[2] - min < span) |
+		     (v[3] - min < span)) == 0)
+			continue;
+		for (size_t j = 0; j < m; j++)
+			if (in_regions(s, v[j]))
+				return i + j;
+	}
+	return n;
 }
 
 /* [lo, hi) is to be read (joined to the range before it when they touch):
@@ -117,31 +185,87 @@ static int want_range(struct refscan *s, uint64_t lo, uint64_t hi)
 	return 0;
 }
 
-/* The pages of [lo, hi) that hold something (pagemap: present or swapped;
- * a page never touched holds zeroes or the file's bytes) are to be read;
- * every page if `all` or without pagemap.  0, or -1 past the cap. */
-static int want_pages(struct refscan *s, int pagemap, uint64_t lo, uint64_t hi, int all)
+/* [lo, hi) of a mapping may hold a pointer (every page of it if `all`):
+ * pagemap is asked about it later, with its neighbours (want_spans). */
+static void want_span(struct refscan *s, uint64_t lo, uint64_t hi, int all)
 {
-	uint64_t ent[PAGEMAP_BATCH];
-	for (uint64_t p = lo & ~(uint64_t)(PAGE - 1); p < hi;) {
-		size_t want = (size_t)((hi - p + PAGE - 1) / PAGE);
+	if (hi <= lo)
+		return;
+	if (s->nsp == s->spcap) {
+		s->spcap = s->spcap ? 2 * s->spcap : 256;
+		s->sp = lc_xrealloc(s->sp, s->spcap * sizeof(*s->sp));
+	}
+	s->sp[s->nsp++] = (struct pmspan){ lo, hi, all, s->skipped <= SPAN_SKIP };
+	s->skipped = 0;
+}
+
+/* [lo, hi) is mapped but holds no pointer (a file's code, the kernel's
+ * [vvar]): pagemap is not asked about it if it is large (a present page
+ * costs the kernel more to answer for than a hole). */
+static void skip_span(struct refscan *s, uint64_t lo, uint64_t hi)
+{
+	s->skipped += hi - lo;
+}
+
+/* The pages of spans [i, j) (close together: one pagemap read covers
+ * them, and what lies between) that hold something (pagemap: present or
+ * swapped; a page never touched holds zeroes or the file's bytes) are to
+ * be read; every page of an `all` span, or without pagemap.  0, or -1
+ * past the cap. */
+static int want_group(struct refscan *s, int pagemap, size_t i, size_t j)
+{
+	uint64_t base = s->sp[i].lo & ~(uint64_t)(PAGE - 1), end = s->sp[j - 1].hi;
+	size_t k = i;
+	while (base < end) {
+		size_t want = (size_t)((end - base + PAGE - 1) / PAGE);
 		if (want > PAGEMAP_BATCH)
 			want = PAGEMAP_BATCH;
-		ssize_t got = all || pagemap < 0 ? 0 : pread(pagemap, ent, want * 8, (off_t)(p / PAGE * 8));
+		int ask = 0;
+		for (size_t m = k; m < j && s->sp[m].lo < base + want * PAGE; m++)
+			ask |= !s->sp[m].all;
+		ssize_t got = 0;
+		if (ask && pagemap >= 0) {
+			got = pread(pagemap, pm_ent, want * 8, (off_t)(base / PAGE * 8));
+			s->pagemap_reads++;
+		}
 		size_t npages = got > 0 ? (size_t)got / 8 : 0;
 		if (npages == 0) {
 			npages = want;
-			for (size_t i = 0; i < npages; i++)
-				ent[i] = 1ull << 63;
+			for (size_t m = 0; m < npages; m++)
+				pm_ent[m] = 1ull << 63;
 		}
-		for (size_t i = 0; i < npages; i++) {
-			if (!(ent[i] >> 62))            /* neither present nor swapped */
-				continue;
-			uint64_t from = p + i * PAGE, to = from + PAGE;
-			if (want_range(s, from < lo ? lo : from, to > hi ? hi : to) != 0)
-				return -1;
+		uint64_t wend = base + npages * PAGE;
+		for (; k < j && s->sp[k].lo < wend; k++) {
+			const struct pmspan *sp = &s->sp[k];
+			uint64_t lo = sp->lo > base ? sp->lo : base, hi = sp->hi < wend ? sp->hi : wend;
+			for (uint64_t pg = lo & ~(uint64_t)(PAGE - 1); pg < hi; pg += PAGE) {
+				if (!sp->all && !(pm_ent[(pg - base) / PAGE] >> 62))
+					continue;       /* neither present nor swapped */
+				if (want_range(s, pg > sp->lo ? pg : sp->lo,
+					       pg + PAGE < sp->hi ? pg + PAGE : sp->hi) != 0)
+					return -1;
+			}
+			if (sp->hi > wend)
+				break;          /* goes on in the next window */
 		}
-		p += npages * PAGE;
+		base = wend;
+	}
+	return 0;
+}
+
+/* What of the spans is to be read: spans less than SPAN_GAP apart with
+ * little mapped between them (a library's data and the anonymous mapping
+ * after it, the thread stacks side by side) with one pagemap read (a hole
+ * between them reads as never touched), as few reads as PAGEMAP_BATCH
+ * allows.  0, or -1 past the cap. */
+static int want_spans(struct refscan *s, int pagemap)
+{
+	for (size_t i = 0, j; i < s->nsp; i = j) {
+		for (j = i + 1; j < s->nsp && s->sp[j].join && s->sp[j].lo - s->sp[j - 1].hi <= SPAN_GAP &&
+				s->sp[j].hi - s->sp[i].lo <= (uint64_t)PAGEMAP_BATCH * PAGE; j++)
+			;
+		if (want_group(s, pagemap, i, j) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -153,13 +277,13 @@ static int words_refer(struct refscan *s, const uint64_t *buf, size_t first, siz
 	size_t off = 0;
 	for (size_t i = first; i < first + k; i++) {
 		size_t words = (size_t)(s->r[i].hi - s->r[i].lo) / 8;
-		for (size_t w = 0; w < words; w++)
-			if (in_regions(s, buf[off + w])) {
-				snprintf(s->why, sizeof(s->why), "0x%llx at 0x%llx points into it",
-					 (unsigned long long)buf[off + w],
-					 (unsigned long long)(s->r[i].lo + 8 * w));
-				return 1;
-			}
+		size_t w = first_hit(s, (const unsigned char *)(buf + off), words);
+		if (w < words) {
+			snprintf(s->why, sizeof(s->why), "0x%llx at 0x%llx points into it",
+				 (unsigned long long)buf[off + w],
+				 (unsigned long long)(s->r[i].lo + 8 * w));
+			return 1;
+		}
 		off += words;
 	}
 	return 0;
@@ -207,6 +331,9 @@ static int proc_open(pid_t tid, const char *what)
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
+static void query_choose(void);
+static void proof_warm(struct lc_proof *p, pid_t pid);
+
 void lc_proof_ready(struct lc_proof *p, pid_t pid)
 {
 	static int touched;
@@ -219,12 +346,18 @@ void lc_proof_ready(struct lc_proof *p, pid_t pid)
 	p->rcap = 1024;
 	p->ranges = lc_xmalloc(p->rcap * sizeof(struct refrange));
 	lc_pages_touch(p->ranges, p->rcap * sizeof(struct refrange));
+	p->scap = 1024;
+	p->spans = lc_xmalloc(p->scap * sizeof(struct pmspan));
+	lc_pages_touch(p->spans, p->scap * sizeof(struct pmspan));
 	p->ready = 1;
 	if (!touched) {
 		lc_pages_touch(refs_iov, sizeof(refs_iov));
 		lc_pages_touch(refs_buf, sizeof(refs_buf));
+		lc_pages_touch(pm_ent, sizeof(pm_ent));
 		touched = 1;
 	}
+	query_choose();
+	proof_warm(p, task);
 }
 
 void lc_proof_end(struct lc_proof *p)
@@ -239,6 +372,8 @@ void lc_proof_end(struct lc_proof *p)
 	p->buf = NULL;
 	free(p->ranges);
 	p->ranges = NULL;
+	free(p->spans);
+	p->spans = NULL;
 	p->ready = 0;
 }
 
@@ -248,8 +383,10 @@ static ssize_t maps_read_fd(int fd, char **buf, size_t *cap)
 {
 	size_t len = 0;
 	for (;;) {
-		if (*cap - len < 8192)
-			*buf = lc_xrealloc(*buf, *cap *= 2);
+		if (*cap - len < 8192) {
+			*cap = *cap ? 2 * *cap : 64 << 10;
+			*buf = lc_xrealloc(*buf, *cap);
+		}
 		ssize_t got = read(fd, *buf + len, *cap - len - 1);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -327,38 +464,225 @@ static int snapshot_refers(struct refscan *s, uint64_t lo, size_t len, const uin
 	if (s->scanned + (len - off) > LC_RETIRE_SCAN_MAX)
 		return -1;
 	s->scanned += len - off;
-	for (; off + 8 <= len; off += 8) {
+	size_t words = (len - off) / 8, w = first_hit(s, data + off, words);
+	if (w < words) {
 		uint64_t v;
-		memcpy(&v, data + off, 8);
-		if (in_regions(s, v)) {
-			snprintf(s->why, sizeof(s->why), "0x%llx at 0x%llx points into it",
-				 (unsigned long long)v, (unsigned long long)(lo + off));
-			return 1;
-		}
+		memcpy(&v, data + off + 8 * w, 8);
+		snprintf(s->why, sizeof(s->why), "0x%llx at 0x%llx points into it",
+			 (unsigned long long)v, (unsigned long long)(lo + off + 8 * w));
+		return 1;
 	}
 	return 0;
+}
+
+/* The live stacks, for the walk over the mappings. */
+struct stacks {
+	const struct lc_unwind *u;
+	const struct live_sp *rsp;      /* sorted */
+	size_t nrsp;
+};
+
+/* The mapping [lo, hi), which a pointer may live in (`shared`: another
+ * process may write it): what of it is to be read, as spans for pagemap
+ * (want_span).  A live stack from the red zone of its lowest stack
+ * pointer up (what lies lower is dead; several threads may have their
+ * stacks in one mapping); one thread's stack that the stack check read in
+ * this stop up to the end of this very mapping is looked at there (what
+ * lies below the snapshot, through pagemap).  A shared mapping may hold
+ * what another process wrote, and its pages leave the page tables without
+ * going to swap: all of it.  0, 1 (why set) a word of a snapshot points
+ * into a region, -1 past the cap. */
+static int mapping_want(struct refscan *s, const struct stacks *st, uint64_t lo, uint64_t hi,
+			int shared)
+{
+	uint64_t from = lo;
+	size_t k = 0, k2;
+	while (k < st->nrsp && st->rsp[k].sp < lo)
+		k++;
+	for (k2 = k; k2 < st->nrsp && st->rsp[k2].sp < hi; k2++)
+		;
+	if (k < k2)
+		from = (st->rsp[k].sp & ~(uint64_t)7) - RED_ZONE > lo ?
+		       (st->rsp[k].sp & ~(uint64_t)7) - RED_ZONE : lo;
+	uint64_t tlo;
+	size_t tlen;
+	const uint8_t *data;
+	if (k2 == k + 1 && !shared && lc_unwind_top(st->u, st->rsp[k].tid, &tlo, &tlen, &data) == 0 &&
+	    tlo + tlen == hi && tlo >= from && tlo < hi) {
+		int w = snapshot_refers(s, tlo, tlen, data, tlo);
+		if (w == 0)
+			want_span(s, from, tlo, 0);
+		return w;
+	}
+	want_span(s, from, hi, shared);
+	return 0;
+}
+
+/* The mappings a pointer may live in, from the maps text (NUL-terminated,
+ * cut into lines here): every readable one that is writable or anonymous,
+ * but the kernel's ([vvar], [vdso]...) and the regions.  As mapping_want. */
+static int maps_text_walk(struct refscan *s, const struct stacks *st, char *maps)
+{
+	int rc = 0;
+	for (char *line = maps, *next; rc == 0 && *line; line = next) {
+		next = strchr(line, '\n');
+		next = next ? (*next = '\0', next + 1) : line + strlen(line);
+		uint64_t lo, hi;
+		const char *perms, *name;
+		if (maps_line(line, &lo, &hi, &perms, &name) != 0)
+			continue;
+		if (perms[0] != 'r' || (perms[1] != 'w' && name[0]) || strcmp(name, "[vvar]") == 0 ||
+		    strcmp(name, "[vvar_vclock]") == 0 || strcmp(name, "[vsyscall]") == 0 ||
+		    strcmp(name, "[vdso]") == 0 || in_regions(s, lo)) {
+			skip_span(s, lo, hi);
+			continue;
+		}
+		rc = mapping_want(s, st, lo, hi, perms[3] == 's');
+	}
+	return rc;
+}
+
+/* 1 if the anonymous mapping at addr has a name ([vvar], [vdso], [heap],
+ * [anon:...]: the name maps shows), 0 none, -1 the ioctl failed. */
+static int query_named(int fd, uint64_t addr)
+{
+	char name[128];
+	struct lc_procmap_query q = { .size = sizeof(q), .query_addr = addr,
+				      .vma_name_size = sizeof(name),
+				      .vma_name_addr = (uint64_t)(uintptr_t)name };
+	name[0] = '\0';
+	if (ioctl(fd, LC_PROCMAP_QUERY, &q) != 0)
+		return errno == ENAMETOOLONG ? 1 : -1;
+	return name[0] != '\0';
+}
+
+/* The same mappings as maps_text_walk, asked for one at a time with
+ * PROCMAP_QUERY on the maps file fd (only the readable ones; no text made
+ * and parsed, no file's path).  A writable mapping is read whatever its
+ * name (the kernel's own are never writable); a read-only one only if it
+ * is anonymous (no file) and nameless, as maps says.  As mapping_want, or
+ * -2 if the ioctl is missing (before Linux 6.11) or failed: nothing of s
+ * is left then, the text walk starts over. */
+static int maps_query_walk(struct refscan *s, const struct stacks *st, int fd)
+{
+	for (uint64_t addr = 0;;) {
+		struct lc_procmap_query q = { .size = sizeof(q), .query_addr = addr,
+					      .query_flags = LC_PMQ_READABLE | LC_PMQ_COVERING_OR_NEXT };
+		if (ioctl(fd, LC_PROCMAP_QUERY, &q) != 0) {
+			if (errno == ENOENT && addr > 0)
+				return 0;       /* none past the last */
+			break;
+		}
+		if (q.vma_end <= addr)
+			break;                  /* cannot be: no endless walk */
+		addr = q.vma_end;
+		int skip = 0;
+		if (!(q.vma_flags & LC_PMQ_WRITABLE)) {
+			skip = q.inode || q.dev_major || q.dev_minor;   /* a file's */
+			if (!skip && (skip = query_named(fd, q.vma_start)) < 0)
+				break;
+		}
+		if (skip || in_regions(s, q.vma_start)) {
+			skip_span(s, q.vma_start, q.vma_end);
+			continue;
+		}
+		int rc = mapping_want(s, st, q.vma_start, q.vma_end, (q.vma_flags & LC_PMQ_SHARED) != 0);
+		if (rc != 0)
+			return rc;
+	}
+	s->nsp = 0;
+	s->scanned = 0;
+	s->skipped = 0;
+	return -2;
+}
+
+/* PROCMAP_QUERY unless LIBCARE_NO_PROCMAP_QUERY=1 (the text's walk, which
+ * a test compares with it) or the kernel lacked it once. */
+static int query_missing = -1;
+
+static void query_choose(void)
+{
+	if (query_missing < 0) {
+		const char *no = getenv("LIBCARE_NO_PROCMAP_QUERY");
+		query_missing = no && strcmp(no, "1") == 0;
+	}
+}
+
+/* Every mapping a pointer can live in, read through thread `reader` and
+ * looked at: first listed (pagemap only: over the cap, nothing is read at
+ * all), then read, as few system calls as can be.  1 (why set) if a word
+ * points into a region or it cannot be told, else 0. */
+static int memory_refers(struct refscan *s, const struct stacks *st, struct lc_proof *p,
+			 pid_t reader, int pagemap)
+{
+	int w = -2;
+	if (!query_missing) {
+		int fd = p->maps >= 0 ? p->maps : proc_open(reader, "maps");
+		w = fd >= 0 ? maps_query_walk(s, st, fd) : -2;
+		if (w == -2 && fd >= 0 && errno == ENOTTY)
+			query_missing = 1;      /* not this kernel's: not asked again */
+		if (fd >= 0 && fd != p->maps)
+			close(fd);
+		s->walk = "PROCMAP_QUERY";
+	}
+	if (w == -2) {
+		if (maps_read(p, reader) != 0) {
+			snprintf(s->why, sizeof(s->why), "its maps cannot be read");
+			return 1;
+		}
+		s->walk = "the maps text";
+		w = maps_text_walk(s, st, p->buf);
+	}
+	if (w == 0)
+		w = want_spans(s, pagemap);
+	if (w < 0)
+		snprintf(s->why, sizeof(s->why), "not proven: more than %u MiB to read",
+			 LC_RETIRE_SCAN_MAX >> 20);
+	if (w != 0)
+		return 1;
+	return ranges_refer(s, reader);
+}
+
+/* The same walk and reads as the proof's, with the world running and no
+ * region to look for, right before the stop: the kernel's paths, the
+ * patient's page tables and the doctor's buffers are then warm in the
+ * caches when the stop does it again (the first process_vm_readv of a
+ * doctor took twice as long as a second one).  What it finds is of no
+ * use: the memory changes until the stop. */
+static void proof_warm(struct lc_proof *p, pid_t pid)
+{
+	struct refscan s = { .pid = pid, .min = UINT64_MAX, .max = 0 };
+	struct stacks st = { NULL, NULL, 0 };
+	s.r = p->ranges;
+	s.cap = p->rcap;
+	s.sp = p->spans;
+	s.spcap = p->scap;
+	memory_refers(&s, &st, p, pid, p->pagemap);
+	p->ranges = s.r;
+	p->rcap = s.cap;
+	p->spans = s.sp;
+	p->scap = s.spcap;
 }
 
 int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u, struct lc_proof *p,
 			  const struct lc_applied *a, size_t n)
 {
-	struct lc_proof own = { 0, -1, -1, NULL, 0, NULL, 0 };
-	if (!p || !p->ready) {
+	struct lc_proof own = { 0, -1, -1, NULL, 0, NULL, 0, NULL, 0 };
+	if (!p || !p->ready)
 		p = &own;
-		own.cap = 64 << 10;
-		own.buf = lc_xmalloc(own.cap);
-	}
 	struct refscan s = { .a = a, .n = n, .pid = ts->pid, .min = UINT64_MAX };
 	s.r = p->ranges;
 	s.cap = p->rcap;
+	s.sp = p->spans;
+	s.spcap = p->scap;
 	struct live_sp *rsp = lc_xcalloc(ts->n ? ts->n : 1, sizeof(*rsp));
 	size_t nrsp = 0;
 	pid_t reader = 0;
 	int rc = 0;
 	uint64_t t0 = lc_now_us();
-	char *maps = NULL;
 	int pagemap = p->pagemap;
 
+	query_choose();
 	for (size_t k = 0; k < n; k++) {
 		if (a[k].addr < s.min)
 			s.min = a[k].addr;
@@ -404,80 +728,30 @@ int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u, stru
 		goto out;
 	}
 	qsort(rsp, nrsp, sizeof(*rsp), cmp_sp);
+	struct stacks st = { u, rsp, nrsp };
 	/* Opened before the stop, else through a stopped thread of it (the
 	 * main one may have exited). */
 	if (pagemap < 0)
 		pagemap = proc_open(reader, "pagemap");
-	maps = maps_read(p, reader) == 0 ? p->buf : NULL;
-	if (!maps) {
-		rc = 1;
-		snprintf(s.why, sizeof(s.why), "its maps cannot be read");
-		goto out;
-	}
-	/* What there is to read, every mapping a pointer can live in: first
-	 * listed (pagemap only: over the cap, nothing is read at all), then
-	 * read, as few system calls as can be. */
-	for (char *line = maps, *next; rc == 0 && *line; line = next) {
-		next = strchr(line, '\n');
-		next = next ? (*next = '\0', next + 1) : line + strlen(line);
-		uint64_t lo, hi;
-		const char *perms, *name;
-		if (maps_line(line, &lo, &hi, &perms, &name) != 0 || perms[0] != 'r' ||
-		    (perms[1] != 'w' && name[0]) || strcmp(name, "[vvar]") == 0 ||
-		    strcmp(name, "[vvar_vclock]") == 0 || strcmp(name, "[vsyscall]") == 0 ||
-		    strcmp(name, "[vdso]") == 0 || in_regions(&s, lo))
-			continue;
-		/* A live stack: from the red zone of its lowest stack pointer up
-		 * (what lies lower is dead; several threads may have their
-		 * stacks in one mapping). */
-		uint64_t from = lo;
-		size_t k = 0, k2;
-		while (k < nrsp && rsp[k].sp < lo)
-			k++;
-		for (k2 = k; k2 < nrsp && rsp[k2].sp < hi; k2++)
-			;
-		if (k < k2)
-			from = (rsp[k].sp & ~(uint64_t)7) - RED_ZONE > lo ?
-			       (rsp[k].sp & ~(uint64_t)7) - RED_ZONE : lo;
-		/* One thread's stack, which the stack check read in this stop
-		 * up to the end of this very mapping: its words are looked at
-		 * there (what lies below the snapshot, through pagemap). */
-		uint64_t tlo;
-		size_t tlen;
-		const uint8_t *data;
-		int w = 0;
-		if (k2 == k + 1 && perms[3] != 's' &&
-		    lc_unwind_top(u, rsp[k].tid, &tlo, &tlen, &data) == 0 && tlo + tlen == hi &&
-		    tlo >= from && tlo < hi) {
-			w = snapshot_refers(&s, tlo, tlen, data, tlo);
-			if (w == 0)
-				w = want_pages(&s, pagemap, from, tlo, 0);
-		} else {
-			/* A shared mapping may hold what another process wrote, and
-			 * its pages leave the page tables without going to swap: all
-			 * of it. */
-			w = want_pages(&s, pagemap, from, hi, perms[3] == 's');
-		}
-		if (w < 0)
-			snprintf(s.why, sizeof(s.why), "not proven: more than %u MiB to read",
-				 LC_RETIRE_SCAN_MAX >> 20);
-		rc = w != 0;
-	}
-	if (rc == 0)
-		rc = ranges_refer(&s, reader);
+	rc = memory_refers(&s, &st, p, reader, pagemap);
 out:
-	free(own.buf);
 	if (p == &own) {
+		free(own.buf);
 		free(s.r);
+		free(s.sp);
 	} else {                        /* perhaps grown: kept */
 		p->ranges = s.r;
 		p->rcap = s.cap;
+		p->spans = s.sp;
+		p->scap = s.spcap;
 	}
 	free(rsp);
 	if (pagemap >= 0 && pagemap != p->pagemap)
 		close(pagemap);
-	lc_debug("process %d: reference scan of %zu KiB (%zu ranges) in %llu us: %s", (int)ts->pid,
-		 s.scanned >> 10, s.nr, (unsigned long long)(lc_now_us() - t0),
+	lc_debug("process %d: reference scan of %zu KiB (%zu ranges; mappings through %s, %d "
+		 "pagemap read(s)) in %llu us: %s", (int)ts->pid, s.scanned >> 10, s.nr,
+		 s.walk ? s.walk : "nothing", s.pagemap_reads,
+		 (unsigned long long)(lc_now_us() - t0),
 		 rc ? s.why : "nothing points into the region(s)");
 	if (rc)
 		lc_info("process %d: the region(s) stay, retired: %s", (int)ts->pid, s.why);
