@@ -20,6 +20,7 @@
  */
 #include <fcntl.h>
 #include <gelf.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,14 +46,35 @@ struct lc_dynrel {
 	int symlocal;            /* and whether it is this object's (sym 0 or defined) */
 };
 
-/* The dynamic relocations that fill GOT slots, from .rela.dyn/.rela.plt. */
-static void dynrels_read(struct lc_object *o, Elf *elf, Elf_Scn *scn, Elf_Scn *dynsym)
+/*
+ * The strings a file's symbols and GOT relocations name: one copy of its
+ * .dynstr, and after it the version names that live elsewhere (none, in
+ * the files ld makes), placed behind the symbol array in the same
+ * allocation.  The names are pointers into it: freeing the array frees
+ * them (libc has 3000 symbols; a copy of each name and version was two
+ * thirds of reading its table, once per file per -p all worker).
+ */
+struct strtab {
+	char *base;
+	size_t size;
+};
+
+/* The NUL-terminated string at `off`, or NULL if it is outside. */
+static char *strtab_at(const struct strtab *t, size_t off)
 {
-	GElf_Shdr sh, symsh;
+	if (!t->base || off >= t->size || !memchr(t->base + off, '\0', t->size - off))
+		return NULL;
+	return t->base + off;
+}
+
+/* The dynamic relocations that fill GOT slots, from .rela.dyn/.rela.plt. */
+static void dynrels_read(struct lc_object *o, Elf_Scn *scn, Elf_Scn *dynsym,
+			 const struct strtab *str)
+{
+	GElf_Shdr sh;
 	Elf_Data *data = elf_getdata(scn, NULL);
 	Elf_Data *syms = dynsym ? elf_getdata(dynsym, NULL) : NULL;
-	if (!data || !gelf_getshdr(scn, &sh) || sh.sh_entsize != sizeof(Elf64_Rela) ||
-	    !syms || !gelf_getshdr(dynsym, &symsh))
+	if (!data || !gelf_getshdr(scn, &sh) || sh.sh_entsize != sizeof(Elf64_Rela) || !syms)
 		return;
 	size_t n = data->d_size / sizeof(Elf64_Rela);
 	for (size_t i = 0; i < n; i++) {
@@ -66,62 +88,80 @@ static void dynrels_read(struct lc_object *o, Elf *elf, Elf_Scn *scn, Elf_Scn *d
 			size_t si = GELF_R_SYM(ra.r_info);
 			int local = si == 0;
 			uint64_t v = 0;
-			const char *sn = NULL;
+			char *sn = NULL;
 			if (si && gelf_getsym(syms, (int)si, &st)) {
 				local = st.st_shndx != SHN_UNDEF;
 				v = st.st_value;
-				sn = elf_strptr(elf, symsh.sh_link, st.st_name);
+				sn = strtab_at(str, st.st_name);
 			}
 			o->rels = lc_xrealloc(o->rels, (o->nrels + 1) * sizeof(*o->rels));
 			o->rels[o->nrels++] = (struct lc_dynrel){ ra.r_offset, (uint64_t)ra.r_addend,
-								  type, sn && *sn ? lc_xstrdup(sn) : NULL,
-								  v, local };
+								  type, sn && *sn ? sn : NULL, v, local };
 			continue;
 		}
 		if (type != R_X86_64_IRELATIVE && type != R_X86_64_JUMP_SLOT &&
 		    type != R_X86_64_GLOB_DAT)
 			continue;
-		const char *name = NULL;
+		char *name = NULL;
 		if (type != R_X86_64_IRELATIVE) {
 			if (!gelf_getsym(syms, (int)GELF_R_SYM(ra.r_info), &st) ||
-			    !(name = elf_strptr(elf, symsh.sh_link, st.st_name)) || !*name)
+			    !(name = strtab_at(str, st.st_name)) || !*name)
 				continue;
 		}
 		o->rels = lc_xrealloc(o->rels, (o->nrels + 1) * sizeof(*o->rels));
 		o->rels[o->nrels++] = (struct lc_dynrel){ ra.r_offset, (uint64_t)ra.r_addend, type,
-							  name ? lc_xstrdup(name) : NULL, 0, 0 };
+							  name, 0, 0 };
 	}
 }
 
-/* Version index -> name, from SHT_GNU_verdef. */
-static void verdefs_read(Elf *elf, Elf_Scn *scn, char **names, size_t max)
+/* Version index -> name, from SHT_GNU_verdef: (*offs)[index] is the name's
+ * offset in the strings (SIZE_MAX: none) for indexes below *n; a name
+ * outside .dynstr (`dynstr`, section index) is added to `extra`, whose
+ * offsets follow .dynstr's `dynstr_size` bytes. */
+static void verdefs_read(Elf *elf, Elf_Scn *scn, size_t dynstr, size_t dynstr_size,
+			 struct lc_buf *extra, size_t **offs, size_t *n)
 {
 	GElf_Shdr sh;
 	Elf_Data *data = elf_getdata(scn, NULL);
+	*offs = NULL;
+	*n = 0;
 	if (!data || !gelf_getshdr(scn, &sh))
 		return;
-	size_t off = 0;
-	for (size_t i = 0; i < sh.sh_info; i++) {
-		GElf_Verdef vd;
-		GElf_Verdaux va;
-		if (!gelf_getverdef(data, (int)off, &vd))
-			return;
-		if (vd.vd_ndx < max && !(vd.vd_flags & VER_FLG_BASE) &&
-		    gelf_getverdaux(data, (int)(off + vd.vd_aux), &va)) {
-			const char *n = elf_strptr(elf, sh.sh_link, va.vda_name);
-			if (n && !names[vd.vd_ndx])
-				names[vd.vd_ndx] = lc_xstrdup(n);
+	for (int pass = 0; pass < 2; pass++) {
+		size_t off = 0;
+		if (pass == 1) {
+			*offs = lc_xmalloc((*n ? *n : 1) * sizeof(**offs));
+			for (size_t i = 0; i < *n; i++)
+				(*offs)[i] = SIZE_MAX;
 		}
-		if (!vd.vd_next)
-			return;
-		off += vd.vd_next;
+		for (size_t i = 0; i < sh.sh_info; i++) {
+			GElf_Verdef vd;
+			GElf_Verdaux va;
+			if (!gelf_getverdef(data, (int)off, &vd))
+				break;
+			if (pass == 0 && vd.vd_ndx < 0x8000 && vd.vd_ndx + 1u > *n)
+				*n = vd.vd_ndx + 1u;
+			if (pass == 1 && vd.vd_ndx < *n && !(vd.vd_flags & VER_FLG_BASE) &&
+			    (*offs)[vd.vd_ndx] == SIZE_MAX &&
+			    gelf_getverdaux(data, (int)(off + vd.vd_aux), &va)) {
+				const char *name = elf_strptr(elf, sh.sh_link, va.vda_name);
+				if (name && sh.sh_link == dynstr && va.vda_name < dynstr_size) {
+					(*offs)[vd.vd_ndx] = va.vda_name;
+				} else if (name) {
+					(*offs)[vd.vd_ndx] = dynstr_size + extra->len;
+					lc_buf_add(extra, name, strlen(name) + 1);
+				}
+			}
+			if (!vd.vd_next)
+				break;
+			off += vd.vd_next;
+		}
 	}
 }
 
 /* 0, or -1 (warned) if the file cannot be opened. */
 static int symbols_read(struct lc_object *o)
 {
-	enum { VERMAX = 0x8000 };
 	int fd = open(o->file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		lc_warn("cannot open %s to read its symbols", o->path);
@@ -143,8 +183,6 @@ static int symbols_read(struct lc_object *o)
 		else if (sh.sh_type == SHT_RELA && (sh.sh_flags & SHF_ALLOC) && nrelas < 8)
 			relas[nrelas++] = scn;
 	}
-	for (size_t i = 0; i < nrelas; i++)
-		dynrels_read(o, elf, relas[i], dynsym);
 	size_t nph = 0;
 	if (elf && elf_getphdrnum(elf, &nph) == 0)
 		for (size_t i = 0; i < nph; i++) {
@@ -156,42 +194,54 @@ static int symbols_read(struct lc_object *o)
 				o->has_tls = 1;
 			}
 		}
-	char **vernames = NULL;
 	GElf_Shdr sh;
 	Elf_Data *data = dynsym ? elf_getdata(dynsym, NULL) : NULL;
 	if (!data || !gelf_getshdr(dynsym, &sh))
 		goto out;
-	vernames = lc_xcalloc(VERMAX, sizeof(*vernames));
+	/* the symbol array, then the strings (struct strtab) */
+	Elf_Scn *strscn = elf_getscn(elf, sh.sh_link);
+	GElf_Shdr strsh;
+	Elf_Data *sdata = strscn && gelf_getshdr(strscn, &strsh) && strsh.sh_type == SHT_STRTAB ?
+			  elf_getdata(strscn, NULL) : NULL;
+	size_t dynstr_size = sdata && sdata->d_buf ? sdata->d_size : 0;
+	struct lc_buf extra = LC_BUF_INIT;
+	size_t *veroffs = NULL, nver = 0;
 	if (verdef)
-		verdefs_read(elf, verdef, vernames, VERMAX);
-	Elf_Data *vdata = versym ? elf_getdata(versym, NULL) : NULL;
+		verdefs_read(elf, verdef, sh.sh_link, dynstr_size, &extra, &veroffs, &nver);
 	size_t n = data->d_size / sizeof(Elf64_Sym);
-	o->syms = lc_xcalloc(n, sizeof(*o->syms));
+	size_t strs_size = dynstr_size + extra.len;
+	o->syms = lc_xmalloc(n * sizeof(*o->syms) + (strs_size ? strs_size : 1));
+	struct strtab str = { (char *)(o->syms + n), strs_size };
+	if (dynstr_size)
+		memcpy(str.base, sdata->d_buf, dynstr_size);
+	if (extra.len)
+		memcpy(str.base + dynstr_size, extra.data, extra.len);
+	lc_buf_free(&extra);
+	for (size_t i = 0; i < nrelas; i++)
+		dynrels_read(o, relas[i], dynsym, &str);
+	Elf_Data *vdata = versym ? elf_getdata(versym, NULL) : NULL;
 	for (size_t i = 1; i < n; i++) {
 		GElf_Sym st;
 		if (!gelf_getsym(data, (int)i, &st) || st.st_shndx == SHN_UNDEF ||
 		    GELF_ST_BIND(st.st_info) == STB_LOCAL)
 			continue;
-		const char *name = elf_strptr(elf, sh.sh_link, st.st_name);
+		char *name = strtab_at(&str, st.st_name);
 		if (!name || !*name)
 			continue;
 		struct lc_dynsym *d = &o->syms[o->nsyms++];
-		d->name = lc_xstrdup(name);
+		memset(d, 0, sizeof(*d));
+		d->name = name;
 		d->value = st.st_value;
 		d->type = GELF_ST_TYPE(st.st_info);
 		GElf_Versym vs;
 		if (vdata && gelf_getversym(vdata, (int)i, &vs)) {
 			d->hidden = (vs & 0x8000) != 0;
-			if (vernames[vs & 0x7fff])
-				d->version = lc_xstrdup(vernames[vs & 0x7fff]);
+			if ((size_t)(vs & 0x7fff) < nver && veroffs[vs & 0x7fff] != SIZE_MAX)
+				d->version = strtab_at(&str, veroffs[vs & 0x7fff]);
 		}
 	}
+	free(veroffs);
 out:
-	if (vernames) {
-		for (size_t i = 0; i < VERMAX; i++)
-			free(vernames[i]);
-		free(vernames);
-	}
 	if (elf)
 		elf_end(elf);
 	close(fd);
@@ -246,24 +296,17 @@ static void symbols_load(struct lc_object *o)
 	o->syms_shared = 1;
 }
 
-static void syms_release(struct lc_dynsym *syms, size_t nsyms, struct lc_dynrel *rels,
-			 size_t nrels)
+/* The names are in the symbol array's allocation (struct strtab). */
+static void syms_release(struct lc_dynsym *syms, struct lc_dynrel *rels)
 {
-	for (size_t i = 0; i < nsyms; i++) {
-		free(syms[i].name);
-		free(syms[i].version);
-	}
-	free(syms);
-	for (size_t i = 0; i < nrels; i++)
-		free(rels[i].name);
 	free(rels);
+	free(syms);
 }
 
 void lc_symbols_cache_clear(void)
 {
 	for (size_t i = 0; i < nsymcache; i++)
-		syms_release(symcache[i].syms, symcache[i].nsyms, symcache[i].rels,
-			     symcache[i].nrels);
+		syms_release(symcache[i].syms, symcache[i].rels);
 	free(symcache);
 	symcache = NULL;
 	nsymcache = 0;
@@ -280,16 +323,9 @@ void lc_symbols_free(struct lc_object *o)
 		o->syms_shared = 0;
 		return;
 	}
-	for (size_t i = 0; i < o->nsyms; i++) {
-		free(o->syms[i].name);
-		free(o->syms[i].version);
-	}
-	free(o->syms);
+	syms_release(o->syms, o->rels);
 	o->syms = NULL;
 	o->nsyms = 0;
-	for (size_t i = 0; i < o->nrels; i++)
-		free(o->rels[i].name);
-	free(o->rels);
 	o->rels = NULL;
 	o->nrels = 0;
 	o->syms_loaded = 0;
