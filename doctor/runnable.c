@@ -16,20 +16,25 @@
  * every other thread would wait too: there 3 s is the limit.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "doctor.h"
 
 int lc_stat_state(const char *path, char *state, unsigned *flags)
 {
+	/* one read(2) (the kernel makes the line at once): no stdio stream,
+	 * whose fstat and read to the end were two more system calls at each
+	 * of the several times the doctor asks this of a process */
 	char buf[512];
-	FILE *f = fopen(path, "re");
-	if (!f)
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
 	const char *p = strrchr(buf, ')');      /* after "pid (comm)": comm may hold ')' */
 	unsigned fl;
 	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", state, &fl) != 2)
