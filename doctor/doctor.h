@@ -339,7 +339,8 @@ int lc_cfi_frame_exit(int memfd, uint64_t region, uint64_t pc, uint64_t sp, uint
 /* --- region.c: patch regions in the patient ------------------------------- */
 
 /* A free, page-aligned gap of `size` bytes within ±2 GiB of the whole
- * object (and ending below 2 GiB if `low`). */
+ * object (and ending below 2 GiB if `low`), in pr->maps as the caller
+ * last read them (lc_proc_reload_maps). */
 int lc_region_choose(struct lc_proc *pr, const struct lc_object *obj, size_t size,
 		     int low, uint64_t *addr);
 /* The same, outside `avoid` too (regions chosen in this run, not mapped yet). */

@@ -19,13 +19,14 @@ static int span_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* The region goes where the runtime says, in the gaps of /proc/PID/maps
- * and outside the `navoid` spans (regions chosen, not mapped yet). */
+/* The region goes where the runtime says, in the gaps of pr->maps as the
+ * caller last read them and outside the `navoid` spans (regions chosen,
+ * not mapped yet).  Both callers have just read them (the patch's look for
+ * regions applied, the trampolines' for areas left); the mmap in the
+ * patient refuses an address taken meanwhile (MAP_FIXED_NOREPLACE). */
 int lc_region_choose_avoiding(struct lc_proc *pr, const struct lc_object *obj, size_t size,
 			      int low, const struct lc_span *avoid, size_t navoid, uint64_t *addr)
 {
-	if (lc_proc_reload_maps(pr) != 0)
-		return -1;
 	struct lc_span *used = lc_xcalloc(pr->nmaps + navoid, sizeof(*used));
 	for (size_t i = 0; i < pr->nmaps; i++)
 		used[i] = (struct lc_span){ pr->maps[i].start, pr->maps[i].end };

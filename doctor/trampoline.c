@@ -255,12 +255,14 @@ struct lc_tramps *lc_tramps_new(struct lc_proc *pr, struct lc_unwind *u)
 	    lc_symbols_lookup(pr, "__deregister_frame_info", NULL, &dereg) == 1 && !dereg.ifunc)
 		t->reg = reg.addr;
 	t->no_hold = lc_guard_seccomp(pr->pid, lc_proc_task(pr->pid)) == 2;
-	if (lc_mem_open(pr) == 0 && lc_proc_reload_maps(pr) == 0)
+	int maps = lc_mem_open(pr) == 0 && lc_proc_reload_maps(pr) == 0;
+	if (maps)
 		tramps_scan(t);
-	/* Chosen now, while nothing is stopped; a free page on each side keeps
-	 * the kernel from merging it with a neighbour (a later doctor finds it
-	 * by its exact shape). */
-	if (pr->nobjs && lc_region_choose(pr, &pr->objs[0], TRAMP_AREA, 0, &t->where) != 0)
+	/* Chosen now, while nothing is stopped, in the maps just read (the
+	 * mmap refuses an address taken meanwhile: MAP_FIXED_NOREPLACE); a
+	 * free page on each side keeps the kernel from merging it with a
+	 * neighbour (a later doctor finds it by its exact shape). */
+	if (!maps || !pr->nobjs || lc_region_choose(pr, &pr->objs[0], TRAMP_AREA, 0, &t->where) != 0)
 		t->where = 0;
 	return t;
 }
