@@ -31,6 +31,7 @@
 
 struct lc_dynsym {
 	char *name;
+	uint32_t hash;           /* name_hash(name): most names differ in it */
 	uint64_t value;
 	int type;
 	char *version;           /* NULL: unversioned or the base version */
@@ -65,6 +66,16 @@ static char *strtab_at(const struct strtab *t, size_t off)
 	if (!t->base || off >= t->size || !memchr(t->base + off, '\0', t->size - off))
 		return NULL;
 	return t->base + off;
+}
+
+/* FNV-1a of a name: a lookup compares it before the name (a patch's few
+ * imports are looked up in libc's 3000 symbols in every process). */
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
 }
 
 /* The dynamic relocations that fill GOT slots, from .rela.dyn/.rela.plt. */
@@ -231,6 +242,7 @@ static int symbols_read(struct lc_object *o)
 		struct lc_dynsym *d = &o->syms[o->nsyms++];
 		memset(d, 0, sizeof(*d));
 		d->name = name;
+		d->hash = name_hash(name);
 		d->value = st.st_value;
 		d->type = GELF_ST_TYPE(st.st_info);
 		GElf_Versym vs;
@@ -362,13 +374,14 @@ static uint64_t ifunc_resolved(struct lc_proc *pr, struct lc_object *def, const 
 int lc_symbols_lookup(struct lc_proc *pr, const char *name, const char *version,
 		      struct lc_import *out)
 {
+	uint32_t h = name_hash(name);
 	for (size_t k = 0; k < pr->nobjs; k++) {
 		struct lc_object *o = &pr->objs[k];
 		if (!o->syms_loaded)
 			symbols_load(o);
 		for (size_t i = 0; i < o->nsyms; i++) {
 			const struct lc_dynsym *d = &o->syms[i];
-			if (strcmp(d->name, name) != 0)
+			if (d->hash != h || strcmp(d->name, name) != 0)
 				continue;
 			if (version ? !d->version || strcmp(d->version, version) != 0 : d->hidden)
 				continue;
@@ -465,13 +478,14 @@ int lc_symbols_tls(struct lc_proc *pr, struct lc_object *target, const char *nam
 		tls_of_object(pr, target, out);
 		return 1;
 	}
+	uint32_t h = name_hash(name);
 	for (size_t k = 0; k < pr->nobjs; k++) {
 		struct lc_object *o = &pr->objs[k];
 		if (!o->syms_loaded)
 			symbols_load(o);
 		for (size_t i = 0; i < o->nsyms; i++) {
 			const struct lc_dynsym *d = &o->syms[i];
-			if (strcmp(d->name, name) != 0)
+			if (d->hash != h || strcmp(d->name, name) != 0)
 				continue;
 			if (version ? !d->version || strcmp(d->version, version) != 0 : d->hidden)
 				continue;
