@@ -122,6 +122,11 @@ struct pmspan {
 static struct iovec refs_iov[IOV_BATCH];
 static uint64_t refs_buf[RUN_MAX / 8];
 static uint64_t pm_ent[PAGEMAP_BATCH];
+/* The early look's own (below): the stop may make the proof itself
+ * while a late look goes on. */
+static struct iovec early_iov[IOV_BATCH];
+static uint64_t early_rbuf[RUN_MAX / 8];
+static uint64_t early_pm[PAGEMAP_BATCH];
 
 struct refscan {
 	const struct lc_applied *a;
@@ -139,6 +144,9 @@ struct refscan {
 	const char *walk;               /* how the mappings were listed */
 	struct early_hit *hits;         /* if set (early look): every word found, not the first */
 	size_t nhits;
+	int no_text;                    /* the maps text (p's buffer, p's file offset) not used */
+	struct iovec *iov;              /* what ranges_refer and want_group read into */
+	uint64_t *rbuf, *pm;
 };
 
 /* A word the early look found, and the mapping it is in. */
@@ -239,21 +247,21 @@ static int want_group(struct refscan *s, int pagemap, size_t i, size_t j)
 			ask |= !s->sp[m].all;
 		ssize_t got = 0;
 		if (ask && pagemap >= 0) {
-			got = pread(pagemap, pm_ent, want * 8, (off_t)(base / PAGE * 8));
+			got = pread(pagemap, s->pm, want * 8, (off_t)(base / PAGE * 8));
 			s->pagemap_reads++;
 		}
 		size_t npages = got > 0 ? (size_t)got / 8 : 0;
 		if (npages == 0) {
 			npages = want;
 			for (size_t m = 0; m < npages; m++)
-				pm_ent[m] = 1ull << 63;
+				s->pm[m] = 1ull << 63;
 		}
 		uint64_t wend = base + npages * PAGE;
 		for (; k < j && s->sp[k].lo < wend; k++) {
 			const struct pmspan *sp = &s->sp[k];
 			uint64_t lo = sp->lo > base ? sp->lo : base, hi = sp->hi < wend ? sp->hi : wend;
 			for (uint64_t pg = lo & ~(uint64_t)(PAGE - 1); pg < hi; pg += PAGE) {
-				if (!sp->all && !(pm_ent[(pg - base) / PAGE] >> 62))
+				if (!sp->all && !(s->pm[(pg - base) / PAGE] >> 62))
 					continue;       /* neither present nor swapped */
 				if (want_range(s, pg > sp->lo ? pg : sp->lo,
 					       pg + PAGE < sp->hi ? pg + PAGE : sp->hi) != 0)
@@ -323,8 +331,8 @@ static int words_refer(struct refscan *s, const uint64_t *buf, size_t first, siz
  * not be read (why set), else 0. */
 static int ranges_refer(struct refscan *s, pid_t tid)
 {
-	struct iovec *rem = refs_iov;
-	uint64_t *buf = refs_buf;
+	struct iovec *rem = s->iov;
+	uint64_t *buf = s->rbuf;
 	int rc = 0;
 	for (size_t i = 0; i < s->nr && rc == 0;) {
 		size_t k = 0, len = 0;
@@ -663,6 +671,10 @@ static int memory_refers(struct refscan *s, const struct stacks *st, struct lc_p
 			close(fd);
 		s->walk = "PROCMAP_QUERY";
 	}
+	if (w == -2 && s->no_text) {
+		snprintf(s->why, sizeof(s->why), "no PROCMAP_QUERY");
+		return 1;
+	}
 	if (w == -2) {
 		if (maps_read(p, reader) != 0) {
 			snprintf(s->why, sizeof(s->why), "its maps cannot be read");
@@ -681,6 +693,27 @@ static int memory_refers(struct refscan *s, const struct stacks *st, struct lc_p
 	return ranges_refer(s, reader);
 }
 
+/* The tracer's buffers for a walk: p's lists, the static reads. */
+static void bufs_take(struct refscan *s, const struct lc_proof *p)
+{
+	s->r = p->ranges;
+	s->cap = p->rcap;
+	s->sp = p->spans;
+	s->spcap = p->scap;
+	s->iov = refs_iov;
+	s->rbuf = refs_buf;
+	s->pm = pm_ent;
+}
+
+/* (perhaps grown: kept) */
+static void bufs_give(const struct refscan *s, struct lc_proof *p)
+{
+	p->ranges = s->r;
+	p->rcap = s->cap;
+	p->spans = s->sp;
+	p->scap = s->spcap;
+}
+
 /* The same walk and reads as the proof's, with the world running and no
  * region to look for, right before the stop: the kernel's paths, the
  * patient's page tables and the doctor's buffers are then warm in the
@@ -691,15 +724,9 @@ static void proof_warm(struct lc_proof *p, pid_t pid)
 {
 	struct refscan s = { .pid = pid, .min = UINT64_MAX, .max = 0 };
 	struct stacks st = { NULL, NULL, 0 };
-	s.r = p->ranges;
-	s.cap = p->rcap;
-	s.sp = p->spans;
-	s.spcap = p->scap;
+	bufs_take(&s, p);
 	memory_refers(&s, &st, p, pid, p->pagemap);
-	p->ranges = s.r;
-	p->rcap = s.cap;
-	p->spans = s.sp;
-	p->scap = s.spcap;
+	bufs_give(&s, p);
 }
 
 /*
@@ -751,18 +778,42 @@ static struct {
 	const char *walk;
 	char why[160];
 	uint64_t asked, began, us;      /* when (lc_now_us), and how long it took */
+	struct refrange *r;             /* its own lists (and early_iov...) */
+	size_t rcap;
+	struct pmspan *sp;
+	size_t spcap;
 } early;
+
+/* The thread's buffers for a walk. */
+static void early_bufs(struct refscan *s)
+{
+	s->r = early.r;
+	s->cap = early.rcap;
+	s->sp = early.sp;
+	s->spcap = early.spcap;
+	s->iov = early_iov;
+	s->rbuf = early_rbuf;
+	s->pm = early_pm;
+}
 
 static void early_look(void)
 {
 	struct lc_proof *p = early.p;
 	atomic_store(&early.cpu, sched_getcpu());
 	if (early.warm) {
-		proof_warm(p, early.pid);
+		/* on its CPU, with its buffers: both warm, and its pages touched */
+		struct refscan w = { .pid = early.pid, .min = UINT64_MAX, .max = 0 };
+		struct stacks none = { NULL, NULL, 0 };
+		early_bufs(&w);
+		memory_refers(&w, &none, p, early.pid, p->pagemap);
+		early.r = w.r;
+		early.rcap = w.cap;
+		early.sp = w.sp;
+		early.spcap = w.spcap;
 		return;
 	}
 	struct refscan s = { .a = early.a, .n = early.n, .pid = early.pid, .min = UINT64_MAX,
-			     .hits = early.hits };
+			     .hits = early.hits, .no_text = 1 };
 	struct stacks st = { NULL, NULL, 0 };
 	uint64_t t0 = lc_now_us();
 	early.began = t0;
@@ -772,15 +823,12 @@ static void early_look(void)
 		if (s.a[k].addr + s.a[k].hdr->size > s.max)
 			s.max = s.a[k].addr + s.a[k].hdr->size;
 	}
-	s.r = p->ranges;
-	s.cap = p->rcap;
-	s.sp = p->spans;
-	s.spcap = p->scap;
+	early_bufs(&s);
 	early.rc = memory_refers(&s, &st, p, early.reader, p->pagemap);
-	p->ranges = s.r;
-	p->rcap = s.cap;
-	p->spans = s.sp;
-	p->scap = s.spcap;
+	early.r = s.r;
+	early.rcap = s.cap;
+	early.sp = s.sp;
+	early.spcap = s.spcap;
 	early.nhits = s.nhits;
 	early.scanned = s.scanned;
 	early.nr = s.nr;
@@ -892,6 +940,16 @@ static int early_thread(void)
 	atomic_store(&early.cpu, -1);
 	early.armed = 0;
 	early.p = NULL;
+	if (!early.r) {
+		early.rcap = early.spcap = 1024;
+		early.r = lc_xmalloc(early.rcap * sizeof(*early.r));
+		early.sp = lc_xmalloc(early.spcap * sizeof(*early.sp));
+		lc_pages_touch(early.r, early.rcap * sizeof(*early.r));
+		lc_pages_touch(early.sp, early.spcap * sizeof(*early.sp));
+		lc_pages_touch(early_iov, sizeof(early_iov));
+		lc_pages_touch(early_rbuf, sizeof(early_rbuf));
+		lc_pages_touch(early_pm, sizeof(early_pm));
+	}
 	/* no signal of the doctor's goes to it */
 	sigset_t all, was;
 	sigfillset(&all);
@@ -976,8 +1034,13 @@ void lc_proof_early(struct lc_proof *p, const struct lc_threads *ts)
 {
 	if (!p->ready || !p->early_n || early.owner != getpid())
 		return;
-	if (!early.armed || early.p != p)
-		lc_proof_arm(p, ts);    /* a stop after the first: asked now */
+	if (!early.armed || early.p != p) {
+		/* a stop after the first: asked now, if the thread is free (the
+		 * stop waits for no look left to go on) */
+		if (atomic_load(&early.done) != atomic_load(&early.job))
+			return;
+		lc_proof_arm(p, ts);
+	}
 	if (!early.armed)
 		return;
 	pid_t reader = 0;
@@ -999,8 +1062,11 @@ void lc_proof_early(struct lc_proof *p, const struct lc_threads *ts)
 }
 
 /* A look not begun EARLY_LATE_US after the proof wants it (its CPU taken
- * by other work) is taken back: the stop makes it itself. */
+ * by other work) is taken back, and one not done EARLY_SLOW_US after it is
+ * left to go on alone (the thread was kept from its CPU: 2-19 ms were
+ * seen at load 8): the stop makes the proof itself, with its own buffers. */
 #define EARLY_LATE_US 20
+#define EARLY_SLOW_US 60
 
 /* Waits for the early look; 1 if it was asked in this very stop for these
  * regions and looked at everything (its words in early.hits), else 0. */
@@ -1015,8 +1081,18 @@ static int early_take(struct lc_proof *p, const struct lc_threads *ts,
 			__builtin_ia32_pause();
 		int zero = 0;
 		if (atomic_compare_exchange_strong(&early.claim, &zero, 2)) {
-			early_wait();   /* (the thread skips it) */
+			/* the thread skips it, and touches nothing of the proof's */
 			early.late = early.p == p && early.stop == ts->nstops;
+			return 0;
+		}
+		for (t = lc_now_us(); atomic_load_explicit(&early.done, memory_order_acquire) !=
+		     atomic_load(&early.job) && lc_now_us() - t < EARLY_SLOW_US;)
+			if (atomic_load(&early.cpu) == sched_getcpu())
+				sched_yield();
+			else
+				__builtin_ia32_pause();
+		if (atomic_load_explicit(&early.done, memory_order_acquire) != atomic_load(&early.job)) {
+			early.late = 1; /* left to go on: not waited for */
 			return 0;
 		}
 	}
@@ -1036,10 +1112,7 @@ int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u, stru
 	uint64_t t0 = lc_now_us();
 	int use_early = early_take(p, ts, a, n);
 	struct refscan s = { .a = a, .n = n, .pid = ts->pid, .min = UINT64_MAX };
-	s.r = p->ranges;
-	s.cap = p->rcap;
-	s.sp = p->spans;
-	s.spcap = p->scap;
+	bufs_take(&s, p);
 	struct live_sp *rsp = lc_xcalloc(ts->n ? ts->n : 1, sizeof(*rsp));
 	size_t nrsp = 0;
 	pid_t reader = 0;
@@ -1127,11 +1200,8 @@ out:
 		free(own.buf);
 		free(s.r);
 		free(s.sp);
-	} else {                        /* perhaps grown: kept */
-		p->ranges = s.r;
-		p->rcap = s.cap;
-		p->spans = s.sp;
-		p->scap = s.spcap;
+	} else {
+		bufs_give(&s, p);
 	}
 	free(rsp);
 	if (pagemap >= 0 && pagemap != p->pagemap)
