@@ -742,7 +742,8 @@ static void proof_warm(struct lc_proof *p, pid_t pid)
  * for the doctor's life (made again in a -p all worker: threads do not
  * survive fork), waiting for a job; only if the doctor may run on two
  * CPUs or more (the tracer waits for it spinning), for at most
- * EARLY_THREADS threads, and not with LIBCARE_NO_EARLY_PROOF=1.
+ * EARLY_THREADS threads, with PROCMAP_QUERY, and not with
+ * LIBCARE_NO_EARLY_PROOF=1.
  * Anything it could not do (a range that cannot be read, past the cap,
  * more than EARLY_HITS words) the proof does in the stop as before.
  */
@@ -1012,7 +1013,10 @@ static void early_forget(void)
 
 void lc_proof_arm(struct lc_proof *p, const struct lc_threads *ts)
 {
-	if (!p->ready || !p->early_n || early.owner != getpid() || ts->n > EARLY_THREADS)
+	/* (without PROCMAP_QUERY the look could not list the mappings: the
+	 * maps text is read through p's file offset, the stop's) */
+	if (!p->ready || !p->early_n || early.owner != getpid() || ts->n > EARLY_THREADS ||
+	    query_missing == 1)
 		return;
 	early_wait();
 	early.p = p;
