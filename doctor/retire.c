@@ -21,7 +21,11 @@
  * region: no register of any thread, and no word of the memory a pointer
  * can live in points into it.  That memory is every readable mapping that
  * is writable or anonymous (heap, stacks, .data/.bss, anonymous mmaps,
- * other regions) but the regions being let go; in a mapping that holds
+ * other regions) but the regions being let go and the kernel's, and the
+ * pages of a private read-only file mapping that are the process's own
+ * copies (pagemap: present and no file page, or swapped): a RELRO segment,
+ * a table made read-only after a pointer was stored in it, but not the
+ * file's own bytes (code, constants); in a mapping that holds
  * live threads' stack pointers, from the red zone (rsp - 128) of the
  * lowest one up.  Pages never touched (pagemap: neither present nor
  * swapped) hold zeroes or the file's bytes and are not read, but a shared
@@ -49,7 +53,11 @@
  * the answer written just below its red zone).  Stale words (a freed heap block, a dead part of a
  * stack) count as references: the doctor errs towards keeping a region.
  * Not seen: a pointer the kernel holds elsewhere (a timer's sigev_value,
- * io_uring user_data) and pointers kept mangled (glibc's PTR_MANGLE).
+ * io_uring user_data), pointers kept mangled (glibc's PTR_MANGLE), a
+ * pointer in a mapping made unreadable (PROT_NONE: reading the pagemap of
+ * malloc's reserved arenas, 64 MiB each, would lengthen the stop), in a
+ * read-only shared mapping (a file's: read whole it could be large) or in
+ * code (written only by a JIT).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -101,6 +109,7 @@ struct lc_procmap_query {
 #define LC_PROCMAP_QUERY _IOWR('f', 17, struct lc_procmap_query)
 #define LC_PMQ_READABLE 0x01            /* vma_flags, and the query's filter */
 #define LC_PMQ_WRITABLE 0x02
+#define LC_PMQ_EXECUTABLE 0x04
 #define LC_PMQ_SHARED 0x08
 #define LC_PMQ_COVERING_OR_NEXT 0x10    /* the mapping at query_addr or the next one */
 
@@ -109,11 +118,13 @@ struct refrange {
 };
 
 /* Part of a mapping that may hold a pointer: pagemap says which of its
- * pages to read (all of them if `all`). */
+ * pages to read (all of them if `all`; of a read-only file mapping only
+ * its pages of its own, `cow`). */
 struct pmspan {
 	uint64_t lo, hi;
 	int all;
 	int join;                       /* to the span before (want_spans) */
+	int cow;
 };
 
 /* What ranges_refer reads into and pagemap's answers (not allocated in
@@ -217,8 +228,20 @@ static void want_span(struct refscan *s, uint64_t lo, uint64_t hi, int all)
 		s->spcap = s->spcap ? 2 * s->spcap : 256;
 		s->sp = lc_xrealloc(s->sp, s->spcap * sizeof(*s->sp));
 	}
-	s->sp[s->nsp++] = (struct pmspan){ lo, hi, all, s->skipped <= SPAN_SKIP };
+	s->sp[s->nsp++] = (struct pmspan){ lo, hi, all, s->skipped <= SPAN_SKIP, 0 };
 	s->skipped = 0;
+}
+
+/* [lo, hi) is a private read-only file mapping (a RELRO segment, a table
+ * made read-only after the program filled it): its pages written since
+ * they were mapped are the process's own copies (pagemap: present and not
+ * a file page, or swapped), may hold a pointer and are read; the file's
+ * own pages are not. */
+static void want_cow_span(struct refscan *s, uint64_t lo, uint64_t hi)
+{
+	want_span(s, lo, hi, 0);
+	if (s->nsp && s->sp[s->nsp - 1].lo == lo)
+		s->sp[s->nsp - 1].cow = 1;
 }
 
 /* [lo, hi) is mapped but holds no pointer (a file's code, the kernel's
@@ -261,8 +284,11 @@ static int want_group(struct refscan *s, int pagemap, size_t i, size_t j)
 			const struct pmspan *sp = &s->sp[k];
 			uint64_t lo = sp->lo > base ? sp->lo : base, hi = sp->hi < wend ? sp->hi : wend;
 			for (uint64_t pg = lo & ~(uint64_t)(PAGE - 1); pg < hi; pg += PAGE) {
-				if (!sp->all && !(s->pm[(pg - base) / PAGE] >> 62))
+				uint64_t e = s->pm[(pg - base) / PAGE];
+				if (!sp->all && !(e >> 62))
 					continue;       /* neither present nor swapped */
+				if (sp->cow && (e >> 62) == 2 && (e >> 61 & 1))
+					continue;       /* present, the file's page */
 				if (want_range(s, pg > sp->lo ? pg : sp->lo,
 					       pg + PAGE < sp->hi ? pg + PAGE : sp->hi) != 0)
 					return -1;
@@ -564,9 +590,19 @@ static int mapping_want(struct refscan *s, const struct stacks *st, uint64_t lo,
 	return 0;
 }
 
+/* The kernel's own mappings, which hold no pointer of the program's and
+ * some of which cannot be read. */
+static int kernel_mapping(const char *name)
+{
+	return strcmp(name, "[vvar]") == 0 || strcmp(name, "[vvar_vclock]") == 0 ||
+	       strcmp(name, "[vsyscall]") == 0 || strcmp(name, "[vdso]") == 0;
+}
+
 /* The mappings a pointer may live in, from the maps text (NUL-terminated,
  * cut into lines here): every readable one that is writable or anonymous,
- * but the kernel's ([vvar], [vdso]...) and the regions.  As mapping_want. */
+ * and the pages of its own of a private read-only file mapping that is not
+ * code (want_cow_span), but the kernel's ([vvar], [vdso]...) and the
+ * regions.  As mapping_want. */
 static int maps_text_walk(struct refscan *s, const struct stacks *st, char *maps)
 {
 	int rc = 0;
@@ -577,36 +613,40 @@ static int maps_text_walk(struct refscan *s, const struct stacks *st, char *maps
 		const char *perms, *name;
 		if (maps_line(line, &lo, &hi, &perms, &name) != 0)
 			continue;
-		if (perms[0] != 'r' || (perms[1] != 'w' && name[0]) || strcmp(name, "[vvar]") == 0 ||
-		    strcmp(name, "[vvar_vclock]") == 0 || strcmp(name, "[vsyscall]") == 0 ||
-		    strcmp(name, "[vdso]") == 0 || in_regions(s, lo)) {
+		int file = name[0] && name[0] != '[';   /* a path, or anon_inode:... */
+		if (perms[0] != 'r' || kernel_mapping(name) || in_regions(s, lo) ||
+		    (perms[1] != 'w' && file && (perms[2] == 'x' || perms[3] == 's'))) {
 			skip_span(s, lo, hi);
 			continue;
 		}
-		rc = mapping_want(s, st, lo, hi, perms[3] == 's');
+		if (perms[1] != 'w' && file)
+			want_cow_span(s, lo, hi);
+		else
+			rc = mapping_want(s, st, lo, hi, perms[3] == 's');
 	}
 	return rc;
 }
 
-/* 1 if the anonymous mapping at addr has a name ([vvar], [vdso], [heap],
- * [anon:...]: the name maps shows), 0 none, -1 the ioctl failed. */
-static int query_named(int fd, uint64_t addr)
+/* 1 if the anonymous mapping at addr is the kernel's ([vvar], [vdso]:
+ * the name maps shows), 0 not, -1 the ioctl failed. */
+static int query_kernel(int fd, uint64_t addr)
 {
-	char name[128];
+	char name[32];
 	struct lc_procmap_query q = { .size = sizeof(q), .query_addr = addr,
 				      .vma_name_size = sizeof(name),
 				      .vma_name_addr = (uint64_t)(uintptr_t)name };
 	name[0] = '\0';
 	if (ioctl(fd, LC_PROCMAP_QUERY, &q) != 0)
-		return errno == ENAMETOOLONG ? 1 : -1;
-	return name[0] != '\0';
+		return errno == ENAMETOOLONG ? 0 : -1;  /* longer than theirs */
+	return kernel_mapping(name);
 }
 
 /* The same mappings as maps_text_walk, asked for one at a time with
  * PROCMAP_QUERY on the maps file fd (only the readable ones; no text made
  * and parsed, no file's path).  A writable mapping is read whatever its
- * name (the kernel's own are never writable); a read-only one only if it
- * is anonymous (no file) and nameless, as maps says.  As mapping_want, or
+ * name (the kernel's own are never writable); a read-only one if it is
+ * anonymous (no file) and not the kernel's, or the pages of its own of a
+ * private read-only file mapping that is not code.  As mapping_want, or
  * -2 if the ioctl is missing (before Linux 6.11) or failed: nothing of s
  * is left then, the text walk starts over. */
 static int maps_query_walk(struct refscan *s, const struct stacks *st, int fd)
@@ -622,14 +662,19 @@ static int maps_query_walk(struct refscan *s, const struct stacks *st, int fd)
 		if (q.vma_end <= addr)
 			break;                  /* cannot be: no endless walk */
 		addr = q.vma_end;
-		int skip = 0;
+		int skip = 0, file = q.inode || q.dev_major || q.dev_minor;
 		if (!(q.vma_flags & LC_PMQ_WRITABLE)) {
-			skip = q.inode || q.dev_major || q.dev_minor;   /* a file's */
-			if (!skip && (skip = query_named(fd, q.vma_start)) < 0)
+			if (file)
+				skip = (q.vma_flags & (LC_PMQ_EXECUTABLE | LC_PMQ_SHARED)) != 0;
+			else if ((skip = query_kernel(fd, q.vma_start)) < 0)
 				break;
 		}
 		if (skip || in_regions(s, q.vma_start)) {
 			skip_span(s, q.vma_start, q.vma_end);
+			continue;
+		}
+		if (!(q.vma_flags & LC_PMQ_WRITABLE) && file) {
+			want_cow_span(s, q.vma_start, q.vma_end);
 			continue;
 		}
 		int rc = mapping_want(s, st, q.vma_start, q.vma_end, (q.vma_flags & LC_PMQ_SHARED) != 0);
