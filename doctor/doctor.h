@@ -390,19 +390,8 @@ struct lc_proof {
 	size_t rcap;
 	void *spans;            /* what pagemap is asked about (retire.c's) */
 	size_t scap;
-	const struct lc_applied *early_a;       /* looked for by lc_proof_early */
-	size_t early_n;
 };
 void lc_proof_ready(struct lc_proof *p, pid_t pid);
-/* World stopped, after the last write to the patient's memory before the
- * switch (lc_tramps_normalize), before the stack check: the memory part of
- * the proof for p->early_a (if set) starts in a thread of the doctor's,
- * beside the check and the switch; lc_regions_referenced takes its answer
- * if it was asked in the same stop for the same regions. */
-void lc_proof_early(struct lc_proof *p, const struct lc_threads *ts);
-/* Right before the world is first stopped: that thread is woken now, so
- * that it is awake when lc_proof_early lets it go. */
-void lc_proof_arm(struct lc_proof *p, const struct lc_threads *ts);
 void lc_proof_end(struct lc_proof *p);
 /* World stopped, the regions' jumps gone: 1 if a register or a word of
  * the process's memory points into one of them (or it could not be told),

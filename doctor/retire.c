@@ -45,9 +45,7 @@
  * the mm and shows it as it is when read: in the stop), the buffers
  * touched, so that the stop has no open and no page fault of the
  * doctor's, and the same walk and reads done once with the world running,
- * so that the stop finds them warm in the caches.  For unpatch the memory
- * part runs beside the stack check and the switch in a second thread
- * (the early look, below).  Then, with the
+ * so that the stop finds them warm in the caches.  Then, with the
  * world running again, the kernel's own pointers are asked for: the
  * handler of every caught signal (rt_sigaction run in one stopped thread,
  * the answer written just below its red zone).  Stale words (a freed heap block, a dead part of a
@@ -61,10 +59,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,11 +127,6 @@ struct pmspan {
 static struct iovec refs_iov[IOV_BATCH];
 static uint64_t refs_buf[RUN_MAX / 8];
 static uint64_t pm_ent[PAGEMAP_BATCH];
-/* The early look's own (below): the stop may make the proof itself
- * while a late look goes on. */
-static struct iovec early_iov[IOV_BATCH];
-static uint64_t early_rbuf[RUN_MAX / 8];
-static uint64_t early_pm[PAGEMAP_BATCH];
 
 struct refscan {
 	const struct lc_applied *a;
@@ -153,18 +142,7 @@ struct refscan {
 	int pagemap_reads;
 	uint64_t skipped;               /* bytes mapped but not wanted since the last span */
 	const char *walk;               /* how the mappings were listed */
-	struct early_hit *hits;         /* if set (early look): every word found, not the first */
-	size_t nhits;
-	int no_text;                    /* the maps text (p's buffer, p's file offset) not used */
-	struct iovec *iov;              /* what ranges_refer and want_group read into */
-	uint64_t *rbuf, *pm;
 };
-
-/* A word the early look found, and the mapping it is in. */
-struct early_hit {
-	uint64_t addr, val, mlo, mhi;
-};
-#define EARLY_HITS 32
 
 static int in_regions(const struct refscan *s, uint64_t v)
 {
@@ -270,21 +248,21 @@ static int want_group(struct refscan *s, int pagemap, size_t i, size_t j)
 			ask |= !s->sp[m].all;
 		ssize_t got = 0;
 		if (ask && pagemap >= 0) {
-			got = pread(pagemap, s->pm, want * 8, (off_t)(base / PAGE * 8));
+			got = pread(pagemap, pm_ent, want * 8, (off_t)(base / PAGE * 8));
 			s->pagemap_reads++;
 		}
 		size_t npages = got > 0 ? (size_t)got / 8 : 0;
 		if (npages == 0) {
 			npages = want;
 			for (size_t m = 0; m < npages; m++)
-				s->pm[m] = 1ull << 63;
+				pm_ent[m] = 1ull << 63;
 		}
 		uint64_t wend = base + npages * PAGE;
 		for (; k < j && s->sp[k].lo < wend; k++) {
 			const struct pmspan *sp = &s->sp[k];
 			uint64_t lo = sp->lo > base ? sp->lo : base, hi = sp->hi < wend ? sp->hi : wend;
 			for (uint64_t pg = lo & ~(uint64_t)(PAGE - 1); pg < hi; pg += PAGE) {
-				uint64_t e = s->pm[(pg - base) / PAGE];
+				uint64_t e = pm_ent[(pg - base) / PAGE];
 				if (!sp->all && !(e >> 62))
 					continue;       /* neither present nor swapped */
 				if (sp->cow && (e >> 62) == 2 && (e >> 61 & 1))
@@ -325,26 +303,11 @@ static int words_refer(struct refscan *s, const uint64_t *buf, size_t first, siz
 	size_t off = 0;
 	for (size_t i = first; i < first + k; i++) {
 		size_t words = (size_t)(s->r[i].hi - s->r[i].lo) / 8;
-		for (size_t w0 = 0, w; (w = w0 + first_hit(s, (const unsigned char *)(buf + off + w0),
-							    words - w0)) < words; w0 = w + 1) {
-			uint64_t addr = s->r[i].lo + 8 * w;
-			if (s->hits && s->nhits < EARLY_HITS) {
-				/* the early look: the stop tells whether it is live */
-				struct early_hit *h = &s->hits[s->nhits++];
-				*h = (struct early_hit){ addr, buf[off + w], 0, 0 };
-				for (size_t m = 0; m < s->nsp; m++)
-					if (addr >= s->sp[m].lo && addr < s->sp[m].hi) {
-						h->mlo = s->sp[m].lo;
-						h->mhi = s->sp[m].hi;
-					}
-				continue;
-			}
-			if (s->hits)
-				snprintf(s->why, sizeof(s->why), "more than %d words point into it",
-					 EARLY_HITS);
-			else
-				snprintf(s->why, sizeof(s->why), "0x%llx at 0x%llx points into it",
-					 (unsigned long long)buf[off + w], (unsigned long long)addr);
+		size_t w = first_hit(s, (const unsigned char *)(buf + off), words);
+		if (w < words) {
+			snprintf(s->why, sizeof(s->why), "0x%llx at 0x%llx points into it",
+				 (unsigned long long)buf[off + w],
+				 (unsigned long long)(s->r[i].lo + 8 * w));
 			return 1;
 		}
 		off += words;
@@ -357,8 +320,8 @@ static int words_refer(struct refscan *s, const uint64_t *buf, size_t first, siz
  * not be read (why set), else 0. */
 static int ranges_refer(struct refscan *s, pid_t tid)
 {
-	struct iovec *rem = s->iov;
-	uint64_t *buf = s->rbuf;
+	struct iovec *rem = refs_iov;
+	uint64_t *buf = refs_buf;
 	int rc = 0;
 	for (size_t i = 0; i < s->nr && rc == 0;) {
 		size_t k = 0, len = 0;
@@ -396,17 +359,10 @@ static int proc_open(pid_t tid, const char *what)
 
 static void query_choose(void);
 static void proof_warm(struct lc_proof *p, pid_t pid);
-static void early_wait(void);
-static int early_thread(void);
-static int early_warm(struct lc_proof *p, pid_t pid);
-static void early_forget(void);
 
 void lc_proof_ready(struct lc_proof *p, pid_t pid)
 {
 	static int touched;
-	early_forget();
-	if (p->early_n)
-		early_thread();
 	pid_t task = lc_proc_task(pid);        /* the main thread may have exited */
 	p->maps = proc_open(task, "maps");
 	p->pagemap = proc_open(task, "pagemap");
@@ -427,15 +383,13 @@ void lc_proof_ready(struct lc_proof *p, pid_t pid)
 		touched = 1;
 	}
 	query_choose();
-	if (!p->early_n || early_warm(p, task) != 0)
-		proof_warm(p, task);
+	proof_warm(p, task);
 }
 
 void lc_proof_end(struct lc_proof *p)
 {
 	if (!p->ready)
 		return;
-	early_forget();
 	if (p->maps >= 0)
 		close(p->maps);
 	if (p->pagemap >= 0)
@@ -689,7 +643,7 @@ static int maps_query_walk(struct refscan *s, const struct stacks *st, int fd)
 
 /* PROCMAP_QUERY unless LIBCARE_NO_PROCMAP_QUERY=1 (the text's walk, which
  * a test compares with it) or the kernel lacked it once. */
-static _Atomic int query_missing = -1;   /* the early look may set it */
+static int query_missing = -1;
 
 static void query_choose(void)
 {
@@ -716,10 +670,6 @@ static int memory_refers(struct refscan *s, const struct stacks *st, struct lc_p
 			close(fd);
 		s->walk = "PROCMAP_QUERY";
 	}
-	if (w == -2 && s->no_text) {
-		snprintf(s->why, sizeof(s->why), "no PROCMAP_QUERY");
-		return 1;
-	}
 	if (w == -2) {
 		if (maps_read(p, reader) != 0) {
 			snprintf(s->why, sizeof(s->why), "its maps cannot be read");
@@ -738,27 +688,6 @@ static int memory_refers(struct refscan *s, const struct stacks *st, struct lc_p
 	return ranges_refer(s, reader);
 }
 
-/* The tracer's buffers for a walk: p's lists, the static reads. */
-static void bufs_take(struct refscan *s, const struct lc_proof *p)
-{
-	s->r = p->ranges;
-	s->cap = p->rcap;
-	s->sp = p->spans;
-	s->spcap = p->scap;
-	s->iov = refs_iov;
-	s->rbuf = refs_buf;
-	s->pm = pm_ent;
-}
-
-/* (perhaps grown: kept) */
-static void bufs_give(const struct refscan *s, struct lc_proof *p)
-{
-	p->ranges = s->r;
-	p->rcap = s->cap;
-	p->spans = s->sp;
-	p->scap = s->spcap;
-}
-
 /* The same walk and reads as the proof's, with the world running and no
  * region to look for, right before the stop: the kernel's paths, the
  * patient's page tables and the doctor's buffers are then warm in the
@@ -769,403 +698,33 @@ static void proof_warm(struct lc_proof *p, pid_t pid)
 {
 	struct refscan s = { .pid = pid, .min = UINT64_MAX, .max = 0 };
 	struct stacks st = { NULL, NULL, 0 };
-	bufs_take(&s, p);
+	s.r = p->ranges;
+	s.cap = p->rcap;
+	s.sp = p->spans;
+	s.spcap = p->scap;
 	memory_refers(&s, &st, p, pid, p->pagemap);
-	bufs_give(&s, p);
-}
-
-/*
- * The early look: the memory part of the proof (walk, pagemap, reads,
- * scan), which needs neither the registers nor the stack check's
- * snapshots, run by a thread of the doctor's while the stack check and
- * the switch go on in the tracer's thread (the patient's memory stays as
- * it is: nothing but the hunk sites, in code, and the regions' headers is
- * written after lc_proof_early).  Without the stack pointers it reads the
- * stacks whole and keeps every word it finds with its mapping; the proof
- * then drops those below the lowest live stack pointer's red zone of
- * their mapping, as its own walk would not have read them.  One thread
- * for the doctor's life (made again in a -p all worker: threads do not
- * survive fork), waiting for a job; only if the doctor may run on two
- * CPUs or more (the tracer waits for it spinning), for at most
- * EARLY_THREADS threads, with PROCMAP_QUERY, and not with
- * LIBCARE_NO_EARLY_PROOF=1.
- * Anything it could not do (a range that cannot be read, past the cap,
- * more than EARLY_HITS words) the proof does in the stop as before.
- */
-static struct {
-	pid_t owner;                    /* the process that made the thread (0: none) */
-	int off;                        /* no thread to be had */
-	pthread_t th;
-	_Atomic pid_t tid;              /* its thread id */
-	_Atomic int cpu;                /* where it runs a job, or -1 */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	_Atomic unsigned job;           /* asked for (and signalled under mu) */
-	_Atomic unsigned done;          /* the last one done */
-	_Atomic unsigned go;            /* the look `job` may begin: the world is stopped */
-	_Atomic unsigned cancel;        /* the look `job` is not to be made */
-	_Atomic int claim;              /* of the look asked for: 0, 1 the thread makes it,
-					 * 2 the tracer took it back (it came late) */
-	int armed;                      /* a look asked for, not let go yet (tracer's) */
-	int late;                       /* the last one was taken back (tracer's) */
-	int sleeping;                   /* it waits for go on cv (under mu) */
-	/* the job */
-	int warm;                       /* proof_warm's, not a look */
-	struct lc_proof *p;
-	const struct lc_applied *a;
-	size_t n;
-	pid_t pid, reader;
-	int stop;                       /* the stop it was asked in (lc_threads nstops) */
-	/* what it found */
-	int rc;                         /* 0 everything looked at, 1 not (why) */
-	struct early_hit hits[EARLY_HITS];
-	size_t nhits, scanned, nr;
-	int pagemap_reads;
-	const char *walk;
-	char why[160];
-	uint64_t asked, began, us;      /* when (lc_now_us), and how long it took */
-	struct refrange *r;             /* its own lists (and early_iov...) */
-	size_t rcap;
-	struct pmspan *sp;
-	size_t spcap;
-} early;
-
-/* The thread's buffers for a walk. */
-static void early_bufs(struct refscan *s)
-{
-	s->r = early.r;
-	s->cap = early.rcap;
-	s->sp = early.sp;
-	s->spcap = early.spcap;
-	s->iov = early_iov;
-	s->rbuf = early_rbuf;
-	s->pm = early_pm;
-}
-
-static void early_look(void)
-{
-	struct lc_proof *p = early.p;
-	atomic_store(&early.cpu, sched_getcpu());
-	if (early.warm) {
-		/* on its CPU, with its buffers: both warm, and its pages touched */
-		struct refscan w = { .pid = early.pid, .min = UINT64_MAX, .max = 0 };
-		struct stacks none = { NULL, NULL, 0 };
-		early_bufs(&w);
-		memory_refers(&w, &none, p, early.pid, p->pagemap);
-		early.r = w.r;
-		early.rcap = w.cap;
-		early.sp = w.sp;
-		early.spcap = w.spcap;
-		return;
-	}
-	struct refscan s = { .a = early.a, .n = early.n, .pid = early.pid, .min = UINT64_MAX,
-			     .hits = early.hits, .no_text = 1 };
-	struct stacks st = { NULL, NULL, 0 };
-	uint64_t t0 = lc_now_us();
-	early.began = t0;
-	for (size_t k = 0; k < s.n; k++) {
-		if (s.a[k].addr < s.min)
-			s.min = s.a[k].addr;
-		if (s.a[k].addr + s.a[k].hdr->size > s.max)
-			s.max = s.a[k].addr + s.a[k].hdr->size;
-	}
-	early_bufs(&s);
-	early.rc = memory_refers(&s, &st, p, early.reader, p->pagemap);
-	early.r = s.r;
-	early.rcap = s.cap;
-	early.sp = s.sp;
-	early.spcap = s.spcap;
-	early.nhits = s.nhits;
-	early.scanned = s.scanned;
-	early.nr = s.nr;
-	early.pagemap_reads = s.pagemap_reads;
-	early.walk = s.walk;
-	memcpy(early.why, s.why, sizeof(early.why));
-	early.us = lc_now_us() - t0;
-}
-
-/* A look is asked for right before the world is stopped: the thread
- * wakes meanwhile (waking an idle CPU costs 30-50 us in a KVM guest) and
- * waits for go spinning, EARLY_SPIN_US at most, with sched_yield: the
- * patient's threads on its CPU go first to their stops (spinning without
- * yielding, at the doctor's priority, kept them from it: 400 us instead
- * of 100 to stop one thread).  If a yield gave the CPU away to other work
- * it waits asleep instead (a wake-up then takes the CPU back at once; a
- * yield would wait for the other's time slice to end). */
-#define EARLY_SPIN_US 300
-/* With more threads their stacks, read whole, are more than the stop's
- * own walk reads (it starts at the stack pointers and takes the stack
- * check's snapshots): no early look. */
-#define EARLY_THREADS 64
-
-static void *early_main(void *arg)
-{
-	(void)arg;
-	unsigned seen = 0;
-	atomic_store(&early.tid, (pid_t)syscall(SYS_gettid));
-	for (;;) {
-		pthread_mutex_lock(&early.mu);
-		while (atomic_load(&early.job) == seen)
-			pthread_cond_wait(&early.cv, &early.mu);
-		seen = atomic_load(&early.job);
-		pthread_mutex_unlock(&early.mu);
-		if (!early.warm) {
-			for (uint64_t t = lc_now_us(), y; atomic_load(&early.go) != seen &&
-			     atomic_load(&early.cancel) != seen && (y = lc_now_us()) - t < EARLY_SPIN_US;) {
-				sched_yield();
-				if (lc_now_us() - y > 10)
-					break;
-			}
-			pthread_mutex_lock(&early.mu);
-			early.sleeping = 1;
-			while (atomic_load(&early.go) != seen && atomic_load(&early.cancel) != seen)
-				pthread_cond_wait(&early.cv, &early.mu);
-			early.sleeping = 0;
-			pthread_mutex_unlock(&early.mu);
-			int zero = 0;
-			if (atomic_load(&early.cancel) == seen ||
-			    !atomic_compare_exchange_strong(&early.claim, &zero, 1)) {
-				early.rc = 1;
-				atomic_store_explicit(&early.done, seen, memory_order_release);
-				continue;
-			}
-		}
-		early_look();
-		atomic_store(&early.cpu, -1);
-		atomic_store_explicit(&early.done, seen, memory_order_release);
-	}
-	return NULL;
-}
-
-/* Until the thread has done what it was asked (it uses the proof's
- * buffers and files): spinning (a sleep would cost the wake-up of an idle
- * CPU), but giving the CPU away if the thread runs on the same one, and
- * after a while anyway. */
-static void early_wait(void)
-{
-	if (early.owner != getpid())
-		return;
-	if (early.armed) {              /* never let go: not to be made */
-		pthread_mutex_lock(&early.mu);
-		atomic_store(&early.cancel, atomic_load(&early.job));
-		pthread_cond_broadcast(&early.cv);
-		pthread_mutex_unlock(&early.mu);
-		early.armed = 0;
-	}
-	for (unsigned spins = 0;
-	     atomic_load_explicit(&early.done, memory_order_acquire) != atomic_load(&early.job);
-	     spins++) {
-		if (spins < 100000 && atomic_load(&early.cpu) != sched_getcpu())
-			__builtin_ia32_pause();
-		else
-			sched_yield();
-	}
-}
-
-/* The thread, made before the stop (0), or -1: none. */
-static int early_thread(void)
-{
-	if (early.owner == getpid())
-		return 0;
-	if (early.off)
-		return -1;
-	const char *no = getenv("LIBCARE_NO_EARLY_PROOF");
-	cpu_set_t cpus;
-	if ((no && strcmp(no, "1") == 0) || sched_getaffinity(0, sizeof(cpus), &cpus) != 0 ||
-	    CPU_COUNT(&cpus) < 2) {
-		early.off = 1;
-		return -1;
-	}
-	pthread_mutex_init(&early.mu, NULL);
-	pthread_cond_init(&early.cv, NULL);
-	atomic_store(&early.job, 0);
-	atomic_store(&early.done, 0);
-	atomic_store(&early.go, 0);
-	atomic_store(&early.cancel, 0);
-	atomic_store(&early.tid, 0);
-	atomic_store(&early.cpu, -1);
-	early.armed = 0;
-	early.p = NULL;
-	if (!early.r) {
-		early.rcap = early.spcap = 1024;
-		early.r = lc_xmalloc(early.rcap * sizeof(*early.r));
-		early.sp = lc_xmalloc(early.spcap * sizeof(*early.sp));
-		lc_pages_touch(early.r, early.rcap * sizeof(*early.r));
-		lc_pages_touch(early.sp, early.spcap * sizeof(*early.sp));
-		lc_pages_touch(early_iov, sizeof(early_iov));
-		lc_pages_touch(early_rbuf, sizeof(early_rbuf));
-		lc_pages_touch(early_pm, sizeof(early_pm));
-	}
-	/* no signal of the doctor's goes to it */
-	sigset_t all, was;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &was);
-	int rc = pthread_create(&early.th, NULL, early_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &was, NULL);
-	if (rc != 0) {
-		early.off = 1;
-		return -1;
-	}
-	pthread_detach(early.th);
-	early.owner = getpid();
-	return 0;
-}
-
-/* On the tracer's CPU the thread would wait for the tracer to wait for
- * it: on the others (where the patient's threads, stopped, were). */
-static void early_away(void)
-{
-	int cpu = sched_getcpu();
-	pid_t tid = atomic_load(&early.tid);
-	cpu_set_t set;
-	if (cpu >= 0 && tid > 0 && sched_getaffinity(0, sizeof(set), &set) == 0) {
-		CPU_CLR(cpu, &set);
-		if (CPU_COUNT(&set) > 0)
-			sched_setaffinity(tid, sizeof(set), &set);
-	}
-}
-
-/* The warm-up (proof_warm) by the thread, on its CPU, waited for: 0, or
- * -1 (no thread: the caller does it). */
-static int early_warm(struct lc_proof *p, pid_t pid)
-{
-	if (early.owner != getpid())
-		return -1;
-	early_wait();
-	early.warm = 1;
-	early.p = p;
-	early.pid = pid;
-	while (atomic_load(&early.tid) <= 0)
-		sched_yield();          /* just made */
-	early_away();
-	pthread_mutex_lock(&early.mu);
-	atomic_fetch_add(&early.job, 1);
-	pthread_cond_signal(&early.cv);
-	pthread_mutex_unlock(&early.mu);
-	early_wait();
-	early.p = NULL;         /* no answer to take */
-	return 0;
-}
-
-/* No answer of the thread's is taken for another proof (which may have
- * the same addresses). */
-static void early_forget(void)
-{
-	early_wait();
-	early.p = NULL;
-	early.a = NULL;
-}
-
-void lc_proof_arm(struct lc_proof *p, const struct lc_threads *ts)
-{
-	/* (without PROCMAP_QUERY the look could not list the mappings: the
-	 * maps text is read through p's file offset, the stop's) */
-	if (!p->ready || !p->early_n || early.owner != getpid() || ts->n > EARLY_THREADS ||
-	    query_missing == 1)
-		return;
-	early_wait();
-	early.p = p;
-	early.a = p->early_a;
-	early.n = p->early_n;
-	early.warm = 0;
-	early.stop = -1;
-	atomic_store(&early.claim, 0);
-	early_away();
-	early.asked = lc_now_us();
-	pthread_mutex_lock(&early.mu);
-	atomic_fetch_add(&early.job, 1);
-	pthread_cond_broadcast(&early.cv);
-	pthread_mutex_unlock(&early.mu);
-	early.armed = 1;
-}
-
-void lc_proof_early(struct lc_proof *p, const struct lc_threads *ts)
-{
-	if (!p->ready || !p->early_n || early.owner != getpid())
-		return;
-	if (!early.armed || early.p != p) {
-		/* a stop after the first: asked now, if the thread is free (the
-		 * stop waits for no look left to go on) */
-		if (atomic_load(&early.done) != atomic_load(&early.job))
-			return;
-		lc_proof_arm(p, ts);
-	}
-	if (!early.armed)
-		return;
-	pid_t reader = 0;
-	for (size_t i = 0; i < ts->n && !reader; i++)
-		if (!ts->t[i].gone && ts->t[i].stopped)
-			reader = ts->t[i].tid;
-	if (!reader)
-		return;                 /* (cancelled by the next early_wait) */
-	early.pid = ts->pid;
-	early.reader = reader;
-	early.stop = ts->nstops;
-	early.armed = 0;
-	early.asked = lc_now_us();
-	atomic_store_explicit(&early.go, atomic_load(&early.job), memory_order_release);
-	pthread_mutex_lock(&early.mu);
-	if (early.sleeping)
-		pthread_cond_broadcast(&early.cv);
-	pthread_mutex_unlock(&early.mu);
-}
-
-/* A look not begun EARLY_LATE_US after the proof wants it (its CPU taken
- * by other work) is taken back, and one not done EARLY_SLOW_US after it is
- * left to go on alone (the thread was kept from its CPU: 2-19 ms were
- * seen at load 8): the stop makes the proof itself, with its own buffers. */
-#define EARLY_LATE_US 20
-#define EARLY_SLOW_US 60
-
-/* Waits for the early look; 1 if it was asked in this very stop for these
- * regions and looked at everything (its words in early.hits), else 0. */
-static int early_take(struct lc_proof *p, const struct lc_threads *ts,
-		      const struct lc_applied *a, size_t n)
-{
-	if (early.owner != getpid() || !atomic_load(&early.job))
-		return 0;
-	if (!early.warm && atomic_load(&early.done) != atomic_load(&early.job)) {
-		uint64_t t = lc_now_us();
-		while (atomic_load(&early.claim) == 0 && lc_now_us() - t < EARLY_LATE_US)
-			__builtin_ia32_pause();
-		int zero = 0;
-		if (atomic_compare_exchange_strong(&early.claim, &zero, 2)) {
-			/* the thread skips it, and touches nothing of the proof's */
-			early.late = early.p == p && early.stop == ts->nstops;
-			return 0;
-		}
-		for (t = lc_now_us(); atomic_load_explicit(&early.done, memory_order_acquire) !=
-		     atomic_load(&early.job) && lc_now_us() - t < EARLY_SLOW_US;)
-			if (atomic_load(&early.cpu) == sched_getcpu())
-				sched_yield();
-			else
-				__builtin_ia32_pause();
-		if (atomic_load_explicit(&early.done, memory_order_acquire) != atomic_load(&early.job)) {
-			early.late = 1; /* left to go on: not waited for */
-			return 0;
-		}
-	}
-	early.late = 0;
-	early_wait();
-	return early.p == p && early.a == a && early.n == n && early.pid == ts->pid &&
-	       early.stop == ts->nstops && ts->world_stopped && early.rc == 0 && p->early_a == a;
+	p->ranges = s.r;
+	p->rcap = s.cap;
+	p->spans = s.sp;
+	p->scap = s.spcap;
 }
 
 int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u, struct lc_proof *p,
 			  const struct lc_applied *a, size_t n)
 {
-	struct lc_proof own = { 0, -1, -1, NULL, 0, NULL, 0, NULL, 0, NULL, 0 };
+	struct lc_proof own = { 0, -1, -1, NULL, 0, NULL, 0, NULL, 0 };
 	if (!p || !p->ready)
 		p = &own;
-	/* before anything of p is touched: the early look uses it */
-	uint64_t t0 = lc_now_us();
-	int use_early = early_take(p, ts, a, n);
 	struct refscan s = { .a = a, .n = n, .pid = ts->pid, .min = UINT64_MAX };
-	bufs_take(&s, p);
+	s.r = p->ranges;
+	s.cap = p->rcap;
+	s.sp = p->spans;
+	s.spcap = p->scap;
 	struct live_sp *rsp = lc_xcalloc(ts->n ? ts->n : 1, sizeof(*rsp));
 	size_t nrsp = 0;
 	pid_t reader = 0;
 	int rc = 0;
+	uint64_t t0 = lc_now_us();
 	int pagemap = p->pagemap;
 
 	query_choose();
@@ -1219,47 +778,24 @@ int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u, stru
 	 * main one may have exited). */
 	if (pagemap < 0)
 		pagemap = proc_open(reader, "pagemap");
-	if (use_early) {
-		/* a word found below the live part of a stack is no reference */
-		s.walk = early.walk;
-		s.scanned = early.scanned;
-		s.nr = early.nr;
-		s.pagemap_reads = early.pagemap_reads;
-		for (size_t h = 0; h < early.nhits && rc == 0; h++) {
-			const struct early_hit *e = &early.hits[h];
-			size_t k = 0;
-			while (k < nrsp && rsp[k].sp < e->mlo)
-				k++;
-			if (k < nrsp && rsp[k].sp < e->mhi && e->addr + RED_ZONE < (rsp[k].sp & ~(uint64_t)7))
-				continue;
-			snprintf(s.why, sizeof(s.why), "0x%llx at 0x%llx points into it",
-				 (unsigned long long)e->val, (unsigned long long)e->addr);
-			rc = 1;
-		}
-		lc_debug("process %d: the early look began %llu us after it was asked, %llu us before "
-			 "the proof, took %llu us and found %zu word(s)", (int)ts->pid,
-			 (unsigned long long)(early.began - early.asked),
-			 (unsigned long long)(t0 - early.began), (unsigned long long)early.us,
-			 early.nhits);
-	} else {
-		rc = memory_refers(&s, &st, p, reader, pagemap);
-	}
+	rc = memory_refers(&s, &st, p, reader, pagemap);
 out:
 	if (p == &own) {
 		free(own.buf);
 		free(s.r);
 		free(s.sp);
-	} else {
-		bufs_give(&s, p);
+	} else {                        /* perhaps grown: kept */
+		p->ranges = s.r;
+		p->rcap = s.cap;
+		p->spans = s.sp;
+		p->scap = s.spcap;
 	}
 	free(rsp);
 	if (pagemap >= 0 && pagemap != p->pagemap)
 		close(pagemap);
 	lc_debug("process %d: reference scan of %zu KiB (%zu ranges; mappings through %s, %d "
-		 "pagemap read(s); %s) in %llu us: %s", (int)ts->pid, s.scanned >> 10, s.nr,
+		 "pagemap read(s)) in %llu us: %s", (int)ts->pid, s.scanned >> 10, s.nr,
 		 s.walk ? s.walk : "nothing", s.pagemap_reads,
-		 use_early ? "early, beside the stack check" :
-		 early.late ? "in the stop, the early look came late" : "in the stop",
 		 (unsigned long long)(lc_now_us() - t0),
 		 rc ? s.why : "nothing points into the region(s)");
 	if (rc)

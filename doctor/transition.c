@@ -169,10 +169,6 @@ static int transition_wait_safe(struct lc_transition *t)
 	struct lc_exits ex;
 	for (;;) {
 		lc_tramps_normalize(t->tramps, &t->ts, 1);
-		/* the last write to the patient's memory before the switch: the
-		 * proof's memory part may start (retire.c) */
-		if (t->refs_scan)
-			lc_proof_early(&t->proof, &t->ts);
 		uint64_t c0 = lc_now_us();
 		int rc = lc_stack_check(&t->ts, t->unwind, t->busy, t->nbusy, &ex, t->why,
 					sizeof(t->why));
@@ -282,8 +278,6 @@ static int transition_steps(struct lc_transition *t)
 	transition_stack_touch();
 	uint64_t t2 = lc_now_us();
 	t->prepare_us = t2 - t1;
-	if (t->refs_scan)
-		lc_proof_arm(&t->proof, &t->ts);
 	if (lc_threads_stop_all(&t->ts) != 0)
 		return -1;
 	t->step = LC_STEP_STOPPED;

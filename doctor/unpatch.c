@@ -250,8 +250,6 @@ again:
 	t.ops = &unpatch_ops;
 	t.ctx = &ctx;
 	t.refs_scan = 1;
-	t.proof.early_a = a;    /* its memory part beside the check (retire.c) */
-	t.proof.early_n = n;
 	if (lc_transition_run(&t) != 0)
 		goto out;
 	lc_info("process %d: waiting for a safe point %llu us (%d stop(s), %d trampoline "
