@@ -193,8 +193,9 @@ static void spit(const char *path, const char *text)
 	chmod(path, 0644);
 }
 
-/* The trusted key files are read by sign.c itself: what a PEM text may
- * hold around the key, and every other key refused. */
+/* The trusted key files (sign.c: libcrypto's plain PEM reader, then the
+ * Ed25519 form compared): what a PEM text may hold around the key, and
+ * every other key refused. */
 static void key_files(const char *tmp)
 {
 	char keys[512], priv[600], pub[600], pem[4096], text[8192];
