@@ -390,6 +390,8 @@ struct lc_proof {
 	size_t rcap;
 	void *spans;            /* what pagemap is asked about (retire.c's) */
 	size_t scap;
+	int uffd;               /* a readable shared mapping is registered with
+				 * userfaultfd: not read, the proof is not made */
 };
 void lc_proof_ready(struct lc_proof *p, pid_t pid);
 void lc_proof_end(struct lc_proof *p);

@@ -31,8 +31,10 @@
  * swapped) hold zeroes or the file's bytes and are not read, but a shared
  * mapping is read whole (another process may have written it, and its
  * pages leave the page tables without going to swap).  Memory that cannot
- * be read (device memory) and a thread waiting in vfork() (registers not
- * readable) leave it not proven.  Past LC_RETIRE_SCAN_MAX bytes to read
+ * be read (device memory), a readable shared mapping registered with
+ * userfaultfd (uffd_shared: its read would wait for the process's own
+ * fault handler) and a thread waiting in vfork() (registers not readable)
+ * leave it not proven.  Past LC_RETIRE_SCAN_MAX bytes to read
  * (counted first) the proof is not attempted (it would lengthen the stop,
  * about 1 ms per MiB): the region is retired.  It is made cheap inside
  * the stop: the registers are those the stack check read in this stop,
@@ -360,6 +362,57 @@ static int proc_open(pid_t tid, const char *what)
 static void query_choose(void);
 static void proof_warm(struct lc_proof *p, pid_t pid);
 
+/* 1 if a readable shared mapping of process `pid` (through its thread
+ * `task`) is registered with userfaultfd for missing or minor faults
+ * (smaps' VmFlags "um", "ui"), else 0.  The proof reads a shared mapping
+ * whole, pages not mapped included: such a read would wait for the
+ * patient's own fault handler, which is stopped then (the read waits
+ * killably, for ever), or which may never answer.  smaps costs the kernel a
+ * walk of the page tables, so it is read only when maps shows a readable
+ * shared mapping.  A /proc file that cannot be read says 0: the proof then
+ * goes on as before. */
+static int uffd_shared(pid_t task)
+{
+	char path[64];
+	struct lc_buf b = LC_BUF_INIT;
+	int found = 0, shared = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)task);
+	if (lc_buf_read_file(&b, path) != 0)
+		goto out;
+	for (const char *l = b.data; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		const char *perms = strchr(l, ' ');
+		if (perms && perms[1] == 'r' && perms[4] == 's') {
+			shared = 1;
+			break;
+		}
+	}
+	if (!shared)
+		goto out;
+	b.len = 0;
+	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)task);
+	if (lc_buf_read_file(&b, path) != 0)
+		goto out;
+	int readable_shared = 0;
+	for (const char *l = b.data; l && *l && !found; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		if (strncmp(l, "VmFlags:", 8) == 0) {
+			const char *end = strchr(l, '\n');
+			size_t len = end ? (size_t)(end - l) : strlen(l);
+			for (const char *f = l + 8; readable_shared && f < l + len; f++)
+				if (f[0] == ' ' && f[1] == 'u' && (f[2] == 'm' || f[2] == 'i') &&
+				    (f + 3 >= l + len || f[3] == ' '))
+					found = 1;
+			continue;
+		}
+		/* a mapping's first line: "start-end perms offset dev inode name" */
+		const char *dash = strchr(l, '-'), *sp = strchr(l, ' ');
+		if (dash && sp && dash < sp && sp[1] && sp[4])
+			readable_shared = sp[1] == 'r' && sp[4] == 's';
+	}
+out:
+	lc_buf_free(&b);
+	return found;
+}
+
 void lc_proof_ready(struct lc_proof *p, pid_t pid)
 {
 	static int touched;
@@ -383,7 +436,9 @@ void lc_proof_ready(struct lc_proof *p, pid_t pid)
 		touched = 1;
 	}
 	query_choose();
-	proof_warm(p, task);
+	p->uffd = uffd_shared(task);
+	if (!p->uffd)
+		proof_warm(p, task);
 }
 
 void lc_proof_end(struct lc_proof *p)
@@ -712,7 +767,7 @@ static void proof_warm(struct lc_proof *p, pid_t pid)
 int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u, struct lc_proof *p,
 			  const struct lc_applied *a, size_t n)
 {
-	struct lc_proof own = { 0, -1, -1, NULL, 0, NULL, 0, NULL, 0 };
+	struct lc_proof own = { 0, -1, -1, NULL, 0, NULL, 0, NULL, 0, 0 };
 	if (!p || !p->ready)
 		p = &own;
 	struct refscan s = { .a = a, .n = n, .pid = ts->pid, .min = UINT64_MAX };
@@ -766,6 +821,11 @@ int lc_regions_referenced(struct lc_threads *ts, const struct lc_unwind *u, stru
 				 "registers cannot be read)", (int)ts->vb[i].tid);
 			rc = 1;
 		}
+	if (rc == 0 && reader && (p == &own ? uffd_shared(reader) : p->uffd)) {
+		snprintf(s.why, sizeof(s.why), "not proven: a shared mapping is registered with "
+			 "userfaultfd (reading it would wait for the process's own fault handler)");
+		rc = 1;
+	}
 	if (rc || !reader) {
 		if (!reader)
 			snprintf(s.why, sizeof(s.why), "no thread to read its memory");
