@@ -362,15 +362,37 @@ static int proc_open(pid_t tid, const char *what)
 static void query_choose(void);
 static void proof_warm(struct lc_proof *p, pid_t pid);
 
-/* 1 if a readable shared mapping of process `pid` (through its thread
- * `task`) is registered with userfaultfd for missing or minor faults
- * (smaps' VmFlags "um", "ui"), else 0.  The proof reads a shared mapping
- * whole, pages not mapped included: such a read would wait for the
- * patient's own fault handler, which is stopped then (the read waits
- * killably, for ever), or which may never answer.  smaps costs the kernel a
- * walk of the page tables, so it is read only when maps shows a readable
- * shared mapping.  A /proc file that cannot be read says 0: the proof then
- * goes on as before. */
+/* 1 if the maps (or smaps) line at l is a mapping the proof reads whole:
+ * readable, shared, and writable or not a file's (as maps_text_walk
+ * tells: a read-only shared file mapping, such as glibc's
+ * gconv-modules.cache, is not read at all), else 0 (or not such a line). */
+static int read_whole(const char *l)
+{
+	const char *dash = strchr(l, '-'), *p = strchr(l, ' ');
+	if (!dash || !p || dash > p || strlen(p) < 5 || p[1] != 'r' || p[4] != 's')
+		return 0;
+	if (p[2] == 'w')
+		return 1;
+	p += 5;
+	for (int field = 0; field < 3; field++) {       /* offset, dev, inode */
+		while (*p == ' ')
+			p++;
+		while (*p && *p != ' ' && *p != '\n')
+			p++;
+	}
+	while (*p == ' ')
+		p++;
+	return *p == '\0' || *p == '\n' || *p == '[';
+}
+
+/* 1 if a mapping the proof reads whole (read_whole) of process `pid`
+ * (through its thread `task`) is registered with userfaultfd for missing
+ * or minor faults (smaps' VmFlags "um", "ui"), else 0.  Such a read takes
+ * in pages not mapped and would wait for the patient's own fault handler,
+ * which is stopped then (the read waits killably, for ever), or which may
+ * never answer.  smaps costs the kernel a walk of the page tables, so it
+ * is read only when maps shows such a mapping.  A /proc file that cannot
+ * be read says 0: the proof then goes on as before. */
 static int uffd_shared(pid_t task)
 {
 	char path[64];
@@ -379,34 +401,26 @@ static int uffd_shared(pid_t task)
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)task);
 	if (lc_buf_read_file(&b, path) != 0)
 		goto out;
-	for (const char *l = b.data; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
-		const char *perms = strchr(l, ' ');
-		if (perms && perms[1] == 'r' && perms[4] == 's') {
-			shared = 1;
-			break;
-		}
-	}
+	for (const char *l = b.data; l && *l && !shared; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+		shared = read_whole(l);
 	if (!shared)
 		goto out;
 	b.len = 0;
 	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)task);
 	if (lc_buf_read_file(&b, path) != 0)
 		goto out;
-	int readable_shared = 0;
+	int whole = 0;
 	for (const char *l = b.data; l && *l && !found; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
 		if (strncmp(l, "VmFlags:", 8) == 0) {
 			const char *end = strchr(l, '\n');
 			size_t len = end ? (size_t)(end - l) : strlen(l);
-			for (const char *f = l + 8; readable_shared && f < l + len; f++)
+			for (const char *f = l + 8; whole && f < l + len; f++)
 				if (f[0] == ' ' && f[1] == 'u' && (f[2] == 'm' || f[2] == 'i') &&
-				    (f + 3 >= l + len || f[3] == ' '))
+				    (f + 3 >= l + len || f[3] == ' ' || f[3] == '\n'))
 					found = 1;
-			continue;
+		} else if (strchr("0123456789abcdef", l[0])) {
+			whole = read_whole(l);  /* a mapping's first line */
 		}
-		/* a mapping's first line: "start-end perms offset dev inode name" */
-		const char *dash = strchr(l, '-'), *sp = strchr(l, ' ');
-		if (dash && sp && dash < sp && sp[1] && sp[4])
-			readable_shared = sp[1] == 'r' && sp[4] == 's';
 	}
 out:
 	lc_buf_free(&b);
