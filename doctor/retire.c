@@ -362,27 +362,34 @@ static int proc_open(pid_t tid, const char *what)
 static void query_choose(void);
 static void proof_warm(struct lc_proof *p, pid_t pid);
 
-/* 1 if the maps (or smaps) line at l is a mapping the proof reads whole:
- * readable, shared, and writable or not a file's (as maps_text_walk
- * tells: a read-only shared file mapping, such as glibc's
- * gconv-modules.cache, is not read at all), else 0 (or not such a line). */
-static int read_whole(const char *l)
+static int maps_line(char *line, uint64_t *lo, uint64_t *hi, const char **perms, const char **name);
+
+/* Of one line of maps or smaps (NUL-terminated): 1 if it is a mapping the
+ * proof reads whole: readable, shared, and writable or not a file's (as
+ * maps_text_walk tells: a read-only shared file mapping, such as glibc's
+ * gconv-modules.cache, is not read at all); 0 another mapping; -1 no
+ * mapping's line. */
+static int read_whole(char *line)
 {
-	const char *dash = strchr(l, '-'), *p = strchr(l, ' ');
-	if (!dash || !p || dash > p || strlen(p) < 5 || p[1] != 'r' || p[4] != 's')
-		return 0;
-	if (p[2] == 'w')
-		return 1;
-	p += 5;
-	for (int field = 0; field < 3; field++) {       /* offset, dev, inode */
-		while (*p == ' ')
-			p++;
-		while (*p && *p != ' ' && *p != '\n')
-			p++;
-	}
-	while (*p == ' ')
-		p++;
-	return *p == '\0' || *p == '\n' || *p == '[';
+	uint64_t lo, hi;
+	const char *perms, *name;
+	if (maps_line(line, &lo, &hi, &perms, &name) != 0)
+		return -1;
+	return perms[0] == 'r' && perms[3] == 's' && (perms[1] == 'w' || !name[0] || name[0] == '[');
+}
+
+/* The next line of a text, cut at its end: where it starts, or NULL at the
+ * end; *rest is moved past it. */
+static char *next_line(char **rest)
+{
+	char *l = *rest, *end;
+	if (!l || !*l)
+		return NULL;
+	end = strchr(l, '\n');
+	if (end)
+		*end++ = '\0';
+	*rest = end;
+	return l;
 }
 
 /* 1 if a mapping the proof reads whole (read_whole) of process `pid`
@@ -395,32 +402,30 @@ static int read_whole(const char *l)
  * be read says 0: the proof then goes on as before. */
 static int uffd_shared(pid_t task)
 {
-	char path[64];
+	char path[64], *rest, *l;
 	struct lc_buf b = LC_BUF_INIT;
-	int found = 0, shared = 0;
+	int found = 0, whole = 0;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)task);
 	if (lc_buf_read_file(&b, path) != 0)
 		goto out;
-	for (const char *l = b.data; l && *l && !shared; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
-		shared = read_whole(l);
-	if (!shared)
+	for (rest = b.data; !whole && (l = next_line(&rest));)
+		whole = read_whole(l) == 1;
+	if (!whole)
 		goto out;
 	b.len = 0;
 	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)task);
 	if (lc_buf_read_file(&b, path) != 0)
 		goto out;
-	int whole = 0;
-	for (const char *l = b.data; l && *l && !found; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+	for (rest = b.data; !found && (l = next_line(&rest));) {
 		if (strncmp(l, "VmFlags:", 8) == 0) {
-			const char *end = strchr(l, '\n');
-			size_t len = end ? (size_t)(end - l) : strlen(l);
-			for (const char *f = l + 8; whole && f < l + len; f++)
-				if (f[0] == ' ' && f[1] == 'u' && (f[2] == 'm' || f[2] == 'i') &&
-				    (f + 3 >= l + len || f[3] == ' ' || f[3] == '\n'))
-					found = 1;
-		} else if (strchr("0123456789abcdef", l[0])) {
-			whole = read_whole(l);  /* a mapping's first line */
+			char *save = NULL;
+			for (char *f = strtok_r(l + 8, " ", &save); f && whole; f = strtok_r(NULL, " ", &save))
+				found |= strcmp(f, "um") == 0 || strcmp(f, "ui") == 0;
+			continue;
 		}
+		int w = read_whole(l);  /* a mapping's first line: the flags are its */
+		if (w >= 0)
+			whole = w;
 	}
 out:
 	lc_buf_free(&b);
