@@ -3,7 +3,7 @@
 # keeping the original layout.
 . "$(dirname "$0")/lib.sh"
 : "${GENSRC:?set LIBCARE_GENSRC}"
-"$GENSRC" --help | grep -q '^usage: libcare-gensrc' && ok "--help" || fail "--help"
+"$GENSRC" --help | grep '^usage: libcare-gensrc' >/dev/null && ok "--help" || fail "--help"
 for opt in -O0 -O2; do
 	for pie in pie no-pie; do
 		cf="$opt"; [ $pie = no-pie ] && cf="$cf -fno-pie"

@@ -34,15 +34,15 @@ for opt in -O0 -O2; do
 			size=$(readelf -SW patched | awk '$2 == ".kpatch.info" { print $6 }')
 			[ "$size" = "000020" ] && ok "$name: one .kpatch.info record" ||
 				fail "$name: .kpatch.info size '$size'"
-			readelf -SW patched | grep -q '\.rela\.kpatch\.text' || fail "$name: no .rela.kpatch.text"
-			readelf -sW patched | grep -q ' greet\.kpatch$' || fail "$name: no greet.kpatch symbol"
+			readelf -SW patched | grep '\.rela\.kpatch\.text' >/dev/null || fail "$name: no .rela.kpatch.text"
+			readelf -sW patched | grep ' greet\.kpatch$' >/dev/null || fail "$name: no greet.kpatch symbol"
 			# weak+hidden external: undefined, kept only as a relocation target
-			readelf -sW patched | grep -q ' UND getpid\.kpatch_ext$' || fail "$name: no undefined getpid ext"
-			readelf -rW patched | grep -q 'R_X86_64_PLT32 .* getpid\.kpatch_ext - 4' ||
+			readelf -sW patched | grep ' UND getpid\.kpatch_ext$' >/dev/null || fail "$name: no undefined getpid ext"
+			readelf -rW patched | grep 'R_X86_64_PLT32 .* getpid\.kpatch_ext - 4' >/dev/null ||
 				fail "$name: no PLT32 relocation to getpid.kpatch_ext"
-			readelf --dyn-syms -W patched | grep -q kpatch && fail "$name: a kpatch symbol is dynamic"
+			readelf --dyn-syms -W patched | grep kpatch >/dev/null && fail "$name: a kpatch symbol is dynamic"
 			# kpatch sections are not allocated
-			readelf -SW patched | awk '$2 ~ /^\.kpatch/ && $9 ~ /A/' | grep -q . &&
+			readelf -SW patched | awk '$2 ~ /^\.kpatch/ && $9 ~ /A/' | grep . >/dev/null &&
 				fail "$name: a .kpatch section is allocated"
 			true
 		done

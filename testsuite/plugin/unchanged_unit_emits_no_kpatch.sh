@@ -11,7 +11,7 @@ for src in variety.c other.c; do
 		# shellcheck disable=SC2086
 		cc_patched $flags -fplugin-arg-libcare-verbose -c u.c -o u.o 2>notes
 		grep -q 'no change' notes || fail "$src $flags: no 'no change' note"
-		if readelf -SW u.o | grep -q kpatch; then fail "$src $flags: .kpatch sections emitted"
+		if readelf -SW u.o | grep kpatch >/dev/null; then fail "$src $flags: .kpatch sections emitted"
 		else ok "$src $flags: no .kpatch sections"; fi
 		cmp -s orig.o u.o && ok "$src $flags: same object" || fail "$src $flags: object differs"
 	done
