@@ -1,6 +1,6 @@
 /* A thread vforks children one after the other; each child (sharing the
  * patient's memory, on its stack) stays 400 ms (kind 2: 3 s) inside
- * version(), says what it returned, then: kind 0 says its PID, sleeps 3.5 s
+ * version(), says what it returned, then: kind 0 says its PID, sleeps 10 s
  * more and _exits 7, kind 1 execs `sleep 0.5`, kind 2 _exits 7 at once.  The parent prints each child's
  * exit status.  Another thread vforks a child every 2 ms that calls
  * version() and _exits 0 if it said "old" or "new"; the main thread prints
@@ -51,7 +51,7 @@ static void *spawner(void *arg)
 				snprintf(line, sizeof(line), "child %d pid %d sleeping\n", k,
 					 (int)getpid());
 				say(line);
-				nap_us(3500000);
+				nap_us(10000000);
 			}
 			else if (k % 3 == 1)
 				execlp("sleep", "sleep", "0.5", (char *)NULL);
