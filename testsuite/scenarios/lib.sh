@@ -274,12 +274,14 @@ lc_lines() {
 	wc -l <"$out"
 }
 
-# lc_wait_lines N [TIMEOUT_S] - wait until $out has N complete lines.
+# lc_wait_lines N [TIMEOUT_S] - wait until $out has N complete lines (30 s
+# by default: a deadline, not a timing: on a loaded machine a patient may
+# wait seconds for a CPU, and the wait ends as soon as the lines are there).
 lc_wait_lines() {
-	local n=$1 deadline=$((SECONDS + ${2:-5}))
+	local n=$1 deadline=$((SECONDS + ${2:-30}))
 	while (($(lc_lines) < n)); do
 		lc_alive || fail "the patient (PID $pid) died while waiting for $n lines"
-		((SECONDS < deadline)) || fail "the patient printed $(lc_lines) lines, expected $n within ${2:-5} s"
+		((SECONDS < deadline)) || fail "the patient printed $(lc_lines) lines, expected $n within ${2:-30} s"
 		sleep 0.02
 	done
 }
