@@ -27,7 +27,10 @@ rm -f "$supervisor_out"
 check "lc_ppid names this shell as the parent of its child" [ "$(lc_ppid "$mine")" = "$$" ]
 check "lc_ppid of a PID that does not exist is empty" [ -z "$(lc_ppid 0)" ]
 lc_kill_wait "$other" "$mine" "$supervisor" "$worker" 999999999 not-a-pid
-sleep 0.1
+# the worker is no child of this shell (not reaped by lc_kill_wait): its
+# death after SIGKILL is waited for, 30 s at most, not 0.1 s, which a
+# loaded machine may not give it a CPU in
+for _ in $(seq 3000); do alive "$worker" || break; sleep 0.01; done
 check "a child of this shell is killed" test ! -e "/proc/$mine/stat"
 check "a supervisor child of this shell is killed" test ! -e "/proc/$supervisor/stat"
 check "the supervisor's worker given with it is killed" eval '! alive "$worker"'
