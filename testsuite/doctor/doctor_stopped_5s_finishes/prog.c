@@ -1,15 +1,25 @@
-/* One thread is inside f() for 2.5 s, once; the main thread calls f()
- * every 50 ms. */
+/* One thread is inside f() once, until SIGUSR1 releases it; the main
+ * thread calls f() every 50 ms. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
-__attribute__((noinline)) void f(const char *who, int stay_ms)
+static volatile sig_atomic_t released;
+
+static void on_usr1(int sig)
 {
-	if (stay_ms) {
+	(void)sig;
+	released = 1;
+}
+
+__attribute__((noinline)) void f(const char *who, int stay)
+{
+	if (stay) {
 		printf("%s entered f\n", who);
 		fflush(stdout);
-		usleep(stay_ms * 1000);
+		while (!released)
+			usleep(10000);
 	}
 	printf("%s f old\n", who);
 	fflush(stdout);
@@ -18,7 +28,7 @@ __attribute__((noinline)) void f(const char *who, int stay_ms)
 static void *slow(void *arg)
 {
 	(void)arg;
-	f("slow", 2500);
+	f("slow", 1);
 	printf("slow left f\n");
 	fflush(stdout);
 	for (;;)
@@ -29,6 +39,7 @@ static void *slow(void *arg)
 int main(void)
 {
 	pthread_t t;
+	signal(SIGUSR1, on_usr1);
 	printf("token %s\n", LC_TOKEN);
 	fflush(stdout);
 	pthread_create(&t, NULL, slow, NULL);
