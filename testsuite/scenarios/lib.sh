@@ -294,6 +294,60 @@ lc_alive() {
 	[[ $state != Z && $state != X ]]
 }
 
+# lc_free_port - a TCP port free on 127.0.0.1 now (the kernel's choice for
+# a bind to port 0): not a random one, which another test's daemon may hold.
+lc_free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# lc_listens PID PORT - PID holds the socket listening on 127.0.0.1:PORT
+# (a daemon that could not bind exits, but a connect may meanwhile reach
+# another process that took the port: up means ours listens).
+lc_listens() {
+	local hex l st inode= fd
+	printf -v hex '%04X' "$2"
+	while read -r _ l _ st _ _ _ _ _ inode _; do
+		[[ $l == "0100007F:$hex" && $st == 0A ]] && break
+		inode=
+	done </proc/net/tcp
+	[[ -n $inode ]] || return 1
+	for fd in /proc/"$1"/fd/*; do
+		[[ $(readlink "$fd" 2>/dev/null) == "socket:[$inode]" ]] && return 0
+	done
+	return 1
+}
+
+# lc_start_listening OUT CMD... - start a daemon, CMD with each word PORT
+# replaced by a free port (lc_free_port), its output to OUT, and wait (60 s
+# at most) until it listens on 127.0.0.1 (lc_listens); one that exits (the
+# port taken meanwhile) is started again on another, 5 ports at most.  Sets
+# $pid and $port, and connects fd 3 to it.
+lc_start_listening() {
+	local o=$1 try deadline w args
+	shift
+	for try in 1 2 3 4 5; do
+		port=$(lc_free_port)
+		args=()
+		for w in "$@"; do
+			if [[ $w == PORT ]]; then args+=("$port"); else args+=("$w"); fi
+		done
+		"${args[@]}" >"$o" 2>&1 </dev/null &
+		pid=$!
+		deadline=$((SECONDS + 60))
+		until lc_listens "$pid" "$port"; do
+			lc_alive || break
+			((SECONDS < deadline)) || fail "$1 (PID $pid) does not listen on 127.0.0.1:$port after 60 s" "$(cat "$o")"
+			sleep 0.05
+		done
+		if lc_listens "$pid" "$port"; then
+			exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "cannot connect to $1 (PID $pid) on 127.0.0.1:$port"
+			return 0
+		fi
+		lc_kill_wait "$pid"
+	done
+	fail "$1 did not start on 127.0.0.1 (5 ports tried)" "$(cat "$o")"
+}
+
 # lc_state - one-character state of the patient (R, S, T, t, Z...).
 lc_state() {
 	awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || echo gone
