@@ -80,6 +80,8 @@ int lc_call_function(struct lc_threads *ts, struct lc_thread *th, uint64_t fn,
 	if (ptrace(PTRACE_GETREGS, th->tid, NULL, &saved) != 0)
 		return lc_error("process %d: cannot read the registers of thread %d: %s",
 				(int)ts->pid, (int)th->tid, strerror(errno));
+	if (lc_rseq_abort(ts->pid, th->tid, &saved) != 0)      /* rseq.c */
+		return -1;
 	xs.iov_base = lc_xmalloc(CALL_XSTATE_MAX);
 	if (ptrace(PTRACE_GETREGSET, th->tid, (void *)NT_X86_XSTATE, &xs) == 0)
 		have_xstate = 1;

@@ -284,6 +284,14 @@ void lc_stub_keep(pid_t pid);
 /* Detaching: the stub's place gets its original bytes back (unless kept). */
 void lc_stub_release(pid_t pid);
 
+/* --- rseq.c: a borrowed thread stopped inside a restartable sequence ----- */
+
+/* Before thread `tid` of process `pid` with registers `r` is borrowed: if
+ * it was stopped inside its restartable sequence, r->rip becomes the
+ * sequence's abort handler, where the kernel would resume it.  0, or -1
+ * (said) if it is inside one the kernel would not abort: not to borrow. */
+int lc_rseq_abort(pid_t pid, pid_t tid, struct user_regs_struct *r);
+
 /* --- call.c: a function called by a stopped thread of the patient -------- */
 
 /* Calls fn(args[0..nargs-1]) (at most 6 integer arguments) in the stopped
