@@ -43,6 +43,8 @@
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/stat.h>
+#include <sys/user.h>
+#include <stddef.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -582,6 +584,77 @@ int lc_sigtrap_sent(pid_t tid)
 }
 
 /*
+ * Untimed waits that Linux ends with EINTR whenever the thread is stopped
+ * and resumed, a ptrace stop included, where other calls are restarted
+ * (signal(7): epoll_wait, sigtimedwait, semop... "are never restarted"):
+ * the doctor's interrupt wakes the wait, which sees a signal pending and
+ * returns -EINTR, and with no signal to deliver the kernel hands that to
+ * the program, for which an EINTR with no handler run is an error (a plain
+ * server loop dies of it).  Before such a thread leaves the doctor's stop
+ * its result becomes -ERESTARTNOHAND, the kernel's own "restart unless a
+ * handler runs": the wait starts again as if nothing happened, and a
+ * signal with a handler, pending or coming, still ends it with EINTR
+ * (doctor.untimed_waits_not_interrupted).  A signal the program ignores
+ * ends such a wait too while the doctor traces it (the kernel drops no
+ * signal sent to a traced thread): delivered from its signal-delivery
+ * stop (thread_settle), it leaves the thread at the interrupt stop that
+ * follows with the same -EINTR, made a restart there.  Only waits with no
+ * timeout: one started again would wait its whole timeout once more, so a
+ * timed wait keeps its EINTR, as any debugger's stop gives it.
+ */
+#define LC_ERESTARTNOHAND 514
+
+static int wait_syscall(long nr)
+{
+	return nr == SYS_epoll_wait || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2 ||
+	       nr == SYS_rt_sigtimedwait || nr == SYS_semop || nr == SYS_semtimedop ||
+	       nr == SYS_io_getevents || nr == SYS_io_pgetevents;
+}
+
+int lc_wait_restart(struct user_regs_struct *r)
+{
+	long nr = (long)r->orig_rax;
+	if ((long long)r->rax != -EINTR || !wait_syscall(nr))
+		return 0;
+	int untimed = nr == SYS_epoll_wait || nr == SYS_epoll_pwait ? (int)r->r10 < 0 :
+		      nr == SYS_rt_sigtimedwait ? r->rdx == 0 :
+		      nr == SYS_semop ? 1 :
+		      nr == SYS_io_getevents || nr == SYS_io_pgetevents ? r->r8 == 0 :
+		      r->r10 == 0;      /* epoll_pwait2, semtimedop */
+	if (!untimed)
+		return 0;
+	r->rax = (unsigned long long)-LC_ERESTARTNOHAND;
+	return 1;
+}
+
+/* As lc_wait_restart, on a stopped thread (its registers read in this stop
+ * if they were, else asked for only if it is in such a call). */
+static void thread_wait_restart(struct lc_threads *ts, struct lc_thread *th)
+{
+	struct user_regs_struct r;
+	if (th->regs_ok) {
+		r = th->regs;
+		if (!lc_wait_restart(&r))
+			return;
+	} else {
+		errno = 0;
+		long nr = ptrace(PTRACE_PEEKUSER, th->tid,
+				 (void *)offsetof(struct user, regs.orig_rax), NULL);
+		if (errno || !wait_syscall(nr))
+			return;
+	}
+	if (ptrace(PTRACE_GETREGS, th->tid, NULL, &r) != 0 || !lc_wait_restart(&r))
+		return;
+	if (ptrace(PTRACE_POKEUSER, th->tid, (void *)offsetof(struct user, regs.rax),
+		   (void *)(long)r.rax) != 0)
+		return;
+	if (th->regs_ok)
+		th->regs.rax = r.rax;
+	lc_debug("process %d: thread %d: its system call %lld, ended with EINTR by the stop, "
+		 "starts again", (int)ts->pid, (int)th->tid, (long long)r.orig_rax);
+}
+
+/*
  * A thread the doctor interrupted may stop for a signal first.  The signal
  * is delivered now: PTRACE_INTERRUPT while it is in that stop (another trap
  * is then certain to follow), PTRACE_CONT with the signal (its handler's
@@ -681,6 +754,7 @@ int lc_thread_resume(struct lc_threads *ts, struct lc_thread *th)
 		return 0;       /* the process is stopped: it stays so until the detach */
 	if (th->vfork_child)
 		return 0;       /* held at its vfork stop while the child shares the memory */
+	thread_wait_restart(ts, th);
 	int sig = thread_signals_out(ts, th);
 	if (ptrace(PTRACE_CONT, th->tid, NULL, (void *)(long)sig) != 0) {
 		if (errno == ESRCH) {
@@ -803,6 +877,7 @@ void lc_threads_resume_all(struct lc_threads *ts)
 /* A stopped thread let go, with the signals it is to get. */
 static void thread_detach(struct lc_threads *ts, struct lc_thread *th)
 {
+	thread_wait_restart(ts, th);
 	int sig = thread_signals_out(ts, th);
 	if (ptrace(PTRACE_DETACH, th->tid, NULL, (void *)(long)sig) != 0 && errno != ESRCH)
 		lc_warn("process %d: cannot detach from thread %d: %s", (int)ts->pid,

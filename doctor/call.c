@@ -80,6 +80,7 @@ int lc_call_function(struct lc_threads *ts, struct lc_thread *th, uint64_t fn,
 	if (ptrace(PTRACE_GETREGS, th->tid, NULL, &saved) != 0)
 		return lc_error("process %d: cannot read the registers of thread %d: %s",
 				(int)ts->pid, (int)th->tid, strerror(errno));
+	lc_wait_restart(&saved);                               /* attach.c */
 	if (lc_rseq_abort(ts->pid, th->tid, &saved) != 0)      /* rseq.c */
 		return -1;
 	xs.iov_base = lc_xmalloc(CALL_XSTATE_MAX);

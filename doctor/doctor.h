@@ -284,6 +284,12 @@ void lc_stub_keep(pid_t pid);
 /* Detaching: the stub's place gets its original bytes back (unless kept). */
 void lc_stub_release(pid_t pid);
 
+/* attach.c: registers r of a thread stopped at the end of an untimed wait
+ * that the stop ended with EINTR (epoll_wait, sigtimedwait, semop...) get
+ * -ERESTARTNOHAND instead, which the kernel restarts unless a handler runs;
+ * 1 if changed. */
+int lc_wait_restart(struct user_regs_struct *r);
+
 /* --- rseq.c: a borrowed thread stopped inside a restartable sequence ----- */
 
 /* Before thread `tid` of process `pid` with registers `r` is borrowed: if

@@ -85,8 +85,10 @@ int lc_inject_syscalls(struct lc_threads *ts, struct lc_thread *th, uint64_t ins
 	if (ptrace(PTRACE_GETREGS, th->tid, NULL, &saved) != 0)
 		return lc_error("process %d: cannot read the registers of thread %d: %s",
 				(int)ts->pid, (int)th->tid, strerror(errno));
-	/* Put back (and in the frame) at its abort handler if it was stopped
+	/* Put back (and in the frame) with an untimed wait the stop ended to
+	 * start again (attach.c), at its abort handler if it was stopped
 	 * inside a restartable sequence (rseq.c) */
+	lc_wait_restart(&saved);
 	if (lc_rseq_abort(ts->pid, th->tid, &saved) != 0)
 		return -1;
 	/* The stub and its frame, with the thread's own mask (the frame first:
