@@ -651,9 +651,13 @@ int lc_code_after_call(int fd, uint64_t ret);
 /* --- guard.c: what the threads' /proc status forbids --------------------- */
 
 /* Before anything is touched: refuses (one line naming the PID, -1) a
- * process traced by another tracer, or under seccomp when the doctor
- * cannot suspend the filter for its injected calls (no CAP_SYS_ADMIN). */
+ * process traced by another tracer, one with a thread on a shadow stack
+ * (x86 CET), or under seccomp when the doctor cannot suspend the filter
+ * for its injected calls (no CAP_SYS_ADMIN). */
 int lc_guard_check(pid_t pid);
+/* 1 if a line of a status file is x86_Thread_features naming shstk (a
+ * shadow stack enabled), else 0. */
+int lc_guard_line_shstk(const char *line);
 /* The Seccomp: mode of one thread: 0 none, 1 strict, 2 filter. */
 int lc_guard_seccomp(pid_t pid, pid_t tid);
 

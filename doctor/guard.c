@@ -17,6 +17,15 @@
  * the single-step and cleared after it: the patient's own system calls are
  * never unfiltered, even while the doctor waits for a safe point).  Without
  * CAP_SYS_ADMIN the process is refused here, before it is touched.
+ *
+ * A shadow stack (x86 CET, Linux 6.6 and later with a glibc that enables
+ * it; `x86_Thread_features: shstk` in the status): the CPU checks every
+ * return against a second stack the doctor does not write.  A call into
+ * the patient (call.c) returns to the doctor's stub through an address
+ * that stack does not hold, and a trampoline replaces a return address
+ * (trampoline.c): either would fault, killing the patient.  Refused, naming
+ * the thread.  (No machine the doctor was tested on has the feature: the
+ * status line's reading is what doctor.guard_status_lines checks.)
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -32,7 +41,25 @@ struct task_status {
 	int tracer;             /* TracerPid */
 	int seccomp;            /* Seccomp: 0 none, 1 strict, 2 filter */
 	unsigned long long cap_eff;
+	int shstk;              /* x86_Thread_features names shstk */
 };
+
+#define FEATURES "x86_Thread_features:"
+
+int lc_guard_line_shstk(const char *line)
+{
+	if (strncmp(line, FEATURES, strlen(FEATURES)) != 0)
+		return 0;       /* x86_Thread_features_locked: too */
+	for (const char *p = line + strlen(FEATURES);;) {
+		p += strspn(p, " \t");
+		size_t n = strcspn(p, " \t\n");
+		if (n == 0)
+			return 0;
+		if (n == 5 && strncmp(p, "shstk", 5) == 0)
+			return 1;
+		p += n;
+	}
+}
 
 static int status_read(const char *path, struct task_status *s)
 {
@@ -48,6 +75,8 @@ static int status_read(const char *path, struct task_status *s)
 			s->seccomp = atoi(line + 8);
 		else if (strncmp(line, "CapEff:", 7) == 0)
 			s->cap_eff = strtoull(line + 7, NULL, 16);
+		else if (lc_guard_line_shstk(line))
+			s->shstk = 1;
 	}
 	fclose(f);
 	return 0;
@@ -112,6 +141,11 @@ int lc_guard_check(pid_t pid)
 			rc = lc_error("process %d%s is traced by process %d (%s); not touching it "
 				      "while another tracer is attached", (int)pid, who, s.tracer, comm);
 		}
+		if (!rc && s.shstk)
+			rc = lc_error("process %d: thread %d runs with a shadow stack (x86 CET, "
+				      "x86_Thread_features: shstk): a call into it or a trampoline of "
+				      "the doctor's would fault on it; not touching it", (int)pid,
+				      (int)tid);
 		if (s.seccomp && !seccomp) {
 			seccomp = s.seccomp;
 			seccomp_tid = tid;
