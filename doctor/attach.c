@@ -601,6 +601,14 @@ int lc_sigtrap_sent(pid_t tid)
  * follows with the same -EINTR, made a restart there.  Only waits with no
  * timeout: one started again would wait its whole timeout once more, so a
  * timed wait keeps its EINTR, as any debugger's stop gives it.
+ * io_uring_enter too, only when it submits nothing (to_submit 0: the call
+ * did nothing but wait, and Linux returns its EINTR only while no
+ * completion is in the ring) and waits with no timeout (GETEVENTS without
+ * EXT_ARG or EXT_ARG_REG, whose argument may hold one): a call that
+ * submitted returns its count, not EINTR, but one started again would
+ * submit whatever the ring then holds.  (On a ring set up with IOPOLL the
+ * EINTR may follow completions it posted; started again, the call waits
+ * for min_complete more: later, never lost.)
  */
 #define LC_ERESTARTNOHAND 514
 
@@ -608,7 +616,18 @@ static int wait_syscall(long nr)
 {
 	return nr == SYS_epoll_wait || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2 ||
 	       nr == SYS_rt_sigtimedwait || nr == SYS_semop || nr == SYS_semtimedop ||
-	       nr == SYS_io_getevents || nr == SYS_io_pgetevents;
+	       nr == SYS_io_getevents || nr == SYS_io_pgetevents || nr == SYS_io_uring_enter;
+}
+
+#define LC_IORING_ENTER_GETEVENTS 1u            /* linux/io_uring.h */
+#define LC_IORING_ENTER_EXT_ARG (1u << 3)
+#define LC_IORING_ENTER_EXT_ARG_REG (1u << 6)   /* Linux 6.13 */
+
+/* io_uring_enter(fd, to_submit, min_complete, flags, arg, argsz) that only waits */
+static int io_uring_untimed(const struct user_regs_struct *r)
+{
+	return (uint32_t)r->rsi == 0 && (r->r10 & LC_IORING_ENTER_GETEVENTS) &&
+	       !(r->r10 & (LC_IORING_ENTER_EXT_ARG | LC_IORING_ENTER_EXT_ARG_REG));
 }
 
 int lc_wait_restart(struct user_regs_struct *r)
@@ -620,6 +639,7 @@ int lc_wait_restart(struct user_regs_struct *r)
 		      nr == SYS_rt_sigtimedwait ? r->rdx == 0 :
 		      nr == SYS_semop ? 1 :
 		      nr == SYS_io_getevents || nr == SYS_io_pgetevents ? r->r8 == 0 :
+		      nr == SYS_io_uring_enter ? io_uring_untimed(r) :
 		      r->r10 == 0;      /* epoll_pwait2, semtimedop */
 	if (!untimed)
 		return 0;

@@ -1,6 +1,7 @@
 /* Threads blocked in untimed waits that Linux ends with EINTR whenever the
  * thread is stopped and resumed, a ptrace stop included (signal(7): "never
- * restarted"): epoll_wait, epoll_pwait, sigwaitinfo (rt_sigtimedwait), semop.
+ * restarted"): epoll_wait, epoll_pwait, sigwaitinfo (rt_sigtimedwait), semop,
+ * and io_uring_enter waiting for a completion.
  * The program has no handler for the stops, so for it an EINTR is an error
  * it dies of, as a plain server loop does ("epoll_wait: Interrupted system
  * call").  The main thread's epoll_wait must still end with EINTR when a
@@ -8,6 +9,7 @@
  * the program's own, and it says so. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/io_uring.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/ipc.h>
 #include <sys/sem.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t usr2;
@@ -59,6 +62,24 @@ static void *waits_sigwaitinfo(void *arg)
 			died("sigwaitinfo");
 }
 
+/* io_uring_enter(fd, 0, 1, GETEVENTS): a wait for one completion with
+ * nothing submitted and no timeout (as liburing's io_uring_wait_cqe). */
+static void *waits_io_uring(void *arg)
+{
+	struct io_uring_params p;
+	(void)arg;
+	memset(&p, 0, sizeof(p));
+	int fd = (int)syscall(SYS_io_uring_setup, 4, &p);
+	if (fd < 0) {
+		printf("io_uring_setup: %s\n", strerror(errno));
+		fflush(stdout);
+		return NULL;
+	}
+	for (;;)
+		if (syscall(SYS_io_uring_enter, fd, 0, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+			died("io_uring_enter");
+}
+
 static void *waits_semop(void *arg)
 {
 	int id = semget(IPC_PRIVATE, 1, 0600);
@@ -96,6 +117,7 @@ int main(void)
 	pthread_create(&t, NULL, waits_epoll_pwait, NULL);
 	pthread_create(&t, NULL, waits_sigwaitinfo, NULL);
 	pthread_create(&t, NULL, waits_semop, NULL);
+	pthread_create(&t, NULL, waits_io_uring, NULL);
 	sigdelset(&block, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &block, NULL);     /* SIGUSR2 comes to main */
 
