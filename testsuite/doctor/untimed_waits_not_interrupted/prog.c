@@ -87,6 +87,8 @@ static void *waits_semop(void *arg)
 	(void)arg;
 	if (id < 0)
 		died("semget");
+	printf("semid %d\n", id);      /* the test removes it when it ends */
+	fflush(stdout);
 	for (;;)
 		if (semop(id, &down, 1) < 0) {
 			int e = errno;
