@@ -122,6 +122,21 @@ static int thread_exists(pid_t pid, pid_t tid)
 	return state && state != 'Z' && state != 'X';
 }
 
+/* An io_uring worker (iou-wrk-*, iou-sqp-*: PF_IO_WORKER in its stat
+ * flags, include/linux/sched.h) is listed among the process's threads and
+ * is stopped with them, but it runs in the kernel only: its user registers
+ * are empty (rsp 0) and it never executes the process's code.  Asked only
+ * of a thread whose stack could not be read at all. */
+#define PF_IO_WORKER 0x10
+
+static int io_worker(pid_t pid, pid_t tid)
+{
+	char path[64], state;
+	unsigned flags = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	return lc_stat_state(path, &state, &flags) == 0 && (flags & PF_IO_WORKER);
+}
+
 /* /proc/PID/mem, opened when first needed (not in the common case). */
 static int mem_open(const struct lc_threads *ts, int *fd)
 {
@@ -210,6 +225,8 @@ int lc_stack_check(struct lc_threads *ts, struct lc_unwind *u, const struct lc_r
 					 "0x%llx at 0x%llx, found scanning the stack: it cannot be unwound "
 					 "past frame %d)", (int)th->tid, w.range->name,
 					 (unsigned long long)w.ret, (unsigned long long)w.at, nf - 1);
+			else if (s < 0 && io_worker(th->vchild ? th->tid : ts->pid, th->tid))
+				s = 0;          /* no user code, no user stack: not busy */
 			else if (s < 0)
 				snprintf(msg, sizeof(msg), "thread %d's stack can neither be unwound past "
 					 "frame %d nor read (rsp 0x%llx)", (int)th->tid, nf - 1,
