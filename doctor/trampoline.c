@@ -734,6 +734,17 @@ int lc_tramps_restore(struct lc_tramps *t, struct lc_threads *ts)
 	return refs;
 }
 
+/* A slot redirected into area a and never put back: lc_tramps_restore did
+ * not run (the world could not be stopped again to undo a give-up), so a
+ * thread will still return through the area. */
+static int area_planted(const struct lc_tramps *t, const struct tramp_area *a)
+{
+	for (size_t k = 0; k < t->nslots; k++)
+		if (t->slots[k].tramp >= a->addr && t->slots[k].tramp < a->addr + a->size)
+			return 1;
+	return 0;
+}
+
 void lc_tramps_free(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn)
 {
 	if (!t)
@@ -743,7 +754,7 @@ void lc_tramps_free(struct lc_tramps *t, struct lc_threads *ts, uint64_t insn)
 		struct tramp_area *a = &t->areas[i];
 		long ret;
 		const long args[6] = { (long)a->addr, (long)a->size, 0, 0, 0, 0 };
-		if (a->keep) {
+		if (a->keep || area_planted(t, a)) {
 			if (a->own)
 				lc_info("process %d: the trampolines at 0x%llx stay mapped (harmless)",
 					(int)ts->pid, (unsigned long long)a->addr);
